@@ -1,0 +1,8 @@
+use shared::{config::Env, telemetry::exit_on_error};
+
+#[tokio::main]
+async fn main() {
+    shared::telemetry::init();
+    let config = exit_on_error(chatbot_provisioning::Config::from_env(&Env::from_process()));
+    exit_on_error(shared::http::serve(chatbot_provisioning::router(), config.http.addr).await);
+}

@@ -1,0 +1,211 @@
+# shellcheck shell=bash
+# The service harness: provisions, starts on free loopback ports, health-checks and stops the real
+# services Parley's tests talk to.
+#
+#   Redis     Debian's redis-server (installed with apt-get when missing)
+#   MongoDB   FerretDB 1.24.2 with its SQLite backend, built from the Go module proxy
+#   Kafka     Apache Kafka 3.9.1 in single-node KRaft mode, assembled from Maven Central
+#
+# Source this file, call `services_start`, and `services_stop` when done (scripts/test traps it).
+# `services_start` exports PARLEY_MONGODB_URL, PARLEY_REDIS_URL and PARLEY_KAFKA_BROKERS.
+# When MONGODB_URL, REDIS_URL or KAFKA_BROKERS is already set, that service is used as it is and
+# nothing is started for it.
+#
+# Downloads and builds are cached in $PARLEY_CACHE_DIR (default ~/.cache/parley), outside the
+# clone, so a second run starts in seconds. Each run keeps its data in a fresh directory under
+# $PARLEY_CACHE_DIR/runs that `services_stop` removes.
+
+PARLEY_CACHE_DIR=${PARLEY_CACHE_DIR:-$HOME/.cache/parley}
+FERRETDB_VERSION=v1.24.2
+KAFKA_VERSION=3.9.1
+SERVICES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../services" && pwd)
+
+_services_pids=()
+_services_run_dir=""
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# A free TCP port on 127.0.0.1 (the kernel picks it; a race with another process is possible but
+# the health check below would then fail loudly rather than talk to the wrong server).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until 127.0.0.1:$2 accepts connections, or fails naming $1 and its log.
+wait_for_port() {
+    local name=$1 port=$2 log=$3 pid=$4 deadline=$((SECONDS + ${5:-60}))
+    until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            tail -n 40 "$log" >&2
+            die "$name exited during start-up (log above: $log)"
+        fi
+        if ((SECONDS > deadline)); then
+            tail -n 40 "$log" >&2
+            die "$name did not listen on 127.0.0.1:$port in time (log: $log)"
+        fi
+        sleep 0.2
+    done
+}
+
+apt_install() {
+    say "installing $* with apt-get"
+    if [ ! -d /var/lib/apt/lists/partial ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e partial -e lock)" ]; then
+        apt-get update -qq >&2
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2 ||
+        { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2; } ||
+        die "apt-get could not install $*"
+}
+
+# --- provisioning (idempotent, cached) -----------------------------------------------------------
+
+provision_redis() {
+    command -v redis-server >/dev/null || apt_install redis-server
+}
+
+# FerretDB's `go install .../cmd/ferretdb@version` builds a binary that panics at start because
+# build/version/version.txt is not part of the module; we build the module source with it written in.
+provision_ferretdb() {
+    FERRETDB_BIN=$PARLEY_CACHE_DIR/ferretdb-$FERRETDB_VERSION/ferretdb
+    [ -x "$FERRETDB_BIN" ] && return
+    command -v go >/dev/null || die "Go is needed to build FerretDB (see README)"
+    say "building FerretDB $FERRETDB_VERSION from the Go module proxy (once; cached in $PARLEY_CACHE_DIR)"
+    local mod src
+    mod=$(go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') ||
+        die "could not download the FerretDB module"
+    src=$(mktemp -d)
+    cp -r "$mod/." "$src" && chmod -R u+w "$src"
+    echo "$FERRETDB_VERSION" >"$src/build/version/version.txt"
+    mkdir -p "$(dirname "$FERRETDB_BIN")"
+    (cd "$src" && GOFLAGS=-buildvcs=false go build -trimpath -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) ||
+        die "could not build FerretDB"
+    mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+    rm -rf "$src"
+}
+
+provision_kafka() {
+    KAFKA_LIBS=$PARLEY_CACHE_DIR/kafka-$KAFKA_VERSION/libs
+    [ -f "$KAFKA_LIBS/.complete" ] && return
+    command -v java >/dev/null || die "Java 17 is needed to run Kafka (see README)"
+    command -v mvn >/dev/null || apt_install maven
+    say "assembling Apache Kafka $KAFKA_VERSION from Maven Central (once; cached in $PARLEY_CACHE_DIR)"
+    rm -rf "$KAFKA_LIBS"
+    mvn -q -B -Dstyle.color=never -f "$SERVICES_DIR/kafka/pom.xml" dependency:copy-dependencies \
+        -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >&2 ||
+        die "Maven could not fetch Apache Kafka $KAFKA_VERSION"
+    touch "$KAFKA_LIBS/.complete"
+}
+
+# --- start and stop ----------------------------------------------------------------------------
+
+start_redis() {
+    local port dir=$_services_run_dir/redis
+    port=$(free_port)
+    mkdir -p "$dir"
+    redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$dir" \
+        --logfile "$dir/redis.log" --daemonize no >/dev/null 2>&1 &
+    _services_pids+=($!)
+    wait_for_port Redis "$port" "$dir/redis.log" $! 20
+    redis-cli -p "$port" ping >/dev/null || die "Redis on port $port does not answer PING"
+    export PARLEY_REDIS_URL=redis://127.0.0.1:$port
+    say "Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') listening on 127.0.0.1:$port"
+}
+
+start_ferretdb() {
+    local port dir=$_services_run_dir/ferretdb
+    port=$(free_port)
+    mkdir -p "$dir/data"
+    "$FERRETDB_BIN" --listen-addr="127.0.0.1:$port" --handler=sqlite --sqlite-url="file:$dir/data/" \
+        --state-dir="$dir" --telemetry=disable --debug-addr=- --log-level=warn >"$dir/ferretdb.log" 2>&1 &
+    _services_pids+=($!)
+    wait_for_port FerretDB "$port" "$dir/ferretdb.log" $! 30
+    export PARLEY_MONGODB_URL=mongodb://127.0.0.1:$port/
+    say "FerretDB $FERRETDB_VERSION (SQLite backend) listening on 127.0.0.1:$port"
+}
+
+start_kafka() {
+    local port controller_port dir=$_services_run_dir/kafka
+    port=$(free_port)
+    controller_port=$(free_port)
+    mkdir -p "$dir/data"
+    cat >"$dir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$controller_port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+EOF
+    cat >"$dir/log4j.properties" <<EOF
+log4j.rootLogger=WARN, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$dir/kafka.log
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.server.KafkaServer=INFO
+log4j.logger.kafka.server.BrokerServer=INFO
+EOF
+    local java=(java -Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
+        -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*")
+    "${java[@]}" kafka.tools.StorageTool format -t "$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
+        -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
+        { cat "$dir/format.log" >&2; die "kafka-storage format failed"; }
+    "${java[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 &
+    _services_pids+=($!)
+    wait_for_port Kafka "$port" "$dir/stdout.log" $! 90
+    export PARLEY_KAFKA_BROKERS=127.0.0.1:$port
+    say "Apache Kafka $KAFKA_VERSION (KRaft, single node) listening on 127.0.0.1:$port"
+}
+
+services_start() {
+    mkdir -p "$PARLEY_CACHE_DIR/runs"
+    _services_run_dir=$(mktemp -d "$PARLEY_CACHE_DIR/runs/run.XXXXXX")
+
+    if [ -n "${REDIS_URL:-}" ]; then
+        export PARLEY_REDIS_URL=$REDIS_URL
+        say "Redis: using REDIS_URL as given"
+    else
+        provision_redis
+        start_redis
+    fi
+    if [ -n "${MONGODB_URL:-}" ]; then
+        export PARLEY_MONGODB_URL=$MONGODB_URL
+        say "MongoDB: using MONGODB_URL as given"
+    else
+        provision_ferretdb
+        start_ferretdb
+    fi
+    if [ -n "${KAFKA_BROKERS:-}" ]; then
+        export PARLEY_KAFKA_BROKERS=$KAFKA_BROKERS
+        say "Kafka: using KAFKA_BROKERS as given"
+    else
+        provision_kafka
+        start_kafka
+    fi
+}
+
+services_stop() {
+    local pid
+    for pid in "${_services_pids[@]}"; do
+        kill "$pid" 2>/dev/null
+    done
+    for pid in "${_services_pids[@]}"; do
+        # Kafka needs a few seconds for a clean shutdown; anything still alive after that is killed.
+        timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null
+    done
+    _services_pids=()
+    [ -n "$_services_run_dir" ] && rm -rf "$_services_run_dir"
+    _services_run_dir=""
+}

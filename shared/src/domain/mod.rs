@@ -1,0 +1,24 @@
+//! Domain values and aggregates. Values are made by parsing, so an invalid one never exists:
+//! `EmailAddress`, the ids and `Name` implement `TryFrom<String>` and deserialise through it.
+//! Aggregates serialise to MongoDB documents with the camelCase field names of the blueprint.
+
+mod email;
+mod ids;
+mod name;
+mod role;
+mod tenant;
+mod timestamp;
+mod user;
+
+pub use email::EmailAddress;
+pub use ids::{ChatbotId, ChatroomId, EventId, MessageId, RoleId, TenantId, UserId};
+pub use name::Name;
+pub use role::Role;
+pub use tenant::Tenant;
+pub use timestamp::Timestamp;
+pub use user::{Assigning, User, UserPatch, UserStatus};
+
+/// Why a value failed to parse; the text is safe to show a client (it never echoes secrets).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);

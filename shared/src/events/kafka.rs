@@ -1,0 +1,211 @@
+//! Kafka: the producer behind [`EventPublisher`], topic creation, and the consumer-group loop
+//! that the email and analytics functions run when self-hosted.
+
+use std::{future::Future, time::Duration};
+
+use async_trait::async_trait;
+use rdkafka::{
+    ClientConfig, Message,
+    admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
+    client::DefaultClientContext,
+    consumer::{CommitMode, Consumer, StreamConsumer},
+    error::{KafkaError, RDKafkaErrorCode},
+    producer::{FutureProducer, FutureRecord, Producer},
+    util::Timeout,
+};
+
+use super::{Envelope, EventPublisher, OutgoingEvent, PublishError, Topic};
+use crate::{config::KafkaConfig, error::ServiceError};
+
+/// How long start-up waits for the brokers' metadata before it gives up.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn client_config(config: &KafkaConfig) -> ClientConfig {
+    let mut client = ClientConfig::new();
+    client
+        .set("bootstrap.servers", &config.brokers)
+        .set("client.id", "parley")
+        // librdkafka logs every failed connection attempt; one line at start-up is enough.
+        .set("log_level", "3");
+    client
+}
+
+fn unreachable(config: &KafkaConfig, err: impl std::fmt::Display) -> ServiceError {
+    ServiceError::unreachable("Kafka", &config.brokers, err.to_string())
+}
+
+/// Asks the brokers for their metadata, failing within [`METADATA_TIMEOUT`].
+async fn check_reachable<C>(client: C, config: &KafkaConfig) -> Result<(), ServiceError>
+where
+    C: FnOnce() -> Result<(), KafkaError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(client).await.map_err(|e| unreachable(config, e))?.map_err(|e| match e {
+        KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut) => {
+            unreachable(config, format!("no broker answered within {}s", METADATA_TIMEOUT.as_secs()))
+        }
+        other => unreachable(config, other),
+    })
+}
+
+/// Creates Parley's topics (with the configured prefix, partitions and replication) unless they
+/// exist. Parley never relies on broker-side auto-creation.
+pub async fn ensure_topics(config: &KafkaConfig, topics: &[Topic]) -> Result<(), ServiceError> {
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(config).create().map_err(|e| unreachable(config, e))?;
+    let names: Vec<String> = topics.iter().map(|t| t.name(&config.topic_prefix)).collect();
+    let new_topics: Vec<NewTopic> = names
+        .iter()
+        .map(|name| NewTopic::new(name, config.partitions, TopicReplication::Fixed(config.replication)))
+        .collect();
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let results = tokio::time::timeout(Duration::from_secs(15), admin.create_topics(&new_topics, &options))
+        .await
+        .map_err(|_| unreachable(config, "topic creation did not finish within 15s"))?
+        .map_err(|e| unreachable(config, e))?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(ServiceError::bad_url("Kafka", format!("could not create topic {topic}: {code}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The production [`EventPublisher`]: an idempotent producer with `acks=all`, so a retried send
+/// never duplicates or reorders an event within its partition.
+#[derive(Clone)]
+pub struct KafkaPublisher {
+    producer: FutureProducer,
+    topic_prefix: String,
+}
+
+impl KafkaPublisher {
+    /// Creates the producer and checks the brokers answer, failing within seconds with a
+    /// [`ServiceError`] naming Kafka.
+    pub async fn connect(config: &KafkaConfig) -> Result<Self, ServiceError> {
+        let producer: FutureProducer = client_config(config)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", "10000")
+            .set("linger.ms", "2")
+            .create()
+            .map_err(|e| unreachable(config, e))?;
+        let probe = producer.clone();
+        check_reachable(move || probe.client().fetch_metadata(None, METADATA_TIMEOUT).map(drop), config).await?;
+        Ok(Self { producer, topic_prefix: config.topic_prefix.clone() })
+    }
+
+    /// Waits up to `timeout` for queued events to be delivered (call before exiting).
+    pub fn flush(&self, timeout: Duration) {
+        let _ = self.producer.flush(timeout);
+    }
+}
+
+#[async_trait]
+impl EventPublisher for KafkaPublisher {
+    async fn publish(&self, event: &OutgoingEvent) -> Result<(), PublishError> {
+        let payload = serde_json::to_vec(&event.envelope).map_err(|e| PublishError::Rejected(e.to_string()))?;
+        let topic = event.topic.name(&self.topic_prefix);
+        let record = FutureRecord::to(&topic).key(event.key.as_bytes()).payload(&payload);
+        match self.producer.send(record, Timeout::Never).await {
+            Ok(_) => Ok(()),
+            Err((KafkaError::MessageProduction(code), _)) if is_transient(code) => {
+                Err(PublishError::Unavailable(code.to_string()))
+            }
+            Err((err, _)) => Err(PublishError::Rejected(err.to_string())),
+        }
+    }
+}
+
+fn is_transient(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageTimedOut
+            | RDKafkaErrorCode::BrokerTransportFailure
+            | RDKafkaErrorCode::AllBrokersDown
+            | RDKafkaErrorCode::QueueFull
+            | RDKafkaErrorCode::RequestTimedOut
+            | RDKafkaErrorCode::NotEnoughReplicas
+            | RDKafkaErrorCode::LeaderNotAvailable
+            | RDKafkaErrorCode::NotLeaderForPartition
+    )
+}
+
+/// Runs a consumer-group loop over `topics` until `shutdown` resolves.
+///
+/// Each message is decoded as an [`Envelope`] and given to `handler`; its offset is committed
+/// only after the handler succeeds, so a crash re-delivers rather than loses (handlers are
+/// idempotent by envelope id). A failing handler is retried with backoff (100 ms doubling to
+/// 30 s) on the same message, which keeps the partition's order. A payload that is not an
+/// envelope can never succeed: it is logged with its position and skipped.
+pub async fn consume<H, Fut, E>(
+    config: &KafkaConfig,
+    group_id: &str,
+    topics: &[Topic],
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServiceError>
+where
+    H: Fn(Envelope) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let consumer: StreamConsumer = client_config(config)
+        .set("group.id", group_id)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false")
+        .create()
+        .map_err(|e| unreachable(config, e))?;
+    let names: Vec<String> = topics.iter().map(|t| t.name(&config.topic_prefix)).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    consumer.subscribe(&names).map_err(|e| unreachable(config, e))?;
+
+    tokio::pin!(shutdown);
+    loop {
+        let message = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            message = consumer.recv() => message,
+        };
+        let message = match message {
+            Ok(message) => message,
+            Err(err) => {
+                tracing::warn!(error = %err, "Kafka consumer error");
+                continue;
+            }
+        };
+        match message.payload().map(serde_json::from_slice::<Envelope>) {
+            Some(Ok(envelope)) => {
+                let mut backoff = Duration::from_millis(100);
+                loop {
+                    let attempt = tokio::select! {
+                        () = &mut shutdown => return Ok(()),
+                        result = handler(envelope.clone()) => result,
+                    };
+                    match attempt {
+                        Ok(()) => break,
+                        Err(err) => {
+                            tracing::warn!(event_id = %envelope.id, error = %err, retry_in_ms = backoff.as_millis() as u64, "event handler failed");
+                            tokio::select! {
+                                () = &mut shutdown => return Ok(()),
+                                () = tokio::time::sleep(backoff) => {}
+                            }
+                            backoff = (backoff * 2).min(Duration::from_secs(30));
+                        }
+                    }
+                }
+            }
+            _ => tracing::error!(
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                "skipping a message that is not an event envelope"
+            ),
+        }
+        if let Err(err) = consumer.commit_message(&message, CommitMode::Async) {
+            tracing::warn!(error = %err, "could not commit a Kafka offset; the event may be delivered again");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Events: what happened in Parley, published to Kafka (Redpanda in production) for the email
+//! and analytics functions.
+//!
+//! Every event travels in an [`Envelope`] `{id, type, tenantId, occurredAt, data}` as JSON, keyed
+//! by its chatroom id (or tenant id), so one chatroom's events stay in order on one partition.
+//! Consumers deduplicate on the envelope id: delivery is at least once.
+
+mod kafka;
+mod memory;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use kafka::{KafkaPublisher, consume, ensure_topics};
+pub use memory::MemoryPublisher;
+
+use crate::domain::{EventId, TenantId, Timestamp};
+
+/// The topics Parley produces to (named with the configured prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// Chatroom lifecycle: created, agent joined, standby, resumed, closed, stale, blocked.
+    Chatrooms,
+    /// Chat messages.
+    Messages,
+    /// Tenant, user, role and chatbot lifecycle, password resets.
+    Tenants,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 3] = [Topic::Chatrooms, Topic::Messages, Topic::Tenants];
+
+    pub fn base_name(&self) -> &'static str {
+        match self {
+            Self::Chatrooms => "chatrooms",
+            Self::Messages => "messages",
+            Self::Tenants => "tenants",
+        }
+    }
+
+    pub fn name(&self, prefix: &str) -> String {
+        format!("{prefix}{}", self.base_name())
+    }
+}
+
+/// Every kind of event Parley produces. On the wire the envelope's `type` is [`EventType::as_str`]:
+/// consumers keep it a string, so an older consumer skips a kind it does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    TenantCreated,
+    UserInvited,
+    UserUpdated,
+    UserDeleted,
+    RoleCreated,
+    RoleUpdated,
+    RoleDeleted,
+    PasswordResetRequested,
+    ChatbotCreated,
+    ChatbotUpdated,
+    ChatbotDeleted,
+    ChatbotKeyRotated,
+    ChatroomCreated,
+    ChatroomAgentJoined,
+    ChatroomStandby,
+    ChatroomResumed,
+    ChatroomClosed,
+    ChatroomMarkedStale,
+    ChatroomBlocked,
+    MessageSent,
+}
+
+impl EventType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::TenantCreated => "tenant.created",
+            Self::UserInvited => "user.invited",
+            Self::UserUpdated => "user.updated",
+            Self::UserDeleted => "user.deleted",
+            Self::RoleCreated => "role.created",
+            Self::RoleUpdated => "role.updated",
+            Self::RoleDeleted => "role.deleted",
+            Self::PasswordResetRequested => "password_reset.requested",
+            Self::ChatbotCreated => "chatbot.created",
+            Self::ChatbotUpdated => "chatbot.updated",
+            Self::ChatbotDeleted => "chatbot.deleted",
+            Self::ChatbotKeyRotated => "chatbot.key_rotated",
+            Self::ChatroomCreated => "chatroom.created",
+            Self::ChatroomAgentJoined => "chatroom.agent_joined",
+            Self::ChatroomStandby => "chatroom.standby",
+            Self::ChatroomResumed => "chatroom.resumed",
+            Self::ChatroomClosed => "chatroom.closed",
+            Self::ChatroomMarkedStale => "chatroom.marked_stale",
+            Self::ChatroomBlocked => "chatroom.blocked",
+            Self::MessageSent => "message.sent",
+        }
+    }
+
+    /// The topic events of this kind go to.
+    pub fn topic(&self) -> Topic {
+        match self {
+            Self::MessageSent => Topic::Messages,
+            Self::ChatroomCreated
+            | Self::ChatroomAgentJoined
+            | Self::ChatroomStandby
+            | Self::ChatroomResumed
+            | Self::ChatroomClosed
+            | Self::ChatroomMarkedStale
+            | Self::ChatroomBlocked => Topic::Chatrooms,
+            _ => Topic::Tenants,
+        }
+    }
+}
+
+/// The envelope every event travels in (blueprint section 6).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    /// A UUID v7; consumers deduplicate on it.
+    pub id: EventId,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub tenant_id: TenantId,
+    pub occurred_at: Timestamp,
+    pub data: serde_json::Value,
+}
+
+/// An envelope on its way out: where it goes and under which key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutgoingEvent {
+    pub topic: Topic,
+    /// The partition key: the chatroom id for chatroom and message events, else the tenant id.
+    pub key: String,
+    pub envelope: Envelope,
+}
+
+impl OutgoingEvent {
+    pub fn new(event_type: EventType, tenant_id: TenantId, key: impl ToString, data: impl Serialize) -> Self {
+        let data = serde_json::to_value(data).unwrap_or(serde_json::Value::Null);
+        Self {
+            topic: event_type.topic(),
+            key: key.to_string(),
+            envelope: Envelope {
+                id: EventId::new(),
+                event_type: event_type.as_str().to_owned(),
+                tenant_id,
+                occurred_at: Timestamp::now(),
+                data,
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The broker could not be reached or did not acknowledge in time; the event was not
+    /// written and the caller keeps it (the outbox).
+    #[error("Kafka is unavailable: {0}")]
+    Unavailable(String),
+    /// The broker refused the event (too large, unknown topic, ...).
+    #[error("Kafka refused the event: {0}")]
+    Rejected(String),
+}
+
+/// Where events go: Kafka in production and in tests, process memory in the embedded default.
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Resolves once the event is durably written (acks=all) or fails.
+    async fn publish(&self, event: &OutgoingEvent) -> Result<(), PublishError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_serialise_with_the_blueprint_field_names() {
+        let tenant = TenantId::new();
+        let event = OutgoingEvent::new(EventType::ChatroomCreated, tenant, "room-1", serde_json::json!({"a": 1}));
+        assert_eq!(event.topic, Topic::Chatrooms);
+        let json = serde_json::to_value(&event.envelope).unwrap();
+        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["data", "id", "occurredAt", "tenantId", "type"]);
+        assert_eq!(json["type"], "chatroom.created");
+        assert_eq!(json["tenantId"], tenant.to_string());
+        let back: Envelope = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event.envelope);
+    }
+
+    #[test]
+    fn events_go_to_their_topics() {
+        assert_eq!(EventType::MessageSent.topic().name("p."), "p.messages");
+        assert_eq!(EventType::UserInvited.topic(), Topic::Tenants);
+        assert_eq!(EventType::ChatroomBlocked.topic(), Topic::Chatrooms);
+    }
+}

@@ -1,0 +1,110 @@
+//! Running an HTTP function: the same axum `Router` on AWS Lambda or as a plain server.
+//!
+//! [`serve`] switches on `AWS_LAMBDA_RUNTIME_API`, which the Lambda runtime (and
+//! `cargo lambda watch`) sets: then the router answers Lambda invocations (API Gateway, ALB and
+//! function-URL events); otherwise it listens on a TCP address and shuts down gracefully on
+//! SIGTERM or Ctrl-C.
+
+use std::{net::SocketAddr, time::Duration};
+
+use axum::{Router, http::HeaderName, routing::get};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{Json, error::not_found};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Whether this process runs inside AWS Lambda (or `cargo lambda watch`).
+pub fn is_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
+/// `GET /healthz`: the process is up and serving. Readiness of backing services is `/readyz`'s
+/// business, where a binary has them.
+pub fn health_routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/healthz", get(|| async { Json(serde_json::json!({ "status": "ok" })) }))
+}
+
+/// What every Parley router gets: a request id (kept from `x-request-id` or made up), a trace
+/// span per request, and our JSON 404 for unknown routes.
+pub fn with_common_layers(router: Router) -> Router {
+    router
+        .fallback(not_found)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            let request_id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id)
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Binds `addr`; the error names the address (`cannot listen on 127.0.0.1:8080: Address in use`).
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
+}
+
+/// Runs `router` on Lambda when `AWS_LAMBDA_RUNTIME_API` is set, else on `addr` until SIGTERM or
+/// Ctrl-C (in-flight requests get up to 10 s to finish).
+pub async fn serve(router: Router, addr: SocketAddr) -> anyhow::Result<()> {
+    let router = with_common_layers(router);
+    if is_lambda() {
+        tracing::info!("running on AWS Lambda");
+        return lambda_http::run(router).await.map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"));
+    }
+    let listener = bind(addr).await?;
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    serve_on(listener, router, shutdown_signal()).await
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish for up to 10 s.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+        });
+    let server = tokio::spawn(async move { server.await });
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => return Ok(result??),
+        _ = stopping_rx => {}
+    }
+    match tokio::time::timeout(Duration::from_secs(10), server).await {
+        Ok(result) => Ok(result??),
+        Err(_) => {
+            tracing::warn!("in-flight requests did not finish within 10s; exiting anyway");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGTERM (what Lambda, systemd and Kubernetes send) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}

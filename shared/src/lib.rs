@@ -1,0 +1,32 @@
+//! Parley's shared core, used by every function, the socket-node and the local-dev runner.
+//!
+//! - [`config`]: typed configuration from `PARLEY_*` environment variables;
+//! - [`telemetry`]: one `tracing` set-up for every binary;
+//! - [`error`] and [`json`]: the HTTP error shape (`{"code", "message"}`) and our JSON extractor;
+//! - [`domain`]: ids, email addresses, timestamps and the aggregates (tenant, user, role);
+//! - [`mongo`] and [`repos`]: the MongoDB connection, indexes, and one repository trait per
+//!   aggregate with a MongoDB and an in-memory implementation;
+//! - [`events`]: the event envelope, the `EventPublisher` trait (Kafka and in-memory) and the
+//!   consumer-group loop;
+//! - [`redis`]: the Redis connection and key prefixes;
+//! - [`http`]: running an axum `Router` on AWS Lambda or as a plain server.
+//!
+//! Tests: `scripts/test -p shared` starts Redis, FerretDB and Kafka and runs the repository
+//! contract suite against MongoDB-wire and in-memory, the Kafka and Redis round trips, and the
+//! unreachable-service checks.
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod json;
+pub mod mongo;
+pub mod redis;
+pub mod repos;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::ApiError;
+pub use json::Json;

@@ -1,0 +1,127 @@
+//! The MongoDB connection and Parley's indexes.
+//!
+//! Parley runs on MongoDB and on FerretDB (the tests use FerretDB's SQLite backend), so it uses
+//! only what both offer: single-document atomic updates and unique indexes; no multi-document
+//! transactions, change streams or TTL indexes.
+
+use std::time::Duration;
+
+use mongodb::{
+    Client, Database, IndexModel,
+    bson::{Document, doc},
+    error::{ErrorKind, WriteFailure},
+    options::{ClientOptions, IndexOptions},
+};
+use secrecy::ExposeSecret;
+
+use crate::{config::MongoConfig, error::ServiceError, repos::RepoError};
+
+/// How long a call waits for a reachable server before it fails: long enough for a replica-set
+/// election, short enough that a binary with a wrong URL exits in seconds.
+const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connects, checks the server answers `ping`, and returns the configured database.
+/// Fails with a [`ServiceError`] naming MongoDB and its address (never the URL, which may hold a
+/// password).
+pub async fn connect(config: &MongoConfig) -> Result<Database, ServiceError> {
+    let mut options = ClientOptions::parse(config.url.expose_secret())
+        .await
+        .map_err(|_| ServiceError::bad_url("MongoDB", "PARLEY_MONGODB_URL is not a valid MongoDB connection string"))?;
+    options.app_name = Some("parley".into());
+    options.server_selection_timeout = Some(SERVER_SELECTION_TIMEOUT);
+    options.connect_timeout = Some(Duration::from_secs(3));
+    let address = options.hosts.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+    let unreachable = |err: mongodb::error::Error| ServiceError::unreachable("MongoDB", &address, describe(&err));
+
+    let client = Client::with_options(options).map_err(unreachable)?;
+    let db = client.database(&config.database);
+    db.run_command(doc! { "ping": 1 }).await.map_err(unreachable)?;
+    Ok(db)
+}
+
+/// A database name MongoDB accepts.
+pub fn validate_database_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 63 || name.chars().any(|c| "/\\. \"$*<>:|?".contains(c) || c.is_control()) {
+        return Err(format!("not a valid database name (got {name:?})"));
+    }
+    Ok(())
+}
+
+/// Creates every index Parley relies on. Idempotent: run at start-up and in every test database.
+pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
+    let unique = |keys: Document, name: &str| {
+        IndexModel::builder()
+            .keys(keys)
+            .options(IndexOptions::builder().name(name.to_owned()).unique(true).build())
+            .build()
+    };
+    let plain = |keys: Document, name: &str| {
+        IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
+    };
+
+    let indexes: [(&str, Vec<IndexModel>); 2] = [
+        (
+            "users",
+            vec![
+                unique(doc! { "email": 1 }, "email_unique"),
+                plain(doc! { "tenantId": 1, "createdAt": 1 }, "tenant_created"),
+            ],
+        ),
+        ("roles", vec![unique(doc! { "tenantId": 1, "name": 1 }, "tenant_name_unique")]),
+    ];
+    for (collection, models) in indexes {
+        // One index per command: FerretDB 1.24 panics when one `createIndexes` names several
+        // indexes of which some already exist.
+        for model in models {
+            db.collection::<Document>(collection).create_index(model).await.map_err(classify)?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a write failed on a unique index.
+///
+/// MongoDB answers code 11000. FerretDB 1.24 does too for inserts, but a `findAndModify` that
+/// breaks a unique index comes back as InternalError (code 1) carrying SQLite's
+/// "UNIQUE constraint failed"; both mean the same to Parley.
+pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
+    const DUPLICATE_KEY: i32 = 11000;
+    const INTERNAL_ERROR: i32 = 1;
+    match err.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
+        ErrorKind::Command(e) => {
+            e.code == DUPLICATE_KEY || (e.code == INTERNAL_ERROR && e.message.contains("UNIQUE constraint failed"))
+        }
+        ErrorKind::InsertMany(e) => e.write_errors.iter().flatten().any(|e| e.code == DUPLICATE_KEY),
+        _ => false,
+    }
+}
+
+/// Sorts a driver error into the repository's kinds: unreachable (503) or internal (500).
+/// Callers check [`is_duplicate_key`] first where a conflict is possible.
+pub fn classify(err: mongodb::error::Error) -> RepoError {
+    match err.kind.as_ref() {
+        ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. } => {
+            RepoError::Unavailable(anyhow::anyhow!("MongoDB: {}", describe(&err)))
+        }
+        _ => RepoError::Internal(anyhow::Error::new(err)),
+    }
+}
+
+/// A one-line description of a driver error. Server-selection errors carry the whole topology;
+/// the first server error is what a person needs.
+fn describe(err: &mongodb::error::Error) -> String {
+    match err.kind.as_ref() {
+        ErrorKind::ServerSelection { message, .. } => {
+            let cause = message
+                .split("Error: Kind: ")
+                .nth(1)
+                .map(|rest| rest.split(", labels").next().unwrap_or(rest).trim().to_owned());
+            match cause {
+                Some(cause) => format!("{cause} (no server answered within {}s)", SERVER_SELECTION_TIMEOUT.as_secs()),
+                None => format!("no server answered within {}s", SERVER_SELECTION_TIMEOUT.as_secs()),
+            }
+        }
+        _ => err.kind.to_string(),
+    }
+}

@@ -1,0 +1,223 @@
+//! MongoDB repositories. Documents are the domain types themselves (camelCase fields, `_id`);
+//! every tenant-owned filter starts with `tenantId`.
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use mongodb::{
+    Collection, Database,
+    bson::{self, Bson, Document, doc},
+    options::ReturnDocument,
+};
+use serde::Serialize;
+
+use super::{
+    RepoError, RolePatch, RoleRepo, TenantRepo, UserRepo,
+    roles::{role_name_taken, role_not_found},
+    tenants::tenant_not_found,
+    users::{email_taken, user_not_found},
+};
+use crate::{
+    domain::{EmailAddress, Name, Role, RoleId, Tenant, TenantId, Timestamp, User, UserId, UserPatch},
+    mongo::{classify, is_duplicate_key},
+};
+
+fn to_bson(value: &impl Serialize) -> Result<Bson, RepoError> {
+    bson::to_bson(value).map_err(|e| RepoError::Internal(e.into()))
+}
+
+/// `{_id, tenantId}`: the filter of every tenant-owned single-row operation.
+fn owned(tenant: &TenantId, id: impl ToString) -> Document {
+    doc! { "tenantId": tenant.to_string(), "_id": id.to_string() }
+}
+
+pub(super) struct MongoTenants {
+    collection: Collection<Tenant>,
+}
+
+impl MongoTenants {
+    pub(super) fn new(db: &Database) -> Self {
+        Self { collection: db.collection("tenants") }
+    }
+}
+
+#[async_trait]
+impl TenantRepo for MongoTenants {
+    async fn insert(&self, tenant: &Tenant) -> Result<(), RepoError> {
+        self.collection.insert_one(tenant).await.map_err(|e| {
+            if is_duplicate_key(&e) {
+                RepoError::conflict("tenant_exists", "a tenant with this id already exists")
+            } else {
+                classify(e)
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, RepoError> {
+        self.collection.find_one(doc! { "_id": id.to_string() }).await.map_err(classify)
+    }
+
+    async fn rename(&self, id: &TenantId, name: &Name) -> Result<Tenant, RepoError> {
+        self.collection
+            .find_one_and_update(
+                doc! { "_id": id.to_string() },
+                doc! { "$set": { "name": name.as_str(), "updatedAt": Timestamp::now() } },
+            )
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(classify)?
+            .ok_or_else(tenant_not_found)
+    }
+}
+
+pub(super) struct MongoUsers {
+    collection: Collection<User>,
+}
+
+impl MongoUsers {
+    pub(super) fn new(db: &Database) -> Self {
+        Self { collection: db.collection("users") }
+    }
+}
+
+fn user_set(patch: &UserPatch) -> Result<Document, RepoError> {
+    let mut set = doc! { "updatedAt": Timestamp::now() };
+    if let Some(name) = &patch.name {
+        set.insert("name", name.as_str());
+    }
+    if let Some(hash) = &patch.password_hash {
+        set.insert("passwordHash", hash.as_str());
+    }
+    if let Some(role_ids) = &patch.role_ids {
+        set.insert("roleIds", to_bson(role_ids)?);
+    }
+    if let Some(grants) = &patch.grants {
+        set.insert("grants", to_bson(grants)?);
+    }
+    if let Some(denies) = &patch.denies {
+        set.insert("denies", to_bson(denies)?);
+    }
+    if let Some(assigning) = &patch.assigning {
+        set.insert("assigning", to_bson(assigning)?);
+    }
+    if let Some(status) = &patch.status {
+        set.insert("status", status.as_str());
+    }
+    Ok(set)
+}
+
+#[async_trait]
+impl UserRepo for MongoUsers {
+    async fn insert(&self, user: &User) -> Result<(), RepoError> {
+        self.collection
+            .insert_one(user)
+            .await
+            .map_err(|e| if is_duplicate_key(&e) { email_taken() } else { classify(e) })?;
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &UserId) -> Result<Option<User>, RepoError> {
+        self.collection.find_one(owned(tenant, id)).await.map_err(classify)
+    }
+
+    async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, RepoError> {
+        self.collection.find_one(doc! { "email": email.as_str() }).await.map_err(classify)
+    }
+
+    async fn list(&self, tenant: &TenantId) -> Result<Vec<User>, RepoError> {
+        let cursor = self
+            .collection
+            .find(doc! { "tenantId": tenant.to_string() })
+            .sort(doc! { "createdAt": 1, "_id": 1 })
+            .await
+            .map_err(classify)?;
+        cursor.try_collect().await.map_err(classify)
+    }
+
+    async fn update(&self, tenant: &TenantId, id: &UserId, patch: &UserPatch) -> Result<User, RepoError> {
+        self.collection
+            .find_one_and_update(owned(tenant, id), doc! { "$set": user_set(patch)? })
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(classify)?
+            .ok_or_else(user_not_found)
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), RepoError> {
+        let result = self.collection.delete_one(owned(tenant, id)).await.map_err(classify)?;
+        if result.deleted_count == 0 {
+            return Err(user_not_found());
+        }
+        Ok(())
+    }
+
+    async fn count_with_role(&self, tenant: &TenantId, role: &RoleId) -> Result<u64, RepoError> {
+        self.collection
+            .count_documents(doc! { "tenantId": tenant.to_string(), "roleIds": role.to_string() })
+            .await
+            .map_err(classify)
+    }
+}
+
+pub(super) struct MongoRoles {
+    collection: Collection<Role>,
+}
+
+impl MongoRoles {
+    pub(super) fn new(db: &Database) -> Self {
+        Self { collection: db.collection("roles") }
+    }
+}
+
+#[async_trait]
+impl RoleRepo for MongoRoles {
+    async fn insert(&self, role: &Role) -> Result<(), RepoError> {
+        self.collection
+            .insert_one(role)
+            .await
+            .map_err(|e| if is_duplicate_key(&e) { role_name_taken() } else { classify(e) })?;
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &RoleId) -> Result<Option<Role>, RepoError> {
+        self.collection.find_one(owned(tenant, id)).await.map_err(classify)
+    }
+
+    async fn find_by_name(&self, tenant: &TenantId, name: &Name) -> Result<Option<Role>, RepoError> {
+        self.collection.find_one(doc! { "tenantId": tenant.to_string(), "name": name.as_str() }).await.map_err(classify)
+    }
+
+    async fn list(&self, tenant: &TenantId) -> Result<Vec<Role>, RepoError> {
+        let cursor = self
+            .collection
+            .find(doc! { "tenantId": tenant.to_string() })
+            .sort(doc! { "createdAt": 1, "_id": 1 })
+            .await
+            .map_err(classify)?;
+        cursor.try_collect().await.map_err(classify)
+    }
+
+    async fn update(&self, tenant: &TenantId, id: &RoleId, patch: &RolePatch) -> Result<Role, RepoError> {
+        let mut set = doc! { "updatedAt": Timestamp::now() };
+        if let Some(name) = &patch.name {
+            set.insert("name", name.as_str());
+        }
+        if let Some(permissions) = &patch.permissions {
+            set.insert("permissions", to_bson(permissions)?);
+        }
+        self.collection
+            .find_one_and_update(owned(tenant, id), doc! { "$set": set })
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(|e| if is_duplicate_key(&e) { role_name_taken() } else { classify(e) })?
+            .ok_or_else(role_not_found)
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &RoleId) -> Result<(), RepoError> {
+        let result = self.collection.delete_one(owned(tenant, id)).await.map_err(classify)?;
+        if result.deleted_count == 0 {
+            return Err(role_not_found());
+        }
+        Ok(())
+    }
+}

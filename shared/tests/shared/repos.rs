@@ -1,0 +1,234 @@
+//! One contract, two implementations: every test below runs against the in-memory repositories
+//! and against MongoDB-wire (FerretDB in `scripts/test`, or the server `MONGODB_URL` names).
+
+use shared::{
+    domain::{Assigning, EmailAddress, Name, Role, RoleId, Tenant, TenantId, User, UserId, UserPatch, UserStatus},
+    repos::{RepoError, Repos, RolePatch},
+    testing::TestDatabase,
+};
+
+struct Backend {
+    repos: Repos,
+    /// Keeps the test database alive until the test ends, then drops it.
+    _db: Option<TestDatabase>,
+}
+
+async fn memory() -> Backend {
+    Backend { repos: Repos::memory(), _db: None }
+}
+
+async fn mongo() -> Backend {
+    let db = TestDatabase::new().await;
+    Backend { repos: Repos::mongo(&db.db), _db: Some(db) }
+}
+
+/// Runs each listed contract test once per backend: `memory::<name>` and `mongo::<name>`.
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $( #[tokio::test] async fn $name() { super::$name(super::memory().await).await } )*
+        }
+        mod mongo {
+            $( #[tokio::test] async fn $name() { super::$name(super::mongo().await).await } )*
+        }
+    };
+}
+
+contract!(
+    tenants_are_stored_read_and_renamed,
+    an_email_address_belongs_to_one_user_across_all_tenants,
+    users_are_scoped_to_their_tenant,
+    a_user_patch_changes_only_what_it_names,
+    users_are_listed_oldest_first_and_deleted,
+    users_holding_a_role_are_counted,
+    role_names_are_unique_within_a_tenant,
+    roles_are_scoped_to_their_tenant,
+);
+
+fn name(s: &str) -> Name {
+    s.parse().unwrap()
+}
+
+fn email(s: &str) -> EmailAddress {
+    s.parse().unwrap()
+}
+
+/// A unique address, so the MongoDB backend's global unique index never sees two tests collide.
+fn fresh_email(who: &str) -> EmailAddress {
+    email(&format!("{who}.{}@example.com", uuid_suffix()))
+}
+
+fn uuid_suffix() -> String {
+    UserId::new().to_string()[24..].to_owned()
+}
+
+async fn tenant(repos: &Repos, n: &str) -> Tenant {
+    let tenant = Tenant::new(name(n));
+    repos.tenants.insert(&tenant).await.unwrap();
+    tenant
+}
+
+async fn user(repos: &Repos, tenant: &TenantId, who: &str) -> User {
+    let user = User::new(*tenant, fresh_email(who), name(who), "$argon2id$v=19$placeholder".into(), vec![]);
+    repos.users.insert(&user).await.unwrap();
+    user
+}
+
+fn assert_code<T: std::fmt::Debug>(result: Result<T, RepoError>, expected: &str) {
+    match result {
+        Err(RepoError::Conflict { code, .. } | RepoError::NotFound { code, .. }) => assert_eq!(code, expected),
+        other => panic!("expected {expected}, got {other:?}"),
+    }
+}
+
+async fn tenants_are_stored_read_and_renamed(b: Backend) {
+    let acme = tenant(&b.repos, "Acme").await;
+    assert_eq!(b.repos.tenants.get(&acme.id).await.unwrap(), Some(acme.clone()));
+    assert_eq!(b.repos.tenants.get(&TenantId::new()).await.unwrap(), None);
+
+    let renamed = b.repos.tenants.rename(&acme.id, &name("Acme Support")).await.unwrap();
+    assert_eq!(renamed.name.as_str(), "Acme Support");
+    assert!(renamed.updated_at >= acme.updated_at);
+    assert_eq!(renamed.created_at, acme.created_at);
+    assert_eq!(b.repos.tenants.get(&acme.id).await.unwrap(), Some(renamed));
+
+    assert_code(b.repos.tenants.rename(&TenantId::new(), &name("Ghost")).await, "tenant_not_found");
+    assert_code(b.repos.tenants.insert(&acme).await, "tenant_exists");
+}
+
+async fn an_email_address_belongs_to_one_user_across_all_tenants(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let other = tenant(&b.repos, "B").await;
+    let ada = user(&b.repos, &a.id, "ada").await;
+
+    // Same address, other tenant, other case: still taken (addresses are normalised).
+    let shouting = email(&ada.email.as_str().to_uppercase());
+    let twin = User::new(other.id, shouting, name("Ada Two"), "hash".into(), vec![]);
+    assert_code(b.repos.users.insert(&twin).await, "email_taken");
+    assert!(b.repos.users.list(&other.id).await.unwrap().is_empty(), "nothing was written");
+
+    assert_eq!(b.repos.users.find_by_email(&ada.email).await.unwrap(), Some(ada));
+    assert_eq!(b.repos.users.find_by_email(&fresh_email("nobody")).await.unwrap(), None);
+}
+
+async fn users_are_scoped_to_their_tenant(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let other = tenant(&b.repos, "B").await;
+    let ada = user(&b.repos, &a.id, "ada").await;
+    let bob = user(&b.repos, &other.id, "bob").await;
+
+    assert_eq!(b.repos.users.get(&a.id, &ada.id).await.unwrap(), Some(ada.clone()));
+    assert_eq!(b.repos.users.get(&other.id, &ada.id).await.unwrap(), None);
+    assert_eq!(b.repos.users.list(&a.id).await.unwrap(), vec![ada.clone()]);
+    assert_eq!(b.repos.users.list(&other.id).await.unwrap(), vec![bob.clone()]);
+
+    let patch = UserPatch { name: Some(name("Mallory")), ..UserPatch::default() };
+    assert_code(b.repos.users.update(&other.id, &ada.id, &patch).await, "user_not_found");
+    assert_code(b.repos.users.delete(&other.id, &ada.id).await, "user_not_found");
+    assert_eq!(b.repos.users.get(&a.id, &ada.id).await.unwrap(), Some(ada), "tenant B changed nothing");
+}
+
+async fn a_user_patch_changes_only_what_it_names(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let ada = user(&b.repos, &a.id, "ada").await;
+    let role = RoleId::new();
+
+    let patch = UserPatch {
+        status: Some(UserStatus::Disabled),
+        role_ids: Some(vec![role]),
+        grants: Some(vec!["analytics:view".into()]),
+        denies: Some(vec!["chatbots:manage".into()]),
+        assigning: Some(Assigning { enabled: false, max_concurrent: 2 }),
+        ..UserPatch::default()
+    };
+    let updated = b.repos.users.update(&a.id, &ada.id, &patch).await.unwrap();
+    assert_eq!(updated.status, UserStatus::Disabled);
+    assert_eq!(updated.role_ids, vec![role]);
+    assert_eq!(updated.grants, vec!["analytics:view".to_owned()]);
+    assert_eq!(updated.denies, vec!["chatbots:manage".to_owned()]);
+    assert_eq!(updated.assigning, Assigning { enabled: false, max_concurrent: 2 });
+    assert_eq!((&updated.name, &updated.email, &updated.password_hash), (&ada.name, &ada.email, &ada.password_hash));
+    assert!(updated.updated_at >= ada.updated_at);
+    assert_eq!(b.repos.users.get(&a.id, &ada.id).await.unwrap(), Some(updated));
+
+    assert_code(b.repos.users.update(&a.id, &UserId::new(), &patch).await, "user_not_found");
+}
+
+async fn users_are_listed_oldest_first_and_deleted(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let first = user(&b.repos, &a.id, "first").await;
+    let second = user(&b.repos, &a.id, "second").await;
+    let third = user(&b.repos, &a.id, "third").await;
+    let ids = |users: Vec<User>| users.into_iter().map(|u| u.id).collect::<Vec<_>>();
+    assert_eq!(ids(b.repos.users.list(&a.id).await.unwrap()), vec![first.id, second.id, third.id]);
+
+    b.repos.users.delete(&a.id, &second.id).await.unwrap();
+    assert_eq!(ids(b.repos.users.list(&a.id).await.unwrap()), vec![first.id, third.id]);
+    assert_code(b.repos.users.delete(&a.id, &second.id).await, "user_not_found");
+    assert_eq!(b.repos.users.find_by_email(&second.email).await.unwrap(), None);
+}
+
+async fn users_holding_a_role_are_counted(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let other = tenant(&b.repos, "B").await;
+    let admin = Role::new(a.id, name("admin"), vec!["users:manage".into()]);
+    b.repos.roles.insert(&admin).await.unwrap();
+    for (tenant_id, who) in [(a.id, "ada"), (a.id, "alan"), (other.id, "bob")] {
+        let u = User::new(tenant_id, fresh_email(who), name(who), "hash".into(), vec![admin.id]);
+        b.repos.users.insert(&u).await.unwrap();
+    }
+    user(&b.repos, &a.id, "grace").await;
+    assert_eq!(b.repos.users.count_with_role(&a.id, &admin.id).await.unwrap(), 2);
+    assert_eq!(b.repos.users.count_with_role(&a.id, &RoleId::new()).await.unwrap(), 0);
+}
+
+async fn role_names_are_unique_within_a_tenant(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let other = tenant(&b.repos, "B").await;
+    let agents = Role::new(a.id, name("agents"), vec!["chatrooms:join".into()]);
+    b.repos.roles.insert(&agents).await.unwrap();
+    assert_code(b.repos.roles.insert(&Role::new(a.id, name("agents"), vec![])).await, "role_name_taken");
+    b.repos.roles.insert(&Role::new(other.id, name("agents"), vec![])).await.unwrap();
+
+    let leads = Role::new(a.id, name("leads"), vec![]);
+    b.repos.roles.insert(&leads).await.unwrap();
+    let rename = RolePatch { name: Some(name("agents")), ..RolePatch::default() };
+    assert_code(b.repos.roles.update(&a.id, &leads.id, &rename).await, "role_name_taken");
+    assert_eq!(b.repos.roles.get(&a.id, &leads.id).await.unwrap(), Some(leads.clone()), "nothing changed");
+
+    let patch = RolePatch { name: Some(name("team leads")), permissions: Some(vec!["chatrooms:moderate".into()]) };
+    let updated = b.repos.roles.update(&a.id, &leads.id, &patch).await.unwrap();
+    assert_eq!(updated.name.as_str(), "team leads");
+    assert_eq!(updated.permissions, vec!["chatrooms:moderate".to_owned()]);
+    assert_eq!(b.repos.roles.find_by_name(&a.id, &name("team leads")).await.unwrap(), Some(updated.clone()));
+    assert_eq!(b.repos.roles.find_by_name(&a.id, &name("leads")).await.unwrap(), None);
+    let names: Vec<String> = b.repos.roles.list(&a.id).await.unwrap().into_iter().map(|r| r.name.into()).collect();
+    assert_eq!(names, ["agents", "team leads"]);
+}
+
+async fn roles_are_scoped_to_their_tenant(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let other = tenant(&b.repos, "B").await;
+    let role = Role::new(a.id, name("agents"), vec![]);
+    b.repos.roles.insert(&role).await.unwrap();
+
+    assert_eq!(b.repos.roles.get(&other.id, &role.id).await.unwrap(), None);
+    assert_eq!(b.repos.roles.find_by_name(&other.id, &role.name).await.unwrap(), None);
+    assert!(b.repos.roles.list(&other.id).await.unwrap().is_empty());
+    let patch = RolePatch { permissions: Some(vec!["tenant:manage".into()]), ..RolePatch::default() };
+    assert_code(b.repos.roles.update(&other.id, &role.id, &patch).await, "role_not_found");
+    assert_code(b.repos.roles.delete(&other.id, &role.id).await, "role_not_found");
+    assert_eq!(b.repos.roles.get(&a.id, &role.id).await.unwrap(), Some(role.clone()));
+
+    b.repos.roles.delete(&a.id, &role.id).await.unwrap();
+    assert_eq!(b.repos.roles.get(&a.id, &role.id).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn ensure_indexes_is_idempotent() {
+    let db = TestDatabase::new().await;
+    shared::mongo::ensure_indexes(&db.db).await.unwrap();
+    shared::mongo::ensure_indexes(&db.db).await.unwrap();
+    let names = db.db.collection::<mongodb::bson::Document>("users").list_index_names().await.unwrap();
+    assert!(names.contains(&"email_unique".to_owned()), "{names:?}");
+}
