@@ -15,16 +15,14 @@
 # clone, so a second run starts in seconds. Each run keeps its data in a fresh directory under
 # $PARLEY_CACHE_DIR/runs that `services_stop` removes.
 
-PARLEY_CACHE_DIR=${PARLEY_CACHE_DIR:-$HOME/.cache/parley}
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
 FERRETDB_VERSION=v1.24.2
 KAFKA_VERSION=3.9.1
 SERVICES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../services" && pwd)
 
 _services_pids=()
 _services_run_dir=""
-
-say() { printf '==> %s\n' "$*" >&2; }
-die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # A free TCP port on 127.0.0.1 (the kernel picks it; a race with another process is possible but
 # the health check below would then fail loudly rather than talk to the wrong server).
@@ -46,16 +44,6 @@ wait_for_port() {
         fi
         sleep 0.2
     done
-}
-
-apt_install() {
-    say "installing $* with apt-get"
-    if [ ! -d /var/lib/apt/lists/partial ] || [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e partial -e lock)" ]; then
-        apt-get update -qq >&2
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2 ||
-        { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2; } ||
-        die "apt-get could not install $*"
 }
 
 # --- provisioning (idempotent, cached) -----------------------------------------------------------

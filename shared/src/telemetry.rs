@@ -4,6 +4,8 @@
 //! JSON object per line, which is what CloudWatch and most log shippers want. Logs go to stderr.
 //! Never log a token, key or password: secrets are `SecretString`s, whose `Debug` is redacted.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 /// Installs the global subscriber. Calling it twice is harmless (the second call does nothing),
@@ -15,7 +17,8 @@ pub fn init() {
     let _ = if json {
         registry.with(fmt::layer().json().with_writer(std::io::stderr)).try_init()
     } else {
-        registry.with(fmt::layer().with_writer(std::io::stderr)).try_init()
+        let ansi = std::io::stderr().is_terminal();
+        registry.with(fmt::layer().with_ansi(ansi).with_writer(std::io::stderr)).try_init()
     };
 }
 

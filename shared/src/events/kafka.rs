@@ -5,10 +5,10 @@ use std::{future::Future, time::Duration};
 
 use async_trait::async_trait;
 use rdkafka::{
-    ClientConfig, Message,
+    ClientConfig, ClientContext, Message,
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
-    client::DefaultClientContext,
-    consumer::{CommitMode, Consumer, StreamConsumer},
+    config::RDKafkaLogLevel,
+    consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer},
     error::{KafkaError, RDKafkaErrorCode},
     producer::{FutureProducer, FutureRecord, Producer},
     util::Timeout,
@@ -22,13 +22,46 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn client_config(config: &KafkaConfig) -> ClientConfig {
     let mut client = ClientConfig::new();
-    client
-        .set("bootstrap.servers", &config.brokers)
-        .set("client.id", "parley")
-        // librdkafka logs every failed connection attempt; one line at start-up is enough.
-        .set("log_level", "3");
+    client.set("bootstrap.servers", &config.brokers).set("client.id", "parley");
     client
 }
+
+/// Routes librdkafka's own logs and errors into `tracing`.
+///
+/// Broker connection failures go to DEBUG: librdkafka repeats them on every reconnect attempt
+/// (hundreds of lines while a broker is down), and Parley reports them itself where they matter,
+/// as a one-line start-up error or as a failed publish.
+#[derive(Clone, Copy, Default)]
+pub struct KafkaLogContext;
+
+fn is_connection_failure(code: RDKafkaErrorCode) -> bool {
+    matches!(code, RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::AllBrokersDown)
+}
+
+impl ClientContext for KafkaLogContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        match level {
+            _ if facility == "FAIL" => tracing::debug!(target: "librdkafka", facility, "{message}"),
+            RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+                tracing::error!(target: "librdkafka", facility, "{message}")
+            }
+            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", facility, "{message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", facility, "{message}")
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", facility, "{message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error.rdkafka_error_code() {
+            Some(code) if is_connection_failure(code) => tracing::debug!(target: "librdkafka", %error, "{reason}"),
+            _ => tracing::warn!(target: "librdkafka", %error, "{reason}"),
+        }
+    }
+}
+
+impl ConsumerContext for KafkaLogContext {}
 
 fn unreachable(config: &KafkaConfig, err: impl std::fmt::Display) -> ServiceError {
     ServiceError::unreachable("Kafka", &config.brokers, err.to_string())
@@ -50,8 +83,8 @@ where
 /// Creates Parley's topics (with the configured prefix, partitions and replication) unless they
 /// exist. Parley never relies on broker-side auto-creation.
 pub async fn ensure_topics(config: &KafkaConfig, topics: &[Topic]) -> Result<(), ServiceError> {
-    let admin: AdminClient<DefaultClientContext> =
-        client_config(config).create().map_err(|e| unreachable(config, e))?;
+    let admin: AdminClient<KafkaLogContext> =
+        client_config(config).create_with_context(KafkaLogContext).map_err(|e| unreachable(config, e))?;
     let names: Vec<String> = topics.iter().map(|t| t.name(&config.topic_prefix)).collect();
     let new_topics: Vec<NewTopic> = names
         .iter()
@@ -77,7 +110,7 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[Topic]) -> Result<(),
 /// never duplicates or reorders an event within its partition.
 #[derive(Clone)]
 pub struct KafkaPublisher {
-    producer: FutureProducer,
+    producer: FutureProducer<KafkaLogContext>,
     topic_prefix: String,
 }
 
@@ -85,12 +118,12 @@ impl KafkaPublisher {
     /// Creates the producer and checks the brokers answer, failing within seconds with a
     /// [`ServiceError`] naming Kafka.
     pub async fn connect(config: &KafkaConfig) -> Result<Self, ServiceError> {
-        let producer: FutureProducer = client_config(config)
+        let producer: FutureProducer<KafkaLogContext> = client_config(config)
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("message.timeout.ms", "10000")
             .set("linger.ms", "2")
-            .create()
+            .create_with_context(KafkaLogContext)
             .map_err(|e| unreachable(config, e))?;
         let probe = producer.clone();
         check_reachable(move || probe.client().fetch_metadata(None, METADATA_TIMEOUT).map(drop), config).await?;
@@ -135,9 +168,10 @@ fn is_transient(code: RDKafkaErrorCode) -> bool {
 
 /// Runs a consumer-group loop over `topics` until `shutdown` resolves.
 ///
-/// Each message is decoded as an [`Envelope`] and given to `handler`; its offset is committed
-/// only after the handler succeeds, so a crash re-delivers rather than loses (handlers are
-/// idempotent by envelope id). A failing handler is retried with backoff (100 ms doubling to
+/// Each message is decoded as an [`Envelope`] and given to `handler`; its offset is stored for
+/// commit only after the handler succeeds (librdkafka commits stored offsets every second and
+/// when the loop stops), so a crash re-delivers rather than loses (handlers are idempotent by
+/// envelope id). A failing handler is retried with backoff (100 ms doubling to
 /// 30 s) on the same message, which keeps the partition's order. A payload that is not an
 /// envelope can never succeed: it is logged with its position and skipped.
 pub async fn consume<H, Fut, E>(
@@ -152,18 +186,40 @@ where
     Fut: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
-    let consumer: StreamConsumer = client_config(config)
+    let consumer: StreamConsumer<KafkaLogContext> = client_config(config)
         .set("group.id", group_id)
-        .set("enable.auto.commit", "false")
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false")
-        .create()
+        .create_with_context(KafkaLogContext)
         .map_err(|e| unreachable(config, e))?;
     let names: Vec<String> = topics.iter().map(|t| t.name(&config.topic_prefix)).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     consumer.subscribe(&names).map_err(|e| unreachable(config, e))?;
 
     tokio::pin!(shutdown);
+    let result = consume_until(&consumer, &handler, shutdown).await;
+    // Commit what was handled before leaving the group, so the next member starts right after it.
+    if let Err(err) = consumer.commit_consumer_state(CommitMode::Sync)
+        && !matches!(err, KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset))
+    {
+        tracing::warn!(error = %err, "could not commit the final Kafka offsets; some events may be delivered again");
+    }
+    result
+}
+
+async fn consume_until<H, Fut, E>(
+    consumer: &StreamConsumer<KafkaLogContext>,
+    handler: &H,
+    mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Result<(), ServiceError>
+where
+    H: Fn(Envelope) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
     loop {
         let message = tokio::select! {
             () = &mut shutdown => return Ok(()),
@@ -204,8 +260,8 @@ where
                 "skipping a message that is not an event envelope"
             ),
         }
-        if let Err(err) = consumer.commit_message(&message, CommitMode::Async) {
-            tracing::warn!(error = %err, "could not commit a Kafka offset; the event may be delivered again");
+        if let Err(err) = consumer.store_offset_from_message(&message) {
+            tracing::warn!(error = %err, "could not store a Kafka offset; the event may be delivered again");
         }
     }
 }

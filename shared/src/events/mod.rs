@@ -11,7 +11,7 @@ mod memory;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use kafka::{KafkaPublisher, consume, ensure_topics};
+pub use kafka::{KafkaLogContext, KafkaPublisher, consume, ensure_topics};
 pub use memory::MemoryPublisher;
 
 use crate::domain::{EventId, TenantId, Timestamp};

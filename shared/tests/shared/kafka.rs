@@ -3,10 +3,7 @@
 
 use std::{
     collections::{HashMap, HashSet},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::atomic::{AtomicBool, Ordering},
     time::Duration,
 };
 
@@ -17,6 +14,11 @@ use shared::{
     testing::kafka_config,
 };
 use tokio::sync::{mpsc, oneshot};
+
+/// A consumer group of the test's own (groups shared across topics would rebalance together).
+fn group(config: &KafkaConfig) -> String {
+    format!("{}group", config.topic_prefix)
+}
 
 const KEYS: [&str; 3] = ["room-a", "room-b", "room-c"];
 
@@ -37,36 +39,53 @@ async fn publish_round(
     sent
 }
 
-/// A consumer-group loop in the background: what it handles arrives on the channel; dropping
-/// the returned sender stops it.
-fn start_consumer(
-    config: &KafkaConfig,
-    group: &str,
-    fail_first_attempt_of: Option<String>,
-) -> (mpsc::UnboundedReceiver<Envelope>, oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
-    let (handled_tx, handled_rx) = mpsc::unbounded_channel();
-    let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let (config, group) = (config.clone(), group.to_owned());
-    let failed_once = Arc::new(AtomicBool::new(false));
+/// Decides, per delivery attempt, whether the test's handler fails.
+type Failing = Box<dyn Fn(&Envelope) -> bool + Send + Sync>;
+
+fn never() -> Failing {
+    Box::new(|_| false)
+}
+
+/// A consumer-group loop in the background. What its handler accepts arrives on `handled`; what
+/// it refuses (per `failing`) on `refused`. Sending on `stop` ends the loop.
+struct Running {
+    handled: mpsc::UnboundedReceiver<Envelope>,
+    refused: mpsc::UnboundedReceiver<Envelope>,
+    stop: oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task.await.unwrap();
+    }
+}
+
+fn start_consumer(config: &KafkaConfig, failing: Failing) -> Running {
+    let (handled_tx, handled) = mpsc::unbounded_channel();
+    let (refused_tx, refused) = mpsc::unbounded_channel();
+    let (stop, stop_rx) = oneshot::channel::<()>();
+    let config = config.clone();
     let task = tokio::spawn(async move {
         let handler = |envelope: Envelope| {
-            let handled_tx = handled_tx.clone();
-            let fail = fail_first_attempt_of.as_deref() == Some(&envelope.id.to_string())
-                && !failed_once.swap(true, Ordering::SeqCst);
+            let fail = failing(&envelope);
+            let (handled_tx, refused_tx) = (handled_tx.clone(), refused_tx.clone());
             async move {
                 if fail {
-                    return Err("a transient failure");
+                    let _ = refused_tx.send(envelope);
+                    return Err("a failure of the test's handler");
                 }
                 handled_tx.send(envelope).map_err(|_| "test ended")
             }
         };
-        consume(&config, &group, &[Topic::Messages], handler, async {
+        consume(&config, &group(&config), &[Topic::Messages], handler, async {
             let _ = stop_rx.await;
         })
         .await
         .expect("consumer");
     });
-    (handled_rx, stop_tx, task)
+    Running { handled, refused, stop, task }
 }
 
 async fn receive(rx: &mut mpsc::UnboundedReceiver<Envelope>, count: usize) -> Vec<Envelope> {
@@ -99,9 +118,12 @@ async fn keyed_envelopes_arrive_once_and_in_order_per_key_through_a_consumer_gro
     let sent = publish_round(&publisher, tenant, 0..20).await;
 
     // The handler fails once on one event in the middle: it is retried, and order holds.
-    let flaky = sent[31].envelope.id.to_string();
-    let (mut handled, stop, task) = start_consumer(&config, "test-group", Some(flaky));
-    let got = receive(&mut handled, sent.len()).await;
+    let flaky = sent[31].envelope.id;
+    let failed_once = AtomicBool::new(false);
+    let mut running =
+        start_consumer(&config, Box::new(move |e| e.id == flaky && !failed_once.swap(true, Ordering::SeqCst)));
+    let got = receive(&mut running.handled, sent.len()).await;
+    assert_eq!(running.refused.recv().await.map(|e| e.id), Some(flaky), "the failure happened");
 
     let ids: HashSet<_> = got.iter().map(|e| e.id).collect();
     assert_eq!(ids.len(), sent.len(), "no event was delivered twice");
@@ -114,8 +136,7 @@ async fn keyed_envelopes_arrive_once_and_in_order_per_key_through_a_consumer_gro
         assert_eq!(envelope.tenant_id, tenant);
         assert_eq!(envelope.event_type, "message.sent");
     }
-    let _ = stop.send(());
-    task.await.unwrap();
+    running.stop().await;
 }
 
 #[tokio::test]
@@ -126,22 +147,50 @@ async fn a_restarted_consumer_resumes_after_what_was_handled() {
     let tenant = TenantId::new();
 
     let first = publish_round(&publisher, tenant, 0..3).await;
-    let (mut handled, stop, task) = start_consumer(&config, "test-group", None);
-    receive(&mut handled, first.len()).await;
-    let _ = stop.send(());
-    task.await.unwrap();
+    let mut running = start_consumer(&config, never());
+    receive(&mut running.handled, first.len()).await;
+    running.stop().await;
 
     let second = publish_round(&publisher, tenant, 3..5).await;
-    let (mut handled, stop, task) = start_consumer(&config, "test-group", None);
-    let got = receive(&mut handled, second.len()).await;
+    let mut running = start_consumer(&config, never());
+    let got = receive(&mut running.handled, second.len()).await;
     let expected: HashSet<_> = second.iter().map(|e| e.envelope.id).collect();
     assert_eq!(got.iter().map(|e| e.id).collect::<HashSet<_>>(), expected, "only the new events, once each");
-    // Nothing else trickles in: ask the broker for more with a marker event and see it next.
+    // Nothing else trickles in: publish a marker and see it next.
     let marker = publish_round(&publisher, tenant, 5..6).await;
-    let next = receive(&mut handled, marker.len()).await;
+    let next = receive(&mut running.handled, marker.len()).await;
     assert!(next.iter().all(|e| e.data["n"] == 5), "an already handled event came back: {next:?}");
-    let _ = stop.send(());
-    task.await.unwrap();
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_never_handled_is_delivered_again_after_a_restart() {
+    let config = kafka_config();
+    ensure_topics(&config, &[Topic::Messages]).await.expect("topics");
+    let publisher = KafkaPublisher::connect(&config).await.expect("producer");
+    // One chatroom's events: one partition, one order.
+    let tenant = TenantId::new();
+    let mut sent = Vec::new();
+    for n in 0..3 {
+        let event = OutgoingEvent::new(EventType::MessageSent, tenant, "room-a", serde_json::json!({ "n": n }));
+        publisher.publish(&event).await.expect("publish");
+        sent.push(event);
+    }
+    let stuck = sent[1].envelope.id;
+
+    // The handler keeps failing on the second event; the consumer stops while it retries.
+    let mut running = start_consumer(&config, Box::new(move |e| e.id == stuck));
+    let before = receive(&mut running.handled, 1).await;
+    assert_eq!(before[0].id, sent[0].envelope.id);
+    let refused = tokio::time::timeout(Duration::from_secs(30), running.refused.recv()).await.unwrap();
+    assert_eq!(refused.map(|e| e.id), Some(stuck));
+    running.stop().await;
+
+    // A healthy member of the group starts at the stuck event: nothing was skipped or lost.
+    let mut running = start_consumer(&config, never());
+    let after = receive(&mut running.handled, 2).await;
+    assert_eq!(after.iter().map(|e| e.id).collect::<Vec<_>>(), vec![stuck, sent[2].envelope.id]);
+    running.stop().await;
 }
 
 #[tokio::test]
@@ -157,10 +206,9 @@ async fn a_consumer_skips_payloads_that_are_not_envelopes() {
     let publisher = KafkaPublisher::connect(&config).await.expect("producer");
     let good = publish_round(&publisher, TenantId::new(), 0..1).await;
 
-    let (mut handled, stop, task) = start_consumer(&config, "test-group", None);
-    let got = receive(&mut handled, good.len()).await;
+    let mut running = start_consumer(&config, never());
+    let got = receive(&mut running.handled, good.len()).await;
     let seen: HashSet<_> = got.iter().map(|e| e.id).collect();
-    assert_eq!(seen, good.iter().map(|e| e.envelope.id).collect(), "the envelope after the bad payload arrives");
-    let _ = stop.send(());
-    task.await.unwrap();
+    assert_eq!(seen, good.iter().map(|e| e.envelope.id).collect(), "the envelopes after the bad payload arrive");
+    running.stop().await;
 }

@@ -2,6 +2,7 @@
 //! the repository contract suite (MongoDB-wire and in-memory), Kafka and Redis round trips, and
 //! the failures a binary sees when a service is unreachable.
 
+mod http;
 mod kafka;
 mod redis;
 mod repos;

@@ -10,6 +10,8 @@ use std::{future::Future, time::Duration};
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
+pub mod lambda;
+
 use crate::config::{Env, KafkaConfig, MongoConfig, RedisConfig};
 
 fn require(config: Result<Option<impl Sized>, crate::config::ConfigError>, var: &str) -> ! {
@@ -48,6 +50,11 @@ pub fn kafka_config() -> KafkaConfig {
     }
 }
 
+/// The variables that point a child process at these brokers, under this topic prefix.
+pub fn kafka_env(config: &KafkaConfig) -> Vec<(&'static str, String)> {
+    vec![("PARLEY_KAFKA_BROKERS", config.brokers.clone()), ("PARLEY_KAFKA_TOPIC_PREFIX", config.topic_prefix.clone())]
+}
+
 /// A fresh database with Parley's indexes, dropped when this guard drops.
 pub struct TestDatabase {
     pub db: mongodb::Database,
@@ -60,6 +67,16 @@ impl TestDatabase {
         let db = crate::mongo::connect(&config).await.unwrap_or_else(|e| panic!("{e}"));
         crate::mongo::ensure_indexes(&db).await.expect("ensure_indexes");
         Self { db, url: config.url }
+    }
+}
+
+impl TestDatabase {
+    /// The variables that point a child process at this database.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PARLEY_MONGODB_URL", self.url.expose_secret().to_owned()),
+            ("PARLEY_MONGODB_DATABASE", self.db.name().to_owned()),
+        ]
     }
 }
 
@@ -90,6 +107,16 @@ impl TestRedis {
         let config = redis_config();
         let redis = crate::redis::connect(&config).await.unwrap_or_else(|e| panic!("{e}"));
         Self { redis, url: config.url }
+    }
+}
+
+impl TestRedis {
+    /// The variables that point a child process at this Redis, under this key prefix.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PARLEY_REDIS_URL", self.url.expose_secret().to_owned()),
+            ("PARLEY_REDIS_PREFIX", self.redis.keys.prefix().to_owned()),
+        ]
     }
 }
 
@@ -124,4 +151,31 @@ where
         assert!(tokio::time::Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// What a binary printed and how it ended.
+pub struct Exit {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs a binary to its exit, failing the test if it still runs after `timeout` (it is killed).
+pub async fn run_to_exit(mut command: tokio::process::Command, timeout: Duration) -> Exit {
+    command.kill_on_drop(true).stdin(std::process::Stdio::null());
+    let output = tokio::time::timeout(timeout, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("the binary was still running after {timeout:?}"))
+        .expect("the binary could not be started");
+    Exit {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A loopback port with nothing listening on it (for "service unreachable" tests).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local address").port()
 }

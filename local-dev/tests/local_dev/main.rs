@@ -1,0 +1,70 @@
+//! The all-in-one runner as `scripts/dev` starts it: one address, every function under its path.
+
+use std::{process::Stdio, time::Duration};
+
+use serde_json::Value;
+use shared::testing::{TestDatabase, closed_port, eventually};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Starts the runner binary on a free port and returns it with the lines it printed up to
+/// "Press Ctrl-C to stop.".
+async fn start(extra_env: Vec<(&'static str, String)>) -> (tokio::process::Child, String, Vec<String>) {
+    let port = closed_port();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-dev"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("PARLEY_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .envs(extra_env)
+        .kill_on_drop(true)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = command.spawn().expect("start local-dev");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
+    let read_banner = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let done = line.starts_with("Press Ctrl-C");
+            banner.push(line);
+            if done {
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), read_banner).await.expect("the banner within 30s");
+    (child, format!("http://127.0.0.1:{port}"), banner)
+}
+
+async fn get_json(url: &str) -> (u16, Value) {
+    let response = reqwest::get(url).await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_embedded_default_serves_every_function_on_one_address() {
+    let (_child, base, banner) = start(vec![]).await;
+    assert_eq!(banner[0], format!("Parley is running at {base}"));
+    assert!(banner[1].contains("process memory"), "{banner:?}");
+    for path in ["/api/tenant", "/api/chatbots", "/api/analytics", "/api/email"] {
+        let url = format!("{base}{path}/healthz");
+        assert!(banner.iter().any(|line| line.ends_with(&url)), "the banner lists {url}: {banner:?}");
+        let (status, body) = eventually(Duration::from_secs(10), "the runner to answer", || async {
+            reqwest::get(&url).await.ok()?;
+            Some(get_json(&url).await)
+        })
+        .await;
+        assert_eq!((status, body), (200, serde_json::json!({ "status": "ok" })), "{url}");
+    }
+    let (status, body) = get_json(&format!("{base}/api/nowhere")).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("route_not_found")));
+}
+
+#[tokio::test]
+async fn with_a_mongodb_url_the_runner_stores_data_there() {
+    let db = TestDatabase::new().await;
+    let (_child, _base, banner) = start(db.env()).await;
+    assert_eq!(banner[1].trim(), format!("storage    MongoDB database {:?}", db.db.name()));
+    // It created Parley's indexes in that database.
+    let indexes = db.db.collection::<mongodb::bson::Document>("users").list_index_names().await.unwrap();
+    assert!(indexes.contains(&"email_unique".to_owned()), "{indexes:?}");
+}

@@ -1,0 +1,97 @@
+//! The socket-node binary as an operator starts it: it connects to MongoDB, Redis and Kafka,
+//! creates its topics, serves, and stops cleanly on SIGTERM; a service that is not there ends it
+//! within seconds with one line naming that service.
+
+use std::time::Duration;
+
+use shared::{
+    events::Topic,
+    testing::{TestDatabase, TestRedis, closed_port, eventually, kafka_config, kafka_env, run_to_exit},
+};
+
+fn socket_node_binary() -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_socket-node"));
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+}
+
+fn single_error_line(stderr: &str) -> &str {
+    assert!(!stderr.contains("panicked"), "the binary panicked: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    lines[0]
+}
+
+#[tokio::test]
+async fn starts_on_the_real_services_creates_its_topics_and_stops_on_sigterm() {
+    let (db, redis, kafka) = (TestDatabase::new().await, TestRedis::new().await, kafka_config());
+    let port = closed_port();
+    let mut command = socket_node_binary();
+    command
+        .envs(db.env())
+        .envs(redis.env())
+        .envs(kafka_env(&kafka))
+        .env("PARLEY_HTTP_ADDR", format!("127.0.0.1:{port}"));
+    command.kill_on_drop(true).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("start socket-node");
+
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    eventually(Duration::from_secs(30), "socket-node to answer /healthz", || async {
+        reqwest::get(&url).await.ok().filter(|r| r.status() == 200)
+    })
+    .await;
+
+    use rdkafka::consumer::Consumer as _;
+    let admin: rdkafka::consumer::BaseConsumer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &kafka.brokers).create().unwrap();
+    let metadata = admin.fetch_metadata(None, Duration::from_secs(10)).unwrap();
+    for topic in Topic::ALL {
+        let name = topic.name(&kafka.topic_prefix);
+        let found = metadata.topics().iter().find(|t| t.name() == name);
+        assert_eq!(found.map(|t| t.partitions().len()), Some(3), "topic {name}");
+    }
+
+    let pid = child.id().expect("pid").to_string();
+    let killed = tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("exit within 10s").unwrap();
+    assert!(status.success(), "a clean shutdown exits 0, got {status}");
+}
+
+#[tokio::test]
+async fn an_unreachable_kafka_ends_it_within_ten_seconds_naming_kafka() {
+    let (db, redis) = (TestDatabase::new().await, TestRedis::new().await);
+    let port = closed_port();
+    let mut command = socket_node_binary();
+    command.envs(db.env()).envs(redis.env()).env("PARLEY_KAFKA_BROKERS", format!("127.0.0.1:{port}"));
+    let exit = run_to_exit(command, Duration::from_secs(10)).await;
+    assert!(!exit.status.success());
+    let line = single_error_line(&exit.stderr);
+    assert!(line.starts_with(&format!("error: Kafka at 127.0.0.1:{port} is unreachable")), "{line}");
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_ends_it_within_ten_seconds_naming_redis() {
+    let db = TestDatabase::new().await;
+    let port = closed_port();
+    let mut command = socket_node_binary();
+    command
+        .envs(db.env())
+        .envs(kafka_env(&kafka_config()))
+        .env("PARLEY_REDIS_URL", format!("redis://127.0.0.1:{port}"));
+    let exit = run_to_exit(command, Duration::from_secs(10)).await;
+    assert!(!exit.status.success());
+    let line = single_error_line(&exit.stderr);
+    assert!(line.starts_with(&format!("error: Redis at 127.0.0.1:{port} is unreachable")), "{line}");
+}
+
+#[tokio::test]
+async fn a_malformed_broker_list_is_named() {
+    let (db, redis) = (TestDatabase::new().await, TestRedis::new().await);
+    let mut command = socket_node_binary();
+    command.envs(db.env()).envs(redis.env()).env("PARLEY_KAFKA_BROKERS", "kafka-without-port");
+    let exit = run_to_exit(command, Duration::from_secs(10)).await;
+    assert!(!exit.status.success());
+    let line = single_error_line(&exit.stderr);
+    assert!(line.starts_with("error: PARLEY_KAFKA_BROKERS: "), "{line}");
+}
