@@ -49,10 +49,7 @@ impl Config {
 pub async fn storage(config: &Config) -> Result<(Repos, String), ServiceError> {
     match &config.mongo {
         Some(mongo) => {
-            let db = shared::mongo::connect(mongo).await?;
-            shared::mongo::ensure_indexes(&db)
-                .await
-                .map_err(|e| ServiceError::unreachable("MongoDB", "(indexes)", e.to_string()))?;
+            let db = shared::mongo::open(mongo).await?;
             Ok((Repos::mongo(&db), format!("MongoDB database {:?}", mongo.database)))
         }
         None => Ok((Repos::memory(), "process memory (set MONGODB_URL to use MongoDB)".to_owned())),

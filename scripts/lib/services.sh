@@ -76,7 +76,7 @@ provision_ferretdb() {
 provision_kafka() {
     KAFKA_LIBS=$PARLEY_CACHE_DIR/kafka-$KAFKA_VERSION/libs
     [ -f "$KAFKA_LIBS/.complete" ] && return
-    command -v java >/dev/null || die "Java 17 is needed to run Kafka (see README)"
+    command -v java >/dev/null || apt_install openjdk-17-jre-headless
     command -v mvn >/dev/null || apt_install maven
     say "assembling Apache Kafka $KAFKA_VERSION from Maven Central (once; cached in $PARLEY_CACHE_DIR)"
     rm -rf "$KAFKA_LIBS"

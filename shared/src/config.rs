@@ -17,6 +17,13 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+impl ConfigError {
+    /// `name` is required but not set.
+    pub fn missing(name: &str) -> Self {
+        Self { var: name.to_owned(), reason: "is required but not set".to_owned() }
+    }
+}
+
 /// A snapshot of the environment to read configuration from.
 #[derive(Debug, Clone, Default)]
 pub struct Env {
@@ -78,11 +85,6 @@ impl Env {
     pub fn secret_any(&self, names: &[&str]) -> Option<SecretString> {
         self.raw(names).map(|(_, v)| SecretString::from(v.trim().to_owned()))
     }
-
-    /// Fails naming `name` when it is not set.
-    pub fn missing(name: &str) -> ConfigError {
-        ConfigError { var: name.to_owned(), reason: "is required but not set".to_owned() }
-    }
 }
 
 /// Where an HTTP binary listens (`PARLEY_HTTP_ADDR`).
@@ -119,7 +121,7 @@ impl MongoConfig {
 
     /// Like [`MongoConfig::from_env`] for binaries that cannot run without MongoDB.
     pub fn required(env: &Env) -> Result<Self, ConfigError> {
-        Self::from_env(env)?.ok_or_else(|| Env::missing(Self::URL_VARS[0]))
+        Self::from_env(env)?.ok_or_else(|| ConfigError::missing(Self::URL_VARS[0]))
     }
 }
 
@@ -142,7 +144,7 @@ impl RedisConfig {
     }
 
     pub fn required(env: &Env) -> Result<Self, ConfigError> {
-        Self::from_env(env)?.ok_or_else(|| Env::missing(Self::URL_VARS[0]))
+        Self::from_env(env)?.ok_or_else(|| ConfigError::missing(Self::URL_VARS[0]))
     }
 }
 
@@ -170,7 +172,7 @@ impl KafkaConfig {
     }
 
     pub fn required(env: &Env) -> Result<Self, ConfigError> {
-        Self::from_env(env)?.ok_or_else(|| Env::missing(Self::BROKERS_VARS[0]))
+        Self::from_env(env)?.ok_or_else(|| ConfigError::missing(Self::BROKERS_VARS[0]))
     }
 }
 

@@ -139,7 +139,7 @@ impl ServiceError {
         Self::Unreachable { service, address: address.to_owned(), reason: reason.into() }
     }
 
-    pub fn bad_url(service: &'static str, reason: impl Into<String>) -> Self {
+    pub fn misconfigured(service: &'static str, reason: impl Into<String>) -> Self {
         Self::Misconfigured { service, reason: reason.into() }
     }
 }

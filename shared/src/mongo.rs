@@ -24,9 +24,9 @@ const SERVER_SELECTION_TIMEOUT: Duration = Duration::from_secs(5);
 /// Fails with a [`ServiceError`] naming MongoDB and its address (never the URL, which may hold a
 /// password).
 pub async fn connect(config: &MongoConfig) -> Result<Database, ServiceError> {
-    let mut options = ClientOptions::parse(config.url.expose_secret())
-        .await
-        .map_err(|_| ServiceError::bad_url("MongoDB", "PARLEY_MONGODB_URL is not a valid MongoDB connection string"))?;
+    let mut options = ClientOptions::parse(config.url.expose_secret()).await.map_err(|_| {
+        ServiceError::misconfigured("MongoDB", "PARLEY_MONGODB_URL is not a valid MongoDB connection string")
+    })?;
     options.app_name = Some("parley".into());
     options.server_selection_timeout = Some(SERVER_SELECTION_TIMEOUT);
     options.connect_timeout = Some(Duration::from_secs(3));
@@ -36,6 +36,15 @@ pub async fn connect(config: &MongoConfig) -> Result<Database, ServiceError> {
     let client = Client::with_options(options).map_err(unreachable)?;
     let db = client.database(&config.database);
     db.run_command(doc! { "ping": 1 }).await.map_err(unreachable)?;
+    Ok(db)
+}
+
+/// Connects and creates Parley's indexes: what every binary that stores data does at start-up.
+pub async fn open(config: &MongoConfig) -> Result<Database, ServiceError> {
+    let db = connect(config).await?;
+    ensure_indexes(&db)
+        .await
+        .map_err(|e| ServiceError::misconfigured("MongoDB", format!("could not create Parley's indexes: {e}")))?;
     Ok(db)
 }
 

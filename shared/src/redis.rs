@@ -49,7 +49,7 @@ impl Keys {
 /// [`ServiceError`] naming Redis and its address (never the URL, which may hold a password).
 pub async fn connect(config: &RedisConfig) -> Result<Redis, ServiceError> {
     let client = redis::Client::open(config.url.expose_secret())
-        .map_err(|_| ServiceError::bad_url("Redis", "PARLEY_REDIS_URL is not a valid redis:// URL"))?;
+        .map_err(|_| ServiceError::misconfigured("Redis", "PARLEY_REDIS_URL is not a valid redis:// URL"))?;
     let address = client.get_connection_info().addr().to_string();
     let unreachable = |err: redis::RedisError| ServiceError::unreachable("Redis", &address, err.to_string());
 

@@ -53,10 +53,7 @@ pub struct AppState {
 impl AppState {
     /// Connects to MongoDB, Redis and Kafka (in that order), creating indexes and topics.
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
-        let db = shared::mongo::connect(&config.mongo).await?;
-        shared::mongo::ensure_indexes(&db)
-            .await
-            .map_err(|e| ServiceError::unreachable("MongoDB", "(indexes)", e.to_string()))?;
+        let db = shared::mongo::open(&config.mongo).await?;
         let redis = shared::redis::connect(&config.redis).await?;
         let events = KafkaPublisher::connect(&config.kafka).await?;
         shared::events::ensure_topics(&config.kafka, &Topic::ALL).await?;

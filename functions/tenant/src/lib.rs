@@ -40,10 +40,7 @@ pub struct AppState {
 impl AppState {
     /// Connects to MongoDB and makes sure the indexes exist.
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
-        let db = shared::mongo::connect(&config.mongo).await?;
-        shared::mongo::ensure_indexes(&db)
-            .await
-            .map_err(|e| ServiceError::unreachable("MongoDB", "(indexes)", e.to_string()))?;
+        let db = shared::mongo::open(&config.mongo).await?;
         Ok(Self { repos: Repos::mongo(&db) })
     }
 }

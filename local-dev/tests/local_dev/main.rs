@@ -3,20 +3,17 @@
 use std::{process::Stdio, time::Duration};
 
 use serde_json::Value;
-use shared::testing::{TestDatabase, closed_port, eventually};
+use shared::testing::{TestDatabase, binary, closed_port, eventually};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// Starts the runner binary on a free port and returns it with the lines it printed up to
 /// "Press Ctrl-C to stop.".
 async fn start(extra_env: Vec<(&'static str, String)>) -> (tokio::process::Child, String, Vec<String>) {
     let port = closed_port();
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_local-dev"));
+    let mut command = binary(env!("CARGO_BIN_EXE_local-dev"));
     command
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PARLEY_HTTP_ADDR", format!("127.0.0.1:{port}"))
         .envs(extra_env)
-        .kill_on_drop(true)
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     let mut child = command.spawn().expect("start local-dev");

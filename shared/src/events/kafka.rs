@@ -67,19 +67,6 @@ fn unreachable(config: &KafkaConfig, err: impl std::fmt::Display) -> ServiceErro
     ServiceError::unreachable("Kafka", &config.brokers, err.to_string())
 }
 
-/// Asks the brokers for their metadata, failing within [`METADATA_TIMEOUT`].
-async fn check_reachable<C>(client: C, config: &KafkaConfig) -> Result<(), ServiceError>
-where
-    C: FnOnce() -> Result<(), KafkaError> + Send + 'static,
-{
-    tokio::task::spawn_blocking(client).await.map_err(|e| unreachable(config, e))?.map_err(|e| match e {
-        KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut) => {
-            unreachable(config, format!("no broker answered within {}s", METADATA_TIMEOUT.as_secs()))
-        }
-        other => unreachable(config, other),
-    })
-}
-
 /// Creates Parley's topics (with the configured prefix, partitions and replication) unless they
 /// exist. Parley never relies on broker-side auto-creation.
 pub async fn ensure_topics(config: &KafkaConfig, topics: &[Topic]) -> Result<(), ServiceError> {
@@ -99,7 +86,7 @@ pub async fn ensure_topics(config: &KafkaConfig, topics: &[Topic]) -> Result<(),
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
-                return Err(ServiceError::bad_url("Kafka", format!("could not create topic {topic}: {code}")));
+                return Err(ServiceError::misconfigured("Kafka", format!("could not create topic {topic}: {code}")));
             }
         }
     }
@@ -125,8 +112,18 @@ impl KafkaPublisher {
             .set("linger.ms", "2")
             .create_with_context(KafkaLogContext)
             .map_err(|e| unreachable(config, e))?;
+        // A metadata request is the cheapest question every broker answers; it blocks, so it
+        // runs off the async threads.
         let probe = producer.clone();
-        check_reachable(move || probe.client().fetch_metadata(None, METADATA_TIMEOUT).map(drop), config).await?;
+        tokio::task::spawn_blocking(move || probe.client().fetch_metadata(None, METADATA_TIMEOUT).map(drop))
+            .await
+            .map_err(|e| unreachable(config, e))?
+            .map_err(|e| match e {
+                KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut) => {
+                    unreachable(config, format!("no broker answered within {}s", METADATA_TIMEOUT.as_secs()))
+                }
+                other => unreachable(config, other),
+            })?;
         Ok(Self { producer, topic_prefix: config.topic_prefix.clone() })
     }
 

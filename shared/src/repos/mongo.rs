@@ -8,7 +8,7 @@ use mongodb::{
     bson::{self, Bson, Document, doc},
     options::ReturnDocument,
 };
-use serde::Serialize;
+use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
     RepoError, RolePatch, RoleRepo, TenantRepo, UserRepo,
@@ -28,6 +28,33 @@ fn to_bson(value: &impl Serialize) -> Result<Bson, RepoError> {
 /// `{_id, tenantId}`: the filter of every tenant-owned single-row operation.
 fn owned(tenant: &TenantId, id: impl ToString) -> Document {
     doc! { "tenantId": tenant.to_string(), "_id": id.to_string() }
+}
+
+/// The tenant's rows of a collection, oldest first.
+async fn list_for_tenant<T>(collection: &Collection<T>, tenant: &TenantId) -> Result<Vec<T>, RepoError>
+where
+    T: DeserializeOwned + Send + Sync,
+{
+    let cursor = collection
+        .find(doc! { "tenantId": tenant.to_string() })
+        .sort(doc! { "createdAt": 1, "_id": 1 })
+        .await
+        .map_err(classify)?;
+    cursor.try_collect().await.map_err(classify)
+}
+
+/// Deletes one of the tenant's rows, answering `not_found` when there is none.
+async fn delete_owned<T: Send + Sync>(
+    collection: &Collection<T>,
+    tenant: &TenantId,
+    id: impl ToString,
+    not_found: fn() -> RepoError,
+) -> Result<(), RepoError> {
+    let result = collection.delete_one(owned(tenant, id)).await.map_err(classify)?;
+    if result.deleted_count == 0 {
+        return Err(not_found());
+    }
+    Ok(())
 }
 
 pub(super) struct MongoTenants {
@@ -125,13 +152,7 @@ impl UserRepo for MongoUsers {
     }
 
     async fn list(&self, tenant: &TenantId) -> Result<Vec<User>, RepoError> {
-        let cursor = self
-            .collection
-            .find(doc! { "tenantId": tenant.to_string() })
-            .sort(doc! { "createdAt": 1, "_id": 1 })
-            .await
-            .map_err(classify)?;
-        cursor.try_collect().await.map_err(classify)
+        list_for_tenant(&self.collection, tenant).await
     }
 
     async fn update(&self, tenant: &TenantId, id: &UserId, patch: &UserPatch) -> Result<User, RepoError> {
@@ -144,11 +165,7 @@ impl UserRepo for MongoUsers {
     }
 
     async fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), RepoError> {
-        let result = self.collection.delete_one(owned(tenant, id)).await.map_err(classify)?;
-        if result.deleted_count == 0 {
-            return Err(user_not_found());
-        }
-        Ok(())
+        delete_owned(&self.collection, tenant, id, user_not_found).await
     }
 
     async fn count_with_role(&self, tenant: &TenantId, role: &RoleId) -> Result<u64, RepoError> {
@@ -188,13 +205,7 @@ impl RoleRepo for MongoRoles {
     }
 
     async fn list(&self, tenant: &TenantId) -> Result<Vec<Role>, RepoError> {
-        let cursor = self
-            .collection
-            .find(doc! { "tenantId": tenant.to_string() })
-            .sort(doc! { "createdAt": 1, "_id": 1 })
-            .await
-            .map_err(classify)?;
-        cursor.try_collect().await.map_err(classify)
+        list_for_tenant(&self.collection, tenant).await
     }
 
     async fn update(&self, tenant: &TenantId, id: &RoleId, patch: &RolePatch) -> Result<Role, RepoError> {
@@ -214,10 +225,6 @@ impl RoleRepo for MongoRoles {
     }
 
     async fn delete(&self, tenant: &TenantId, id: &RoleId) -> Result<(), RepoError> {
-        let result = self.collection.delete_one(owned(tenant, id)).await.map_err(classify)?;
-        if result.deleted_count == 0 {
-            return Err(role_not_found());
-        }
-        Ok(())
+        delete_owned(&self.collection, tenant, id, role_not_found).await
     }
 }

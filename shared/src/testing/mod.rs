@@ -12,12 +12,14 @@ use uuid::Uuid;
 
 pub mod lambda;
 
-use crate::config::{Env, KafkaConfig, MongoConfig, RedisConfig};
+use crate::config::{ConfigError, Env, KafkaConfig, MongoConfig, RedisConfig};
 
-fn require(config: Result<Option<impl Sized>, crate::config::ConfigError>, var: &str) -> ! {
-    match config {
+/// Reads one service's settings from the environment, or fails the test saying how to start it.
+fn from_env<T>(read: fn(&Env) -> Result<Option<T>, ConfigError>, var: &str) -> T {
+    match read(&Env::from_process()) {
+        Ok(Some(config)) => config,
+        Ok(None) => panic!("{var} is not set: run the tests with scripts/test, which starts the services"),
         Err(err) => panic!("{err}"),
-        _ => panic!("{var} is not set: run the tests with scripts/test, which starts the services"),
     }
 }
 
@@ -27,26 +29,17 @@ fn unique(prefix: &str) -> String {
 
 /// The services' settings from the environment, each with a fresh per-test namespace.
 pub fn mongo_config() -> MongoConfig {
-    let env = Env::from_process();
-    match MongoConfig::from_env(&env) {
-        Ok(Some(config)) => MongoConfig { database: unique("test_"), ..config },
-        other => require(other, "PARLEY_MONGODB_URL"),
-    }
+    MongoConfig { database: unique("test_"), ..from_env(MongoConfig::from_env, "PARLEY_MONGODB_URL") }
 }
 
 pub fn redis_config() -> RedisConfig {
-    let env = Env::from_process();
-    match RedisConfig::from_env(&env) {
-        Ok(Some(config)) => RedisConfig { key_prefix: format!("{}:", unique("test:")), ..config },
-        other => require(other, "PARLEY_REDIS_URL"),
-    }
+    RedisConfig { key_prefix: format!("{}:", unique("test:")), ..from_env(RedisConfig::from_env, "PARLEY_REDIS_URL") }
 }
 
 pub fn kafka_config() -> KafkaConfig {
-    let env = Env::from_process();
-    match KafkaConfig::from_env(&env) {
-        Ok(Some(config)) => KafkaConfig { topic_prefix: format!("{}.", unique("test_")), ..config },
-        other => require(other, "PARLEY_KAFKA_BROKERS"),
+    KafkaConfig {
+        topic_prefix: format!("{}.", unique("test_")),
+        ..from_env(KafkaConfig::from_env, "PARLEY_KAFKA_BROKERS")
     }
 }
 
@@ -153,11 +146,31 @@ where
     }
 }
 
+/// A workspace binary with an empty environment (but `PATH`), so only what the test sets
+/// configures it: `binary(env!("CARGO_BIN_EXE_tenant"))`.
+pub fn binary(path: &str) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(path);
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).kill_on_drop(true);
+    command
+}
+
 /// What a binary printed and how it ended.
 pub struct Exit {
     pub status: std::process::ExitStatus,
     pub stdout: String,
     pub stderr: String,
+}
+
+impl Exit {
+    /// The one line a binary prints when it cannot start, checking it printed nothing else: no
+    /// panic, no backtrace, no log noise.
+    pub fn single_error_line(&self) -> &str {
+        assert!(!self.status.success(), "the binary was expected to fail; it exited with {}", self.status);
+        assert!(!self.stderr.contains("panicked"), "the binary panicked: {}", self.stderr);
+        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "expected one line, got: {}", self.stderr);
+        lines[0]
+    }
 }
 
 /// Runs a binary to its exit, failing the test if it still runs after `timeout` (it is killed).

@@ -7,13 +7,8 @@ use secrecy::SecretString;
 use shared::{
     config::{KafkaConfig, MongoConfig, RedisConfig},
     events::KafkaPublisher,
+    testing::closed_port,
 };
-
-/// A loopback port with nothing listening on it.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
 
 const DEADLINE: Duration = Duration::from_secs(10);
 

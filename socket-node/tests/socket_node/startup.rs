@@ -6,20 +6,11 @@ use std::time::Duration;
 
 use shared::{
     events::Topic,
-    testing::{TestDatabase, TestRedis, closed_port, eventually, kafka_config, kafka_env, run_to_exit},
+    testing::{TestDatabase, TestRedis, binary, closed_port, eventually, kafka_config, kafka_env, run_to_exit},
 };
 
 fn socket_node_binary() -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_socket-node"));
-    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    command
-}
-
-fn single_error_line(stderr: &str) -> &str {
-    assert!(!stderr.contains("panicked"), "the binary panicked: {stderr}");
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
-    lines[0]
+    binary(env!("CARGO_BIN_EXE_socket-node"))
 }
 
 #[tokio::test]
@@ -32,7 +23,7 @@ async fn starts_on_the_real_services_creates_its_topics_and_stops_on_sigterm() {
         .envs(redis.env())
         .envs(kafka_env(&kafka))
         .env("PARLEY_HTTP_ADDR", format!("127.0.0.1:{port}"));
-    command.kill_on_drop(true).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     let mut child = command.spawn().expect("start socket-node");
 
     let url = format!("http://127.0.0.1:{port}/healthz");
@@ -65,8 +56,7 @@ async fn an_unreachable_kafka_ends_it_within_ten_seconds_naming_kafka() {
     let mut command = socket_node_binary();
     command.envs(db.env()).envs(redis.env()).env("PARLEY_KAFKA_BROKERS", format!("127.0.0.1:{port}"));
     let exit = run_to_exit(command, Duration::from_secs(10)).await;
-    assert!(!exit.status.success());
-    let line = single_error_line(&exit.stderr);
+    let line = exit.single_error_line();
     assert!(line.starts_with(&format!("error: Kafka at 127.0.0.1:{port} is unreachable")), "{line}");
 }
 
@@ -80,8 +70,7 @@ async fn an_unreachable_redis_ends_it_within_ten_seconds_naming_redis() {
         .envs(kafka_env(&kafka_config()))
         .env("PARLEY_REDIS_URL", format!("redis://127.0.0.1:{port}"));
     let exit = run_to_exit(command, Duration::from_secs(10)).await;
-    assert!(!exit.status.success());
-    let line = single_error_line(&exit.stderr);
+    let line = exit.single_error_line();
     assert!(line.starts_with(&format!("error: Redis at 127.0.0.1:{port} is unreachable")), "{line}");
 }
 
@@ -91,7 +80,6 @@ async fn a_malformed_broker_list_is_named() {
     let mut command = socket_node_binary();
     command.envs(db.env()).envs(redis.env()).env("PARLEY_KAFKA_BROKERS", "kafka-without-port");
     let exit = run_to_exit(command, Duration::from_secs(10)).await;
-    assert!(!exit.status.success());
-    let line = single_error_line(&exit.stderr);
+    let line = exit.single_error_line();
     assert!(line.starts_with("error: PARLEY_KAFKA_BROKERS: "), "{line}");
 }

@@ -5,23 +5,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shared::testing::{
-    TestDatabase, closed_port,
+    TestDatabase, binary, closed_port,
     lambda::{LambdaRuntimeStandIn, Outcome, http_api_event},
     run_to_exit,
 };
 
 fn tenant_binary() -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tenant"));
-    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    command
-}
-
-/// The one line a failed start prints, with no panic or backtrace around it.
-fn single_error_line(stderr: &str) -> &str {
-    assert!(!stderr.contains("panicked"), "the binary panicked: {stderr}");
-    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
-    lines[0]
+    binary(env!("CARGO_BIN_EXE_tenant"))
 }
 
 #[tokio::test]
@@ -29,16 +19,14 @@ async fn a_malformed_variable_is_named_and_nothing_starts() {
     let mut command = tenant_binary();
     command.env("PARLEY_HTTP_ADDR", "localhost-8081").env("PARLEY_MONGODB_URL", "mongodb://127.0.0.1:1/");
     let exit = run_to_exit(command, Duration::from_secs(10)).await;
-    assert!(!exit.status.success());
-    let line = single_error_line(&exit.stderr);
+    let line = exit.single_error_line();
     assert!(line.starts_with("error: PARLEY_HTTP_ADDR: "), "{line}");
 }
 
 #[tokio::test]
 async fn a_missing_database_url_is_named() {
     let exit = run_to_exit(tenant_binary(), Duration::from_secs(10)).await;
-    assert!(!exit.status.success());
-    assert_eq!(single_error_line(&exit.stderr), "error: PARLEY_MONGODB_URL: is required but not set");
+    assert_eq!(exit.single_error_line(), "error: PARLEY_MONGODB_URL: is required but not set");
 }
 
 #[tokio::test]
@@ -47,8 +35,7 @@ async fn an_unreachable_mongodb_ends_the_binary_within_ten_seconds_without_leaki
     let mut command = tenant_binary();
     command.env("PARLEY_MONGODB_URL", format!("mongodb://parley:s3cret-pw@127.0.0.1:{port}/"));
     let exit = run_to_exit(command, Duration::from_secs(10)).await;
-    assert!(!exit.status.success());
-    let line = single_error_line(&exit.stderr);
+    let line = exit.single_error_line();
     assert!(line.starts_with(&format!("error: MongoDB at 127.0.0.1:{port} is unreachable")), "{line}");
     assert!(!exit.stderr.contains("s3cret-pw") && !exit.stdout.contains("s3cret-pw"), "the password leaked");
 }
@@ -61,7 +48,7 @@ async fn on_the_lambda_runtime_api_local_stand_in_the_router_answers_invocations
     let db = TestDatabase::new().await;
     let mut command = tenant_binary();
     command.envs(runtime.env()).envs(db.env());
-    command.kill_on_drop(true).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     let _function = command.spawn().expect("start the tenant binary");
 
     let (id, outcome) = runtime.next_result().await;
