@@ -22,6 +22,14 @@ fn group(config: &KafkaConfig) -> String {
 
 const KEYS: [&str; 3] = ["room-a", "room-b", "room-c"];
 
+/// The test's own messages topic, created, and a producer for it.
+async fn messages_topic() -> (KafkaConfig, KafkaPublisher) {
+    let config = kafka_config();
+    ensure_topics(&config, &[Topic::Messages]).await.expect("topics");
+    let publisher = KafkaPublisher::connect(&config).await.expect("producer");
+    (config, publisher)
+}
+
 async fn publish_round(
     publisher: &KafkaPublisher,
     tenant: TenantId,
@@ -141,9 +149,7 @@ async fn keyed_envelopes_arrive_once_and_in_order_per_key_through_a_consumer_gro
 
 #[tokio::test]
 async fn a_restarted_consumer_resumes_after_what_was_handled() {
-    let config = kafka_config();
-    ensure_topics(&config, &[Topic::Messages]).await.expect("topics");
-    let publisher = KafkaPublisher::connect(&config).await.expect("producer");
+    let (config, publisher) = messages_topic().await;
     let tenant = TenantId::new();
 
     let first = publish_round(&publisher, tenant, 0..3).await;
@@ -165,9 +171,7 @@ async fn a_restarted_consumer_resumes_after_what_was_handled() {
 
 #[tokio::test]
 async fn an_event_never_handled_is_delivered_again_after_a_restart() {
-    let config = kafka_config();
-    ensure_topics(&config, &[Topic::Messages]).await.expect("topics");
-    let publisher = KafkaPublisher::connect(&config).await.expect("producer");
+    let (config, publisher) = messages_topic().await;
     // One chatroom's events: one partition, one order.
     let tenant = TenantId::new();
     let mut sent = Vec::new();
@@ -195,15 +199,13 @@ async fn an_event_never_handled_is_delivered_again_after_a_restart() {
 
 #[tokio::test]
 async fn a_consumer_skips_payloads_that_are_not_envelopes() {
-    let config = kafka_config();
-    ensure_topics(&config, &[Topic::Messages]).await.expect("topics");
+    let (config, publisher) = messages_topic().await;
     let raw: rdkafka::producer::FutureProducer =
         rdkafka::ClientConfig::new().set("bootstrap.servers", &config.brokers).create().unwrap();
     let topic = Topic::Messages.name(&config.topic_prefix);
     raw.send(rdkafka::producer::FutureRecord::to(&topic).key("room-a").payload("{not json"), Duration::from_secs(10))
         .await
         .expect("raw send");
-    let publisher = KafkaPublisher::connect(&config).await.expect("producer");
     let good = publish_round(&publisher, TenantId::new(), 0..1).await;
 
     let mut running = start_consumer(&config, never());
