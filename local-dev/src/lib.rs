@@ -1,10 +1,13 @@
 //! Parley's all-in-one runner (`scripts/dev`, or `cargo run -p local-dev`): every function in one
 //! process, on one address.
 //!
-//! With no services configured it keeps everything in process memory (the embedded default);
-//! with `MONGODB_URL` (or `PARLEY_MONGODB_URL`) set it stores data in that MongoDB. It listens
-//! on `PARLEY_HTTP_ADDR` (default `127.0.0.1:8080`) and mounts each function under the path
-//! nginx gives it in production:
+//! With no services configured it keeps everything in process memory (the embedded default):
+//! storage, login rate limits and the event bus. Each service configured replaces its part:
+//! `MONGODB_URL` (or `PARLEY_MONGODB_URL`) for storage, `REDIS_URL` for rate limits,
+//! `KAFKA_BROKERS` for events. Access tokens are signed with `PARLEY_JWT_KEYS` when set, else with
+//! a random key made at start-up (sessions then end with the process). It listens on
+//! `PARLEY_HTTP_ADDR` (default `127.0.0.1:8080`) and mounts each function under the path nginx
+//! gives it in production:
 //!
 //! - `/api/tenant/...`    the tenant function
 //! - `/api/chatbots/...`  the chatbot-provisioning function
@@ -15,12 +18,16 @@
 //!
 //! Tests: `scripts/test -p local-dev`.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::Router;
 use shared::{
-    config::{ConfigError, Env, HttpConfig, MongoConfig},
+    auth::{AccessTokens, AuthConfig},
+    client_ip::TrustedProxies,
+    config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig, RedisConfig},
     error::ServiceError,
+    events::{EventPublisher, KafkaPublisher, MemoryPublisher, Topic},
+    ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter},
     repos::Repos,
 };
 
@@ -37,30 +44,90 @@ pub const MOUNTS: [(&str, &str); 4] = [
 pub struct Config {
     pub http: HttpConfig,
     pub mongo: Option<MongoConfig>,
+    pub redis: Option<RedisConfig>,
+    pub kafka: Option<KafkaConfig>,
+    pub auth: AuthConfig,
+    pub proxies: TrustedProxies,
+    pub policy: tenant::Policy,
 }
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { http: HttpConfig::from_env(env, DEFAULT_ADDR)?, mongo: MongoConfig::from_env(env)? })
+        let auth = match env.optional::<String>(AuthConfig::KEYS_VAR)? {
+            Some(_) => AuthConfig::from_env(env)?,
+            None => AuthConfig::ephemeral(),
+        };
+        Ok(Self {
+            http: HttpConfig::from_env(env, DEFAULT_ADDR)?,
+            mongo: MongoConfig::from_env(env)?,
+            redis: RedisConfig::from_env(env)?,
+            kafka: KafkaConfig::from_env(env)?,
+            auth,
+            proxies: TrustedProxies::from_env(env)?,
+            policy: tenant::Policy::from_env(env)?,
+        })
     }
 }
 
-/// The storage the runner uses, and a line saying which.
-pub async fn storage(config: &Config) -> Result<(Repos, String), ServiceError> {
-    match &config.mongo {
+/// What the runner stores and publishes to, and a line per part saying which it uses.
+pub struct Backends {
+    pub repos: Repos,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub events: Arc<dyn EventPublisher>,
+    pub described: Vec<(&'static str, String)>,
+}
+
+/// Connects the configured services; what is not configured lives in process memory.
+pub async fn backends(config: &Config) -> Result<Backends, ServiceError> {
+    let mut described = Vec::new();
+    let repos = match &config.mongo {
         Some(mongo) => {
             let db = shared::mongo::open(mongo).await?;
-            Ok((Repos::mongo(&db), format!("MongoDB database {:?}", mongo.database)))
+            described.push(("storage", format!("MongoDB database {:?}", mongo.database)));
+            Repos::mongo(&db)
         }
-        None => Ok((Repos::memory(), "process memory (set MONGODB_URL to use MongoDB)".to_owned())),
-    }
+        None => {
+            described.push(("storage", "process memory (set MONGODB_URL to use MongoDB)".to_owned()));
+            Repos::memory()
+        }
+    };
+    let limiter: Arc<dyn RateLimiter> = match &config.redis {
+        Some(redis) => {
+            described.push(("limits", "Redis".to_owned()));
+            Arc::new(RedisRateLimiter::new(shared::redis::connect(redis).await?))
+        }
+        None => {
+            described.push(("limits", "process memory (set REDIS_URL to use Redis)".to_owned()));
+            Arc::new(MemoryRateLimiter::default())
+        }
+    };
+    let events: Arc<dyn EventPublisher> = match &config.kafka {
+        Some(kafka) => {
+            shared::events::ensure_topics(kafka, &Topic::ALL).await?;
+            described.push(("events", format!("Kafka at {}", kafka.brokers)));
+            Arc::new(KafkaPublisher::connect(kafka).await?)
+        }
+        None => {
+            described.push(("events", "process memory (set KAFKA_BROKERS to use Kafka)".to_owned()));
+            Arc::new(MemoryPublisher::default())
+        }
+    };
+    Ok(Backends { repos, limiter, events, described })
 }
 
 /// Every function's router, each under its production path.
-pub fn app(repos: Repos) -> Router {
+pub fn app(config: &Config, backends: &Backends) -> Router {
+    let tenant_state = tenant::AppState {
+        repos: backends.repos.clone(),
+        tokens: AccessTokens::new(&config.auth),
+        limiter: backends.limiter.clone(),
+        events: backends.events.clone(),
+        proxies: config.proxies.clone(),
+        policy: config.policy,
+    };
     let [tenant, chatbots, analytics, email] = MOUNTS.map(|(_, path)| path);
     Router::new()
-        .nest(tenant, tenant::router(tenant::AppState { repos }))
+        .nest(tenant, tenant::router(tenant_state))
         .nest(chatbots, chatbot_provisioning::router())
         .nest(analytics, analytics::router())
         .nest(email, email::router())

@@ -4,15 +4,18 @@ use shared::{config::Env, telemetry::exit_on_error};
 async fn main() {
     shared::telemetry::init();
     let config = exit_on_error(local_dev::Config::from_env(&Env::from_process()));
-    let (repos, storage) = exit_on_error(local_dev::storage(&config).await);
+    let backends = exit_on_error(local_dev::backends(&config).await);
     let listener = exit_on_error(shared::http::bind(config.http.addr).await);
     let base = format!("http://{}", listener.local_addr().unwrap_or(config.http.addr));
     println!("Parley is running at {base}");
-    println!("  storage    {storage}");
+    for (part, what) in &backends.described {
+        println!("  {part:<10} {what}");
+    }
     for (name, path) in local_dev::MOUNTS {
         println!("  {name:<10} {base}{path}/healthz");
     }
+    println!("  openapi    {base}/api/tenant/openapi.json");
     println!("Press Ctrl-C to stop.");
-    let router = shared::http::with_common_layers(local_dev::app(repos));
+    let router = shared::http::with_common_layers(local_dev::app(&config, &backends));
     exit_on_error(shared::http::serve_on(listener, router, shared::http::shutdown_signal()).await);
 }

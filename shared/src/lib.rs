@@ -1,5 +1,7 @@
 //! Parley's shared core, used by every function, the socket-node and the local-dev runner.
 //!
+//! - [`auth`]: agents' access tokens (sign, verify, the `Agent` extractor) and opaque secrets;
+//! - [`client_ip`]: the caller's address, through trusted proxies;
 //! - [`config`]: typed configuration from `PARLEY_*` environment variables;
 //! - [`telemetry`]: one `tracing` set-up for every binary;
 //! - [`error`] and [`json`]: the HTTP error shape (`{"code", "message"}`) and our JSON extractor;
@@ -9,12 +11,15 @@
 //! - [`events`]: the event envelope, the `EventPublisher` trait (Kafka and in-memory) and the
 //!   consumer-group loop;
 //! - [`redis`]: the Redis connection and key prefixes;
+//! - [`ratelimit`]: fixed-window rate limits per key (login, sign-up), in Redis or in memory;
 //! - [`http`]: running an axum `Router` on AWS Lambda or as a plain server.
 //!
 //! Tests: `scripts/test -p shared` starts Redis, FerretDB and Kafka and runs the repository
 //! contract suite against MongoDB-wire and in-memory, the Kafka and Redis round trips, and the
 //! unreachable-service checks.
 
+pub mod auth;
+pub mod client_ip;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -22,6 +27,7 @@ pub mod events;
 pub mod http;
 pub mod json;
 pub mod mongo;
+pub mod ratelimit;
 pub mod redis;
 pub mod repos;
 pub mod telemetry;

@@ -68,7 +68,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
         IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
     };
 
-    let indexes: [(&str, Vec<IndexModel>); 2] = [
+    let indexes: [(&str, Vec<IndexModel>); 3] = [
         (
             "users",
             vec![
@@ -77,6 +77,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
             ],
         ),
         ("roles", vec![unique(doc! { "tenantId": 1, "name": 1 }, "tenant_name_unique")]),
+        ("sessions", vec![plain(doc! { "tenantId": 1, "userId": 1 }, "tenant_user")]),
     ];
     for (collection, models) in indexes {
         // One index per command: FerretDB 1.24 panics when one `createIndexes` names several

@@ -82,6 +82,10 @@ id_type!(
     RoleId, "role"
 );
 id_type!(
+    /// A signed-in session: one refresh-token family, from login to logout.
+    SessionId, "session"
+);
+id_type!(
     /// A chat widget with its API key.
     ChatbotId, "chatbot"
 );

@@ -5,18 +5,22 @@
 mod email;
 mod ids;
 mod name;
+mod permission;
 mod role;
+mod session;
 mod tenant;
 mod timestamp;
 mod user;
 
 pub use email::EmailAddress;
-pub use ids::{ChatbotId, ChatroomId, EventId, MessageId, RoleId, TenantId, UserId};
+pub use ids::{ChatbotId, ChatroomId, EventId, MessageId, RoleId, SessionId, TenantId, UserId};
 pub use name::Name;
+pub use permission::Permission;
 pub use role::Role;
+pub use session::Session;
 pub use tenant::Tenant;
 pub use timestamp::Timestamp;
-pub use user::{Assigning, User, UserPatch, UserStatus};
+pub use user::{Assigning, IpAddresses, IpRange, PasswordChangeToken, SeenIp, User, UserPatch, UserStatus};
 
 /// Why a value failed to parse; the text is safe to show a client (it never echoes secrets).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -17,6 +17,10 @@ impl Name {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    pub(super) fn from_admin_role() -> Self {
+        Self(super::Role::ADMIN.to_owned())
+    }
 }
 
 impl FromStr for Name {

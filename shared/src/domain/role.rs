@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Name, RoleId, TenantId, Timestamp};
+use super::{Name, Permission, RoleId, TenantId, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -13,14 +13,26 @@ pub struct Role {
     pub id: RoleId,
     pub tenant_id: TenantId,
     pub name: Name,
-    pub permissions: Vec<String>,
+    pub permissions: Vec<Permission>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
 
 impl Role {
-    pub fn new(tenant_id: TenantId, name: Name, permissions: Vec<String>) -> Self {
+    /// The name of the built-in role every tenant gets: every permission, never changed or deleted.
+    pub const ADMIN: &str = "admin";
+
+    pub fn new(tenant_id: TenantId, name: Name, permissions: Vec<Permission>) -> Self {
         let now = Timestamp::now();
         Self { id: RoleId::new(), tenant_id, name, permissions, created_at: now, updated_at: now }
+    }
+
+    /// The tenant's `admin` role, holding the whole catalogue.
+    pub fn admin(tenant_id: TenantId) -> Self {
+        Self::new(tenant_id, Name::from_admin_role(), Permission::ALL.to_vec())
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.name.as_str() == Self::ADMIN
     }
 }

@@ -3,7 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{EmailAddress, Name, RoleId, TenantId, Timestamp, UserId};
+use std::{fmt, net::IpAddr, str::FromStr};
+
+use ipnet::IpNet;
+
+use super::{EmailAddress, InvalidValue, Name, Permission, RoleId, TenantId, Timestamp, UserId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -13,17 +17,125 @@ pub struct User {
     pub tenant_id: TenantId,
     pub email: EmailAddress,
     pub name: Name,
-    /// An argon2id PHC string; never serialised into an API response (responses use their own types).
-    pub password_hash: String,
+    /// An argon2id PHC string; `None` until an invited user sets a password. Never serialised
+    /// into an API response (responses use their own types).
+    #[serde(default)]
+    pub password_hash: Option<String>,
     pub role_ids: Vec<RoleId>,
     /// Permissions granted to this user beyond their roles.
-    pub grants: Vec<String>,
+    pub grants: Vec<Permission>,
     /// Permissions taken from this user whatever their roles say.
-    pub denies: Vec<String>,
+    pub denies: Vec<Permission>,
     pub assigning: Assigning,
     pub status: UserStatus,
+    /// The pending set-password (invitation) or password-reset token, hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_change_token: Option<PasswordChangeToken>,
+    #[serde(default)]
+    pub ip_addresses: IpAddresses,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// A single-use token that lets its holder set the user's password: the SHA-256 of the token
+/// (the token itself only travels in the email) and when it stops working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChangeToken {
+    pub hash: String,
+    pub expires_at: Timestamp,
+}
+
+/// Where the user logged in from, and where they may log in from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpAddresses {
+    /// The most recent login addresses, newest first, at most [`IpAddresses::SEEN_KEPT`].
+    #[serde(default)]
+    pub seen: Vec<SeenIp>,
+    /// When not empty, login and refresh succeed only from these addresses or networks.
+    #[serde(default)]
+    pub allow_list: Vec<IpRange>,
+}
+
+impl IpAddresses {
+    pub const SEEN_KEPT: usize = 10;
+
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        self.allow_list.is_empty() || self.allow_list.iter().any(|range| range.contains(ip))
+    }
+
+    /// The seen list after a login from `ip` at `now`: `ip` first, older entries after it.
+    pub fn seen_after_login(&self, ip: IpAddr, now: Timestamp) -> Vec<SeenIp> {
+        let ip = ip.to_string();
+        let mut seen = vec![SeenIp { ip: ip.clone(), last_seen_at: now }];
+        seen.extend(self.seen.iter().filter(|s| s.ip != ip).take(Self::SEEN_KEPT - 1).cloned());
+        seen
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeenIp {
+    pub ip: String,
+    pub last_seen_at: Timestamp,
+}
+
+/// An address or a CIDR network (`203.0.113.7`, `10.0.0.0/8`, `2001:db8::/32`), kept in its
+/// canonical text form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IpRange(IpNet);
+
+impl IpRange {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        // An IPv4 client seen through an IPv6 socket arrives as ::ffff:a.b.c.d.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.contains(&ip)
+    }
+}
+
+impl FromStr for IpRange {
+    type Err = InvalidValue;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let net = match s.parse::<IpNet>() {
+            Ok(net) => net.trunc(),
+            Err(_) => s
+                .parse::<IpAddr>()
+                .map(IpNet::from)
+                .map_err(|_| InvalidValue("not an IP address or CIDR network".into()))?,
+        };
+        Ok(Self(net))
+    }
+}
+
+impl TryFrom<String> for IpRange {
+    type Error = InvalidValue;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<IpRange> for String {
+    fn from(range: IpRange) -> String {
+        range.to_string()
+    }
+}
+
+impl fmt::Display for IpRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpNet::V4(net) if net.prefix_len() == 32 => net.addr().fmt(f),
+            IpNet::V6(net) if net.prefix_len() == 128 => net.addr().fmt(f),
+            net => net.fmt(f),
+        }
+    }
 }
 
 /// Whether the agent takes chatrooms, and how many at once.
@@ -61,12 +173,12 @@ impl UserStatus {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserPatch {
     pub name: Option<Name>,
-    pub password_hash: Option<String>,
     pub role_ids: Option<Vec<RoleId>>,
-    pub grants: Option<Vec<String>>,
-    pub denies: Option<Vec<String>>,
+    pub grants: Option<Vec<Permission>>,
+    pub denies: Option<Vec<Permission>>,
     pub assigning: Option<Assigning>,
     pub status: Option<UserStatus>,
+    pub ip_allow_list: Option<Vec<IpRange>>,
 }
 
 impl UserPatch {
@@ -75,9 +187,6 @@ impl UserPatch {
     pub fn apply_to(&self, user: &mut User, now: Timestamp) {
         if let Some(name) = &self.name {
             user.name = name.clone();
-        }
-        if let Some(hash) = &self.password_hash {
-            user.password_hash = hash.clone();
         }
         if let Some(role_ids) = &self.role_ids {
             user.role_ids = role_ids.clone();
@@ -94,16 +203,20 @@ impl UserPatch {
         if let Some(status) = self.status {
             user.status = status;
         }
+        if let Some(allow_list) = &self.ip_allow_list {
+            user.ip_addresses.allow_list = allow_list.clone();
+        }
         user.updated_at = now;
     }
 }
 
 impl User {
+    /// A new active user; `password_hash` is `None` for an invited user who has yet to set one.
     pub fn new(
         tenant_id: TenantId,
         email: EmailAddress,
         name: Name,
-        password_hash: String,
+        password_hash: Option<String>,
         role_ids: Vec<RoleId>,
     ) -> Self {
         let now = Timestamp::now();
@@ -118,8 +231,53 @@ impl User {
             denies: Vec::new(),
             assigning: Assigning::default(),
             status: UserStatus::Active,
+            password_change_token: None,
+            ip_addresses: IpAddresses::default(),
             created_at: now,
             updated_at: now,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_ranges_accept_addresses_and_networks() {
+        let single: IpRange = "203.0.113.7".parse().unwrap();
+        assert_eq!(single.to_string(), "203.0.113.7");
+        assert!(single.contains("203.0.113.7".parse().unwrap()));
+        assert!(!single.contains("203.0.113.8".parse().unwrap()));
+        let net: IpRange = "10.1.2.3/8".parse().unwrap();
+        assert_eq!(net.to_string(), "10.0.0.0/8");
+        assert!(net.contains("::ffff:10.9.9.9".parse().unwrap()));
+        assert!("10.0.0.0/33".parse::<IpRange>().is_err());
+        assert!("example.com".parse::<IpRange>().is_err());
+    }
+
+    #[test]
+    fn an_empty_allow_list_allows_everyone() {
+        let mut addresses = IpAddresses::default();
+        assert!(addresses.allows("198.51.100.1".parse().unwrap()));
+        addresses.allow_list = vec!["203.0.113.0/24".parse().unwrap()];
+        assert!(addresses.allows("203.0.113.99".parse().unwrap()));
+        assert!(!addresses.allows("198.51.100.1".parse().unwrap()));
+    }
+
+    #[test]
+    fn the_seen_list_keeps_the_newest_addresses_once() {
+        let mut addresses = IpAddresses::default();
+        let t = Timestamp::from_unix_millis;
+        for (n, ip) in ["10.0.0.1", "10.0.0.2", "10.0.0.1"].into_iter().enumerate() {
+            addresses.seen = addresses.seen_after_login(ip.parse().unwrap(), t(n as i64));
+        }
+        let ips: Vec<&str> = addresses.seen.iter().map(|s| s.ip.as_str()).collect();
+        assert_eq!(ips, ["10.0.0.1", "10.0.0.2"]);
+        for n in 0..20 {
+            addresses.seen = addresses.seen_after_login(format!("10.1.0.{n}").parse().unwrap(), t(100 + n));
+        }
+        assert_eq!(addresses.seen.len(), IpAddresses::SEEN_KEPT);
+        assert_eq!(addresses.seen[0].ip, "10.1.0.19");
     }
 }

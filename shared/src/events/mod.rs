@@ -48,6 +48,7 @@ impl Topic {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventType {
     TenantCreated,
+    TenantUpdated,
     UserInvited,
     UserUpdated,
     UserDeleted,
@@ -73,6 +74,7 @@ impl EventType {
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::TenantCreated => "tenant.created",
+            Self::TenantUpdated => "tenant.updated",
             Self::UserInvited => "user.invited",
             Self::UserUpdated => "user.updated",
             Self::UserDeleted => "user.deleted",

@@ -6,12 +6,15 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 
 use super::{
-    RepoError, RolePatch, RoleRepo, TenantRepo, UserRepo,
+    RepoError, RolePatch, RoleRepo, Rotation, SessionRepo, TenantRepo, UserRepo,
     roles::{role_name_taken, role_not_found},
     tenants::tenant_not_found,
     users::{email_taken, user_not_found},
 };
-use crate::domain::{EmailAddress, Name, Role, RoleId, Tenant, TenantId, Timestamp, User, UserId, UserPatch};
+use crate::domain::{
+    EmailAddress, Name, PasswordChangeToken, Role, RoleId, SeenIp, Session, SessionId, Tenant, TenantId, Timestamp,
+    User, UserId, UserPatch,
+};
 
 fn oldest_first<T>(mut rows: Vec<T>, key: impl Fn(&T) -> (Timestamp, String)) -> Vec<T> {
     rows.sort_by_key(key);
@@ -44,6 +47,10 @@ impl TenantRepo for MemoryTenants {
         tenant.name = name.clone();
         tenant.updated_at = Timestamp::now();
         Ok(tenant.clone())
+    }
+
+    async fn delete(&self, id: &TenantId) -> Result<(), RepoError> {
+        self.rows.lock().unwrap().remove(id).map(drop).ok_or_else(tenant_not_found)
     }
 }
 
@@ -95,6 +102,44 @@ impl UserRepo for MemoryUsers {
             }
             _ => Err(user_not_found()),
         }
+    }
+
+    async fn set_password_change_token(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        token: &PasswordChangeToken,
+    ) -> Result<(), RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        let user = rows.get_mut(id).filter(|u| u.tenant_id == *tenant).ok_or_else(user_not_found)?;
+        user.password_change_token = Some(token.clone());
+        user.updated_at = Timestamp::now();
+        Ok(())
+    }
+
+    async fn set_password_with_token(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        token_hash: &str,
+        password_hash: &str,
+    ) -> Result<bool, RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        let Some(user) = rows.get_mut(id).filter(|u| u.tenant_id == *tenant) else { return Ok(false) };
+        if user.password_change_token.as_ref().is_none_or(|t| t.hash != token_hash) {
+            return Ok(false);
+        }
+        user.password_change_token = None;
+        user.password_hash = Some(password_hash.to_owned());
+        user.updated_at = Timestamp::now();
+        Ok(true)
+    }
+
+    async fn record_login(&self, tenant: &TenantId, id: &UserId, seen: &[SeenIp]) -> Result<(), RepoError> {
+        if let Some(user) = self.rows.lock().unwrap().get_mut(id).filter(|u| u.tenant_id == *tenant) {
+            user.ip_addresses.seen = seen.to_vec();
+        }
+        Ok(())
     }
 
     async fn count_with_role(&self, tenant: &TenantId, role: &RoleId) -> Result<u64, RepoError> {
@@ -166,5 +211,48 @@ impl RoleRepo for MemoryRoles {
             }
             _ => Err(role_not_found()),
         }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct MemorySessions {
+    rows: Mutex<HashMap<SessionId, Session>>,
+}
+
+#[async_trait]
+impl SessionRepo for MemorySessions {
+    async fn insert(&self, session: &Session) -> Result<(), RepoError> {
+        self.rows.lock().unwrap().insert(session.id, session.clone());
+        Ok(())
+    }
+
+    async fn get(&self, id: &SessionId) -> Result<Option<Session>, RepoError> {
+        Ok(self.rows.lock().unwrap().get(id).cloned())
+    }
+
+    async fn rotate(&self, session: &Session, rotation: &Rotation) -> Result<bool, RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        let Some(stored) = rows.get_mut(&session.id).filter(|s| s.hash == rotation.old_hash) else { return Ok(false) };
+        stored.rotated_hashes = session.rotated_after();
+        stored.hash = rotation.new_hash.clone();
+        stored.expires_at = rotation.expires_at;
+        stored.ip = rotation.ip.clone();
+        stored.last_used_at = Timestamp::now();
+        Ok(true)
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<(), RepoError> {
+        self.rows.lock().unwrap().remove(id);
+        Ok(())
+    }
+
+    async fn delete_for_user(&self, tenant: &TenantId, user: &UserId) -> Result<(), RepoError> {
+        self.rows.lock().unwrap().retain(|_, s| !(s.tenant_id == *tenant && s.user_id == *user));
+        Ok(())
+    }
+
+    async fn delete_expired_for_user(&self, tenant: &TenantId, user: &UserId, now: Timestamp) -> Result<(), RepoError> {
+        self.rows.lock().unwrap().retain(|_, s| !(s.tenant_id == *tenant && s.user_id == *user && s.expires_at < now));
+        Ok(())
     }
 }

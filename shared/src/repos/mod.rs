@@ -2,7 +2,8 @@
 //!
 //! Every tenant-owned method takes the `&TenantId` first and never matches a row of another
 //! tenant, so an id from another tenant answers "not found". The one exception is
-//! [`UserRepo::find_by_email`], which login needs before it knows the tenant.
+//! [`UserRepo::find_by_email`] and [`SessionRepo::get`], which login and refresh need before they
+//! know the tenant.
 //!
 //! Both implementations pass one contract suite (`shared/tests/shared/repos.rs`), so the
 //! local-dev runner's in-memory storage behaves like MongoDB, conflicts included.
@@ -10,12 +11,14 @@
 mod memory;
 mod mongo;
 mod roles;
+mod sessions;
 mod tenants;
 mod users;
 
 use std::sync::Arc;
 
 pub use roles::{RolePatch, RoleRepo};
+pub use sessions::{Rotation, SessionRepo};
 pub use tenants::TenantRepo;
 pub use users::UserRepo;
 
@@ -52,6 +55,7 @@ pub struct Repos {
     pub tenants: Arc<dyn TenantRepo>,
     pub users: Arc<dyn UserRepo>,
     pub roles: Arc<dyn RoleRepo>,
+    pub sessions: Arc<dyn SessionRepo>,
 }
 
 impl Repos {
@@ -61,6 +65,7 @@ impl Repos {
             tenants: Arc::new(mongo::MongoTenants::new(db)),
             users: Arc::new(mongo::MongoUsers::new(db)),
             roles: Arc::new(mongo::MongoRoles::new(db)),
+            sessions: Arc::new(mongo::MongoSessions::new(db)),
         }
     }
 
@@ -70,6 +75,7 @@ impl Repos {
             tenants: Arc::new(memory::MemoryTenants::default()),
             users: Arc::new(memory::MemoryUsers::default()),
             roles: Arc::new(memory::MemoryRoles::default()),
+            sessions: Arc::new(memory::MemorySessions::default()),
         }
     }
 }

@@ -11,18 +11,30 @@ use mongodb::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
-    RepoError, RolePatch, RoleRepo, TenantRepo, UserRepo,
+    RepoError, RolePatch, RoleRepo, Rotation, SessionRepo, TenantRepo, UserRepo,
     roles::{role_name_taken, role_not_found},
     tenants::tenant_not_found,
     users::{email_taken, user_not_found},
 };
 use crate::{
-    domain::{EmailAddress, Name, Role, RoleId, Tenant, TenantId, Timestamp, User, UserId, UserPatch},
+    domain::{
+        EmailAddress, Name, PasswordChangeToken, Role, RoleId, SeenIp, Session, SessionId, Tenant, TenantId, Timestamp,
+        User, UserId, UserPatch,
+    },
     mongo::{classify, is_duplicate_key},
 };
 
+/// A value exactly as the driver stores it in a document. (`bson::to_bson` serialises "human
+/// readable", which would write timestamps as strings rather than dates; the driver's raw
+/// serialiser, used here through a one-field wrapper, does not.)
 fn to_bson(value: &impl Serialize) -> Result<Bson, RepoError> {
-    bson::to_bson(value).map_err(|e| RepoError::Internal(e.into()))
+    #[derive(Serialize)]
+    struct Wrapped<'a, T: Serialize> {
+        value: &'a T,
+    }
+    let raw = bson::to_raw_document_buf(&Wrapped { value }).map_err(|e| RepoError::Internal(e.into()))?;
+    let mut document = Document::try_from(raw).map_err(|e| RepoError::Internal(e.into()))?;
+    document.remove("value").ok_or_else(|| RepoError::Internal(anyhow::anyhow!("the wrapped value vanished")))
 }
 
 /// `{_id, tenantId}`: the filter of every tenant-owned single-row operation.
@@ -95,6 +107,14 @@ impl TenantRepo for MongoTenants {
             .map_err(classify)?
             .ok_or_else(tenant_not_found)
     }
+
+    async fn delete(&self, id: &TenantId) -> Result<(), RepoError> {
+        let result = self.collection.delete_one(doc! { "_id": id.to_string() }).await.map_err(classify)?;
+        if result.deleted_count == 0 {
+            return Err(tenant_not_found());
+        }
+        Ok(())
+    }
 }
 
 pub(super) struct MongoUsers {
@@ -112,9 +132,6 @@ fn user_set(patch: &UserPatch) -> Result<Document, RepoError> {
     if let Some(name) = &patch.name {
         set.insert("name", name.as_str());
     }
-    if let Some(hash) = &patch.password_hash {
-        set.insert("passwordHash", hash.as_str());
-    }
     if let Some(role_ids) = &patch.role_ids {
         set.insert("roleIds", to_bson(role_ids)?);
     }
@@ -129,6 +146,9 @@ fn user_set(patch: &UserPatch) -> Result<Document, RepoError> {
     }
     if let Some(status) = &patch.status {
         set.insert("status", status.as_str());
+    }
+    if let Some(allow_list) = &patch.ip_allow_list {
+        set.insert("ipAddresses.allowList", to_bson(allow_list)?);
     }
     Ok(set)
 }
@@ -166,6 +186,43 @@ impl UserRepo for MongoUsers {
 
     async fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), RepoError> {
         delete_owned(&self.collection, tenant, id, user_not_found).await
+    }
+
+    async fn set_password_change_token(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        token: &PasswordChangeToken,
+    ) -> Result<(), RepoError> {
+        let set = doc! { "passwordChangeToken": to_bson(token)?, "updatedAt": Timestamp::now() };
+        let result = self.collection.update_one(owned(tenant, id), doc! { "$set": set }).await.map_err(classify)?;
+        if result.matched_count == 0 {
+            return Err(user_not_found());
+        }
+        Ok(())
+    }
+
+    async fn set_password_with_token(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        token_hash: &str,
+        password_hash: &str,
+    ) -> Result<bool, RepoError> {
+        let mut filter = owned(tenant, id);
+        filter.insert("passwordChangeToken.hash", token_hash);
+        let update = doc! {
+            "$set": { "passwordHash": password_hash, "updatedAt": Timestamp::now() },
+            "$unset": { "passwordChangeToken": "" },
+        };
+        let result = self.collection.update_one(filter, update).await.map_err(classify)?;
+        Ok(result.modified_count == 1)
+    }
+
+    async fn record_login(&self, tenant: &TenantId, id: &UserId, seen: &[SeenIp]) -> Result<(), RepoError> {
+        let set = doc! { "ipAddresses.seen": to_bson(&seen)? };
+        self.collection.update_one(owned(tenant, id), doc! { "$set": set }).await.map_err(classify)?;
+        Ok(())
     }
 
     async fn count_with_role(&self, tenant: &TenantId, role: &RoleId) -> Result<u64, RepoError> {
@@ -226,5 +283,57 @@ impl RoleRepo for MongoRoles {
 
     async fn delete(&self, tenant: &TenantId, id: &RoleId) -> Result<(), RepoError> {
         delete_owned(&self.collection, tenant, id, role_not_found).await
+    }
+}
+
+pub(super) struct MongoSessions {
+    collection: Collection<Session>,
+}
+
+impl MongoSessions {
+    pub(super) fn new(db: &Database) -> Self {
+        Self { collection: db.collection("sessions") }
+    }
+}
+
+#[async_trait]
+impl SessionRepo for MongoSessions {
+    async fn insert(&self, session: &Session) -> Result<(), RepoError> {
+        self.collection.insert_one(session).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &SessionId) -> Result<Option<Session>, RepoError> {
+        self.collection.find_one(doc! { "_id": id.to_string() }).await.map_err(classify)
+    }
+
+    async fn rotate(&self, session: &Session, rotation: &Rotation) -> Result<bool, RepoError> {
+        let filter = doc! { "_id": session.id.to_string(), "hash": &rotation.old_hash };
+        let set = doc! {
+            "hash": &rotation.new_hash,
+            "expiresAt": rotation.expires_at,
+            "rotatedHashes": session.rotated_after(),
+            "ip": &rotation.ip,
+            "lastUsedAt": Timestamp::now(),
+        };
+        let result = self.collection.update_one(filter, doc! { "$set": set }).await.map_err(classify)?;
+        Ok(result.modified_count == 1)
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<(), RepoError> {
+        self.collection.delete_one(doc! { "_id": id.to_string() }).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_for_user(&self, tenant: &TenantId, user: &UserId) -> Result<(), RepoError> {
+        let filter = doc! { "tenantId": tenant.to_string(), "userId": user.to_string() };
+        self.collection.delete_many(filter).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn delete_expired_for_user(&self, tenant: &TenantId, user: &UserId, now: Timestamp) -> Result<(), RepoError> {
+        let filter = doc! { "tenantId": tenant.to_string(), "userId": user.to_string(), "expiresAt": { "$lt": now } };
+        self.collection.delete_many(filter).await.map_err(classify)?;
+        Ok(())
     }
 }

@@ -1,13 +1,13 @@
 use async_trait::async_trait;
 
 use super::RepoError;
-use crate::domain::{Name, Role, RoleId, TenantId};
+use crate::domain::{Name, Permission, Role, RoleId, TenantId};
 
 /// A partial update of a role: `None` leaves the field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RolePatch {
     pub name: Option<Name>,
-    pub permissions: Option<Vec<String>>,
+    pub permissions: Option<Vec<Permission>>,
 }
 
 /// Roles, unique by name within a tenant.

@@ -12,6 +12,10 @@ pub trait TenantRepo: Send + Sync {
 
     /// Renames the tenant; `tenant_not_found` when it does not exist.
     async fn rename(&self, id: &TenantId, name: &Name) -> Result<Tenant, RepoError>;
+
+    /// Removes the tenant's own row (sign-up undoes a half-made tenant with it); `tenant_not_found`
+    /// when it does not exist.
+    async fn delete(&self, id: &TenantId) -> Result<(), RepoError>;
 }
 
 pub(super) fn tenant_not_found() -> RepoError {

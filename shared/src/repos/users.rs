@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use super::RepoError;
-use crate::domain::{EmailAddress, RoleId, TenantId, User, UserId, UserPatch};
+use crate::domain::{EmailAddress, PasswordChangeToken, RoleId, SeenIp, TenantId, User, UserId, UserPatch};
 
 /// Users (agents and admins).
 #[async_trait]
@@ -24,6 +24,29 @@ pub trait UserRepo: Send + Sync {
 
     /// `user_not_found` when the id is not one of the tenant's users.
     async fn delete(&self, tenant: &TenantId, id: &UserId) -> Result<(), RepoError>;
+
+    /// Stores a pending set-password token (replacing any earlier one); `user_not_found` when the
+    /// id is not one of the tenant's users.
+    async fn set_password_change_token(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        token: &PasswordChangeToken,
+    ) -> Result<(), RepoError>;
+
+    /// Sets the password if the pending token's hash is still `token_hash`, and removes the token,
+    /// in one atomic write: a token works once. `Ok(false)` when the token was already used or
+    /// replaced.
+    async fn set_password_with_token(
+        &self,
+        tenant: &TenantId,
+        id: &UserId,
+        token_hash: &str,
+        password_hash: &str,
+    ) -> Result<bool, RepoError>;
+
+    /// Records the addresses the user logged in from (`ipAddresses.seen`).
+    async fn record_login(&self, tenant: &TenantId, id: &UserId, seen: &[SeenIp]) -> Result<(), RepoError>;
 
     /// How many of the tenant's users hold the role (a role in use cannot be deleted, and the
     /// last admin cannot be removed).

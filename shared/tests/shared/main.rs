@@ -4,6 +4,7 @@
 
 mod http;
 mod kafka;
+mod ratelimit;
 mod redis;
 mod repos;
 mod unreachable;

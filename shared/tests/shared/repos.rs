@@ -2,8 +2,11 @@
 //! and against MongoDB-wire (FerretDB in `scripts/test`, or the server `MONGODB_URL` names).
 
 use shared::{
-    domain::{Assigning, EmailAddress, Name, Role, RoleId, Tenant, TenantId, User, UserId, UserPatch, UserStatus},
-    repos::{RepoError, Repos, RolePatch},
+    domain::{
+        Assigning, EmailAddress, Name, PasswordChangeToken, Permission, Role, RoleId, Session, SessionId, Tenant,
+        TenantId, Timestamp, User, UserId, UserPatch, UserStatus,
+    },
+    repos::{RepoError, Repos, RolePatch, Rotation},
     testing::TestDatabase,
 };
 
@@ -43,6 +46,11 @@ contract!(
     users_holding_a_role_are_counted,
     role_names_are_unique_within_a_tenant,
     roles_are_scoped_to_their_tenant,
+    a_tenant_row_can_be_deleted,
+    a_password_change_token_works_once,
+    login_addresses_and_the_allow_list_are_stored,
+    a_session_rotates_only_from_its_current_hash,
+    sessions_are_revoked_per_user_and_when_expired,
 );
 
 fn name(s: &str) -> Name {
@@ -69,7 +77,7 @@ async fn tenant(repos: &Repos, n: &str) -> Tenant {
 }
 
 async fn user(repos: &Repos, tenant: &TenantId, who: &str) -> User {
-    let user = User::new(*tenant, fresh_email(who), name(who), "$argon2id$v=19$placeholder".into(), vec![]);
+    let user = User::new(*tenant, fresh_email(who), name(who), Some("$argon2id$v=19$placeholder".into()), vec![]);
     repos.users.insert(&user).await.unwrap();
     user
 }
@@ -103,7 +111,7 @@ async fn an_email_address_belongs_to_one_user_across_all_tenants(b: Backend) {
 
     // Same address, other tenant, other case: still taken (addresses are normalised).
     let shouting = email(&ada.email.as_str().to_uppercase());
-    let twin = User::new(other.id, shouting, name("Ada Two"), "hash".into(), vec![]);
+    let twin = User::new(other.id, shouting, name("Ada Two"), Some("hash".into()), vec![]);
     assert_code(b.repos.users.insert(&twin).await, "email_taken");
     assert!(b.repos.users.list(&other.id).await.unwrap().is_empty(), "nothing was written");
 
@@ -136,16 +144,16 @@ async fn a_user_patch_changes_only_what_it_names(b: Backend) {
     let patch = UserPatch {
         status: Some(UserStatus::Disabled),
         role_ids: Some(vec![role]),
-        grants: Some(vec!["analytics:view".into()]),
-        denies: Some(vec!["chatbots:manage".into()]),
+        grants: Some(vec![Permission::AnalyticsView]),
+        denies: Some(vec![Permission::ChatbotsManage]),
         assigning: Some(Assigning { enabled: false, max_concurrent: 2 }),
         ..UserPatch::default()
     };
     let updated = b.repos.users.update(&a.id, &ada.id, &patch).await.unwrap();
     assert_eq!(updated.status, UserStatus::Disabled);
     assert_eq!(updated.role_ids, vec![role]);
-    assert_eq!(updated.grants, vec!["analytics:view".to_owned()]);
-    assert_eq!(updated.denies, vec!["chatbots:manage".to_owned()]);
+    assert_eq!(updated.grants, vec![Permission::AnalyticsView]);
+    assert_eq!(updated.denies, vec![Permission::ChatbotsManage]);
     assert_eq!(updated.assigning, Assigning { enabled: false, max_concurrent: 2 });
     assert_eq!((&updated.name, &updated.email, &updated.password_hash), (&ada.name, &ada.email, &ada.password_hash));
     assert!(updated.updated_at >= ada.updated_at);
@@ -171,10 +179,10 @@ async fn users_are_listed_oldest_first_and_deleted(b: Backend) {
 async fn users_holding_a_role_are_counted(b: Backend) {
     let a = tenant(&b.repos, "A").await;
     let other = tenant(&b.repos, "B").await;
-    let admin = Role::new(a.id, name("admin"), vec!["users:manage".into()]);
+    let admin = Role::new(a.id, name("admin"), vec![Permission::UsersManage]);
     b.repos.roles.insert(&admin).await.unwrap();
     for (tenant_id, who) in [(a.id, "ada"), (a.id, "alan"), (other.id, "bob")] {
-        let u = User::new(tenant_id, fresh_email(who), name(who), "hash".into(), vec![admin.id]);
+        let u = User::new(tenant_id, fresh_email(who), name(who), Some("hash".into()), vec![admin.id]);
         b.repos.users.insert(&u).await.unwrap();
     }
     user(&b.repos, &a.id, "grace").await;
@@ -185,7 +193,7 @@ async fn users_holding_a_role_are_counted(b: Backend) {
 async fn role_names_are_unique_within_a_tenant(b: Backend) {
     let a = tenant(&b.repos, "A").await;
     let other = tenant(&b.repos, "B").await;
-    let agents = Role::new(a.id, name("agents"), vec!["chatrooms:join".into()]);
+    let agents = Role::new(a.id, name("agents"), vec![Permission::ChatroomsJoin]);
     b.repos.roles.insert(&agents).await.unwrap();
     assert_code(b.repos.roles.insert(&Role::new(a.id, name("agents"), vec![])).await, "role_name_taken");
     b.repos.roles.insert(&Role::new(other.id, name("agents"), vec![])).await.unwrap();
@@ -196,10 +204,10 @@ async fn role_names_are_unique_within_a_tenant(b: Backend) {
     assert_code(b.repos.roles.update(&a.id, &leads.id, &rename).await, "role_name_taken");
     assert_eq!(b.repos.roles.get(&a.id, &leads.id).await.unwrap(), Some(leads.clone()), "nothing changed");
 
-    let patch = RolePatch { name: Some(name("team leads")), permissions: Some(vec!["chatrooms:moderate".into()]) };
+    let patch = RolePatch { name: Some(name("team leads")), permissions: Some(vec![Permission::ChatroomsModerate]) };
     let updated = b.repos.roles.update(&a.id, &leads.id, &patch).await.unwrap();
     assert_eq!(updated.name.as_str(), "team leads");
-    assert_eq!(updated.permissions, vec!["chatrooms:moderate".to_owned()]);
+    assert_eq!(updated.permissions, vec![Permission::ChatroomsModerate]);
     assert_eq!(b.repos.roles.find_by_name(&a.id, &name("team leads")).await.unwrap(), Some(updated.clone()));
     assert_eq!(b.repos.roles.find_by_name(&a.id, &name("leads")).await.unwrap(), None);
     let names: Vec<String> = b.repos.roles.list(&a.id).await.unwrap().into_iter().map(|r| r.name.into()).collect();
@@ -215,13 +223,103 @@ async fn roles_are_scoped_to_their_tenant(b: Backend) {
     assert_eq!(b.repos.roles.get(&other.id, &role.id).await.unwrap(), None);
     assert_eq!(b.repos.roles.find_by_name(&other.id, &role.name).await.unwrap(), None);
     assert!(b.repos.roles.list(&other.id).await.unwrap().is_empty());
-    let patch = RolePatch { permissions: Some(vec!["tenant:manage".into()]), ..RolePatch::default() };
+    let patch = RolePatch { permissions: Some(vec![Permission::TenantManage]), ..RolePatch::default() };
     assert_code(b.repos.roles.update(&other.id, &role.id, &patch).await, "role_not_found");
     assert_code(b.repos.roles.delete(&other.id, &role.id).await, "role_not_found");
     assert_eq!(b.repos.roles.get(&a.id, &role.id).await.unwrap(), Some(role.clone()));
 
     b.repos.roles.delete(&a.id, &role.id).await.unwrap();
     assert_eq!(b.repos.roles.get(&a.id, &role.id).await.unwrap(), None);
+}
+
+async fn a_tenant_row_can_be_deleted(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    b.repos.tenants.delete(&a.id).await.unwrap();
+    assert_eq!(b.repos.tenants.get(&a.id).await.unwrap(), None);
+    assert_code(b.repos.tenants.delete(&a.id).await, "tenant_not_found");
+}
+
+async fn a_password_change_token_works_once(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let other = tenant(&b.repos, "B").await;
+    let ada = user(&b.repos, &a.id, "ada").await;
+    let token = PasswordChangeToken { hash: "h1".into(), expires_at: Timestamp::now() };
+    assert_code(b.repos.users.set_password_change_token(&other.id, &ada.id, &token).await, "user_not_found");
+    b.repos.users.set_password_change_token(&a.id, &ada.id, &token).await.unwrap();
+    let stored = b.repos.users.get(&a.id, &ada.id).await.unwrap().unwrap();
+    assert_eq!(stored.password_change_token, Some(token));
+
+    assert!(!b.repos.users.set_password_with_token(&a.id, &ada.id, "wrong", "new-hash").await.unwrap());
+    assert!(!b.repos.users.set_password_with_token(&other.id, &ada.id, "h1", "new-hash").await.unwrap());
+    assert!(b.repos.users.set_password_with_token(&a.id, &ada.id, "h1", "new-hash").await.unwrap());
+    assert!(!b.repos.users.set_password_with_token(&a.id, &ada.id, "h1", "newer-hash").await.unwrap(), "used twice");
+    let stored = b.repos.users.get(&a.id, &ada.id).await.unwrap().unwrap();
+    assert_eq!((stored.password_hash.as_deref(), stored.password_change_token), (Some("new-hash"), None));
+}
+
+async fn login_addresses_and_the_allow_list_are_stored(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let ada = user(&b.repos, &a.id, "ada").await;
+    let seen = ada.ip_addresses.seen_after_login("203.0.113.7".parse().unwrap(), Timestamp::now());
+    b.repos.users.record_login(&a.id, &ada.id, &seen).await.unwrap();
+    let patch = UserPatch { ip_allow_list: Some(vec!["10.0.0.0/8".parse().unwrap()]), ..UserPatch::default() };
+    b.repos.users.update(&a.id, &ada.id, &patch).await.unwrap();
+    let stored = b.repos.users.get(&a.id, &ada.id).await.unwrap().unwrap();
+    assert_eq!(stored.ip_addresses.seen, seen);
+    assert_eq!(stored.ip_addresses.allow_list, vec!["10.0.0.0/8".parse().unwrap()]);
+    assert!(!stored.ip_addresses.allows("203.0.113.7".parse().unwrap()));
+}
+
+fn session(tenant: TenantId, user: UserId, hash: &str, expires_at: Timestamp) -> Session {
+    let now = Timestamp::now();
+    Session {
+        id: SessionId::new(),
+        tenant_id: tenant,
+        user_id: user,
+        hash: hash.into(),
+        expires_at,
+        rotated_hashes: vec![],
+        ip: "127.0.0.1".into(),
+        created_at: now,
+        last_used_at: now,
+    }
+}
+
+async fn a_session_rotates_only_from_its_current_hash(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let ada = user(&b.repos, &a.id, "ada").await;
+    let later = Timestamp::now().plus(time::Duration::days(1));
+    let s = session(a.id, ada.id, "h1", later);
+    b.repos.sessions.insert(&s).await.unwrap();
+    let rotation =
+        Rotation { old_hash: "h1".into(), new_hash: "h2".into(), expires_at: later, ip: "203.0.113.7".into() };
+    assert!(b.repos.sessions.rotate(&s, &rotation).await.unwrap());
+    assert!(!b.repos.sessions.rotate(&s, &rotation).await.unwrap(), "the same token rotates once");
+    let stored = b.repos.sessions.get(&s.id).await.unwrap().unwrap();
+    assert_eq!((stored.hash.as_str(), stored.rotated_hashes.as_slice()), ("h2", &["h1".to_owned()][..]));
+    assert_eq!(stored.ip, "203.0.113.7");
+
+    b.repos.sessions.delete(&s.id).await.unwrap();
+    assert_eq!(b.repos.sessions.get(&s.id).await.unwrap(), None);
+    b.repos.sessions.delete(&s.id).await.unwrap();
+}
+
+async fn sessions_are_revoked_per_user_and_when_expired(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let (ada, bob) = (user(&b.repos, &a.id, "ada").await, user(&b.repos, &a.id, "bob").await);
+    let (past, later) = (Timestamp::from_unix_millis(1_000), Timestamp::now().plus(time::Duration::days(1)));
+    let (expired, live, bobs) =
+        (session(a.id, ada.id, "e", past), session(a.id, ada.id, "l", later), session(a.id, bob.id, "b", later));
+    for s in [&expired, &live, &bobs] {
+        b.repos.sessions.insert(s).await.unwrap();
+    }
+    b.repos.sessions.delete_expired_for_user(&a.id, &ada.id, Timestamp::now()).await.unwrap();
+    assert_eq!(b.repos.sessions.get(&expired.id).await.unwrap(), None);
+    assert!(b.repos.sessions.get(&live.id).await.unwrap().is_some());
+
+    b.repos.sessions.delete_for_user(&a.id, &ada.id).await.unwrap();
+    assert_eq!(b.repos.sessions.get(&live.id).await.unwrap(), None);
+    assert!(b.repos.sessions.get(&bobs.id).await.unwrap().is_some(), "other users keep their sessions");
 }
 
 #[tokio::test]

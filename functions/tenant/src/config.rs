@@ -1,0 +1,83 @@
+//! The tenant function's configuration, from `PARLEY_*` variables.
+
+use std::{net::SocketAddr, time::Duration};
+
+use shared::{
+    auth::AuthConfig,
+    client_ip::TrustedProxies,
+    config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig, RedisConfig},
+};
+
+pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8081);
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http: HttpConfig,
+    pub mongo: MongoConfig,
+    pub redis: RedisConfig,
+    pub kafka: KafkaConfig,
+    pub auth: AuthConfig,
+    pub proxies: TrustedProxies,
+    pub policy: Policy,
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            http: HttpConfig::from_env(env, DEFAULT_ADDR)?,
+            mongo: MongoConfig::required(env)?,
+            redis: RedisConfig::required(env)?,
+            kafka: KafkaConfig::required(env)?,
+            auth: AuthConfig::from_env(env)?,
+            proxies: TrustedProxies::from_env(env)?,
+            policy: Policy::from_env(env)?,
+        })
+    }
+}
+
+/// How long tokens live and how hard login is limited.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// `PARLEY_REFRESH_TOKEN_TTL_DAYS` (default 30): a session ends after this long unused.
+    pub refresh_ttl: Duration,
+    /// How long a password-reset token works.
+    pub reset_ttl: Duration,
+    /// How long an invitation's set-password token works.
+    pub invitation_ttl: Duration,
+    /// `PARLEY_LOGIN_LIMIT_PER_IP` (default 50) attempts per client address per window.
+    pub login_per_ip: u32,
+    /// `PARLEY_LOGIN_LIMIT_PER_EMAIL` (default 10) attempts per email address per window.
+    pub login_per_email: u32,
+    pub login_window: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            refresh_ttl: Duration::from_secs(30 * 24 * 3600),
+            reset_ttl: Duration::from_secs(30 * 60),
+            invitation_ttl: Duration::from_secs(7 * 24 * 3600),
+            login_per_ip: 50,
+            login_per_email: 10,
+            login_window: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl Policy {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let at_least_one = |var: &str, n: u64| {
+            if n == 0 { Err(ConfigError { var: var.into(), reason: "must be at least 1".into() }) } else { Ok(n) }
+        };
+        let days = at_least_one("PARLEY_REFRESH_TOKEN_TTL_DAYS", env.or("PARLEY_REFRESH_TOKEN_TTL_DAYS", 30)?)?;
+        let per_ip = at_least_one("PARLEY_LOGIN_LIMIT_PER_IP", env.or("PARLEY_LOGIN_LIMIT_PER_IP", 50)?)?;
+        let per_email = at_least_one("PARLEY_LOGIN_LIMIT_PER_EMAIL", env.or("PARLEY_LOGIN_LIMIT_PER_EMAIL", 10)?)?;
+        Ok(Self {
+            refresh_ttl: Duration::from_secs(days * 24 * 3600),
+            login_per_ip: u32::try_from(per_ip).unwrap_or(u32::MAX),
+            login_per_email: u32::try_from(per_email).unwrap_or(u32::MAX),
+            ..defaults
+        })
+    }
+}

@@ -1,0 +1,72 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use shared::{
+    auth::AccessTokens,
+    client_ip::TrustedProxies,
+    error::ServiceError,
+    events::{EventPublisher, EventType, KafkaPublisher, OutgoingEvent, Topic},
+    ratelimit::{RateLimiter, RedisRateLimiter},
+    repos::Repos,
+};
+
+use crate::{Config, config::Policy};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub repos: Repos,
+    pub tokens: AccessTokens,
+    pub limiter: Arc<dyn RateLimiter>,
+    pub events: Arc<dyn EventPublisher>,
+    pub proxies: TrustedProxies,
+    pub policy: Policy,
+}
+
+impl AppState {
+    /// Connects to MongoDB (creating the indexes), Redis and Kafka (creating the `tenants` topic).
+    pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
+        let db = shared::mongo::open(&config.mongo).await?;
+        let redis = shared::redis::connect(&config.redis).await?;
+        shared::events::ensure_topics(&config.kafka, &[Topic::Tenants]).await?;
+        let events = KafkaPublisher::connect(&config.kafka).await?;
+        Ok(Self {
+            repos: Repos::mongo(&db),
+            tokens: AccessTokens::new(&config.auth),
+            limiter: Arc::new(RedisRateLimiter::new(redis)),
+            events: Arc::new(events),
+            proxies: config.proxies.clone(),
+            policy: config.policy,
+        })
+    }
+
+    /// Publishes an event about the tenant, keyed by the tenant id.
+    ///
+    /// The change it reports is already stored, so a broker that cannot take the event does not
+    /// fail the request: the failure is logged with the event's id and type. (The MongoDB outbox
+    /// that relays such events later is the socket-node's issue; this is where it plugs in.)
+    pub async fn publish(&self, event_type: EventType, tenant: shared::domain::TenantId, data: serde_json::Value) {
+        let event = OutgoingEvent::new(event_type, tenant, tenant, data);
+        if let Err(err) = self.events.publish(&event).await {
+            tracing::error!(
+                event_id = %event.envelope.id,
+                event_type = event_type.as_str(),
+                error = %err,
+                "event not published"
+            );
+        }
+    }
+}
+
+impl FromRef<AppState> for AccessTokens {
+    fn from_ref(state: &AppState) -> Self {
+        state.tokens.clone()
+    }
+}
+
+impl FromRef<AppState> for TrustedProxies {
+    fn from_ref(state: &AppState) -> Self {
+        state.proxies.clone()
+    }
+}
