@@ -147,7 +147,12 @@ log4j.logger.kafka.server.BrokerServer=INFO
 EOF
     local java=(java -Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
         -Dlog4j.configuration="file:$dir/log4j.properties" -cp "$KAFKA_LIBS/*")
-    "${java[@]}" kafka.tools.StorageTool format -t "$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')" \
+    # A cluster id is 16 random bytes in base64url; one starting with '-' would read as an option.
+    local cluster_id
+    cluster_id=$(python3 -c 'import base64, uuid
+while (cid := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))[0] == "-": pass
+print(cid)')
+    "${java[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
         -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
         { cat "$dir/format.log" >&2; die "kafka-storage format failed"; }
     "${java[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 &

@@ -57,6 +57,31 @@ async fn the_embedded_default_serves_every_function_on_one_address() {
 }
 
 #[tokio::test]
+async fn in_memory_a_tenant_signs_up_logs_in_and_reads_itself() {
+    let (_child, base, _banner) = start(vec![]).await;
+    let client = reqwest::Client::new();
+    let sign_up = serde_json::json!({
+        "tenantName": "Acme", "adminName": "Ada", "adminEmail": "ada@acme.test", "adminPassword": "correct horse battery",
+    });
+    let response = client.post(format!("{base}/api/tenant/tenants")).json(&sign_up).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let login = serde_json::json!({ "email": "ada@acme.test", "password": "correct horse battery" });
+    let response = client.post(format!("{base}/api/tenant/auth/login")).json(&login).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let tokens: Value = response.json().await.unwrap();
+    let me: Value = client
+        .get(format!("{base}/api/tenant/me"))
+        .bearer_auth(tokens["accessToken"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!((me["user"]["email"].as_str(), me["tenant"]["name"].as_str()), (Some("ada@acme.test"), Some("Acme")));
+}
+
+#[tokio::test]
 async fn with_a_mongodb_url_the_runner_stores_data_there() {
     let db = TestDatabase::new().await;
     let (_child, _base, banner) = start(db.env()).await;

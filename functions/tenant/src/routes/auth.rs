@@ -124,16 +124,12 @@ impl SetPasswordToken {
     }
 }
 
-/// Makes, stores and returns a set-password token for the user, valid for `ttl`.
-pub async fn issue_set_password_token(
-    state: &AppState,
-    user: &User,
-    ttl: std::time::Duration,
-) -> Result<(SetPasswordToken, Timestamp), ApiError> {
+/// A fresh set-password token for the user, valid for `ttl`, and what to store of it.
+pub fn new_set_password_token(user: &User, ttl: std::time::Duration) -> (SetPasswordToken, PasswordChangeToken) {
     let token = SetPasswordToken::fresh(user.tenant_id, user.id);
     let expires_at = Timestamp::now().plus(time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX));
-    state.repos.users.set_password_change_token(&user.tenant_id, &user.id, &token.stored(expires_at)).await?;
-    Ok((token, expires_at))
+    let stored = token.stored(expires_at);
+    (token, stored)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -166,9 +162,11 @@ pub async fn request_password_reset(
     .await?;
     let user = state.repos.users.find_by_email(&body.email).await?;
     if let Some(user) = user.filter(|u| u.status == UserStatus::Active) {
-        let (token, expires_at) = issue_set_password_token(&state, &user, state.policy.reset_ttl).await?;
+        let (token, stored) = new_set_password_token(&user, state.policy.reset_ttl);
+        state.repos.users.set_password_change_token(&user.tenant_id, &user.id, &stored).await?;
         let data = json!({
-            "userId": user.id, "email": user.email, "name": user.name, "token": token.text, "expiresAt": expires_at,
+            "userId": user.id, "email": user.email, "name": user.name, "token": token.text,
+            "expiresAt": stored.expires_at,
         });
         state.publish(EventType::PasswordResetRequested, user.tenant_id, data).await;
     }

@@ -70,7 +70,8 @@ pub async fn sign_up(
     let tenant = Tenant::new(body.tenant_name);
     let admin = Role::admin(tenant.id);
     let agent = Role::new(tenant.id, "agent".parse().expect("a valid name"), vec![Permission::ChatroomsJoin]);
-    let user = User::new(tenant.id, body.admin_email, body.admin_name, Some(password_hash), vec![admin.id]);
+    let mut user = User::new(tenant.id, body.admin_email, body.admin_name, Some(password_hash), vec![admin.id]);
+    user.ip_addresses.seen = user.ip_addresses.seen_after_login(ip, user.created_at);
     // No transactions: the rows go in one by one, and a failure takes back what went in.
     state.repos.tenants.insert(&tenant).await?;
     let created = async {

@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use super::{parse_id, roles::check_can_hand_out};
 use crate::{
     AppState, admins,
-    routes::auth::issue_set_password_token,
+    routes::auth::new_set_password_token,
     views::{AssigningView, UserView},
 };
 
@@ -85,11 +85,13 @@ pub async fn invite(
     let roles = state.repos.roles.list(&agent.tenant_id).await?;
     let role_ids: Vec<RoleId> = body.role_ids.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
     check_roles_exist(&role_ids, &roles)?;
-    let user = User::new(agent.tenant_id, body.email, body.name, None, role_ids);
+    let mut user = User::new(agent.tenant_id, body.email, body.name, None, role_ids);
     let permissions = effective(&user, &roles);
     check_can_hand_out(&agent, &permissions)?;
+    let (token, stored) = new_set_password_token(&user, state.policy.invitation_ttl);
+    let expires_at = stored.expires_at;
+    user.password_change_token = Some(stored);
     state.repos.users.insert(&user).await?;
-    let (token, expires_at) = issue_set_password_token(&state, &user, state.policy.invitation_ttl).await?;
     let data = json!({
         "userId": user.id, "email": user.email, "name": user.name, "invitedBy": agent.user_id,
         "token": token.text, "expiresAt": expires_at,

@@ -5,13 +5,22 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shared::testing::{
-    TestDatabase, binary, closed_port,
+    TestDatabase, TestRedis, binary, closed_port, kafka_config, kafka_env,
     lambda::{LambdaRuntimeStandIn, Outcome, http_api_event},
     run_to_exit,
 };
 
 fn tenant_binary() -> tokio::process::Command {
     binary(env!("CARGO_BIN_EXE_tenant"))
+}
+
+/// What the binary needs besides MongoDB: Redis, Kafka and signing keys. Keep the guard alive.
+async fn other_services() -> (TestRedis, Vec<(&'static str, String)>) {
+    let redis = TestRedis::new().await;
+    let mut vars = redis.env();
+    vars.extend(kafka_env(&kafka_config()));
+    vars.push(("PARLEY_JWT_KEYS", format!("test-1:{}", crate::support::random_string(48))));
+    (redis, vars)
 }
 
 #[tokio::test]
@@ -32,8 +41,9 @@ async fn a_missing_database_url_is_named() {
 #[tokio::test]
 async fn an_unreachable_mongodb_ends_the_binary_within_ten_seconds_without_leaking_the_password() {
     let port = closed_port();
+    let (_redis, others) = other_services().await;
     let mut command = tenant_binary();
-    command.env("PARLEY_MONGODB_URL", format!("mongodb://parley:s3cret-pw@127.0.0.1:{port}/"));
+    command.envs(others).env("PARLEY_MONGODB_URL", format!("mongodb://parley:s3cret-pw@127.0.0.1:{port}/"));
     let exit = run_to_exit(command, Duration::from_secs(10)).await;
     let line = exit.single_error_line();
     assert!(line.starts_with(&format!("error: MongoDB at 127.0.0.1:{port} is unreachable")), "{line}");
@@ -46,8 +56,9 @@ async fn on_the_lambda_runtime_api_local_stand_in_the_router_answers_invocations
         LambdaRuntimeStandIn::start(vec![http_api_event("GET", "/healthz"), http_api_event("GET", "/no/such/route")])
             .await;
     let db = TestDatabase::new().await;
+    let (_redis, others) = other_services().await;
     let mut command = tenant_binary();
-    command.envs(runtime.env()).envs(db.env());
+    command.envs(runtime.env()).envs(db.env()).envs(others);
     command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     let _function = command.spawn().expect("start the tenant binary");
 

@@ -1,0 +1,86 @@
+//! `GET /openapi.json`: the document that describes every route of the tenant function.
+
+use serde_json::Value;
+
+use crate::support::{anonymous, expect_status, spawn_app};
+
+/// The routes of docs/protocol.md's table.
+const ROUTES: [(&str, &str); 20] = [
+    ("post", "/tenants"),
+    ("post", "/auth/login"),
+    ("post", "/auth/refresh"),
+    ("post", "/auth/logout"),
+    ("post", "/auth/password-reset"),
+    ("post", "/auth/password-reset/confirm"),
+    ("get", "/me"),
+    ("get", "/tenant"),
+    ("patch", "/tenant"),
+    ("get", "/permissions"),
+    ("get", "/users"),
+    ("post", "/users"),
+    ("get", "/users/{id}"),
+    ("patch", "/users/{id}"),
+    ("delete", "/users/{id}"),
+    ("get", "/roles"),
+    ("post", "/roles"),
+    ("get", "/roles/{id}"),
+    ("patch", "/roles/{id}"),
+    ("delete", "/roles/{id}"),
+];
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_route_of_the_api() {
+    let app = spawn_app().await;
+    let response = app.get("/openapi.json", anonymous()).await;
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+    assert!(content_type.as_deref().is_some_and(|c| c.starts_with("application/json")), "{content_type:?}");
+    let document = expect_status(response, 200).await;
+    assert!(
+        document["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        "not OpenAPI 3.1: {}",
+        document["openapi"]
+    );
+    assert!(document["info"]["title"].as_str().is_some_and(|t| !t.is_empty()), "{}", document["info"]);
+
+    let paths = document["paths"].as_object().expect("paths");
+    let mut missing = Vec::new();
+    for (method, path) in ROUTES {
+        if paths.get(path).and_then(|item| item.get(method)).is_none() {
+            missing.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    assert!(missing.is_empty(), "not described: {missing:?}; the document has {:?}", paths.keys().collect::<Vec<_>>());
+    // And nothing that is not served.
+    let documented: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods = item.as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+            methods.into_iter().map(move |m| (m, path.clone()))
+        })
+        .filter(|(m, _)| ["get", "post", "put", "patch", "delete"].contains(&m.as_str()))
+        .collect();
+    for (method, path) in &documented {
+        let known =
+            ROUTES.iter().any(|(m, p)| m == method && p == path) || path == "/healthz" || path == "/openapi.json";
+        assert!(known, "{} {path} is documented but not in the API", method.to_uppercase());
+    }
+}
+
+#[tokio::test]
+async fn the_documented_operations_say_what_they_answer() {
+    let app = spawn_app().await;
+    let document = expect_status(app.get("/openapi.json", anonymous()).await, 200).await;
+    for (method, path) in ROUTES {
+        let operation: &Value = &document["paths"][path][method];
+        let responses = operation["responses"].as_object();
+        assert!(
+            responses.is_some_and(|r| !r.is_empty()),
+            "{} {path} documents no responses: {operation}",
+            method.to_uppercase()
+        );
+    }
+    let login_success = &document["paths"]["/auth/login"]["post"]["responses"]["200"];
+    assert!(login_success.is_object(), "POST /auth/login does not document its 200: {login_success}");
+    let created = &document["paths"]["/tenants"]["post"]["responses"]["201"];
+    assert!(created.is_object(), "POST /tenants does not document its 201: {created}");
+}
