@@ -62,9 +62,7 @@ pub fn check_may_sign_in(user: &User, ip: IpAddr) -> Result<(), ApiError> {
 
 /// The user's effective permissions, from their roles as stored now.
 pub async fn permissions_of(state: &AppState, user: &User) -> Result<Vec<Permission>, ApiError> {
-    let roles = state.repos.roles.list(&user.tenant_id).await?;
-    let held = roles.iter().filter(|r| user.role_ids.contains(&r.id)).flat_map(|r| &r.permissions);
-    Ok(Permission::effective(held, &user.grants, &user.denies))
+    Ok(user.permissions(&state.repos.roles.list(&user.tenant_id).await?))
 }
 
 fn tokens(

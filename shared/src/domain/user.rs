@@ -7,7 +7,7 @@ use std::{fmt, net::IpAddr, str::FromStr};
 
 use ipnet::IpNet;
 
-use super::{EmailAddress, InvalidValue, Name, Permission, RoleId, TenantId, Timestamp, UserId};
+use super::{EmailAddress, InvalidValue, Name, Permission, Role, RoleId, TenantId, Timestamp, UserId};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -211,6 +211,13 @@ impl UserPatch {
 }
 
 impl User {
+    /// The user's effective permissions given their tenant's roles: the union of the roles they
+    /// hold and their grants, minus their denies.
+    pub fn permissions(&self, tenant_roles: &[Role]) -> Vec<Permission> {
+        let held = tenant_roles.iter().filter(|r| self.role_ids.contains(&r.id)).flat_map(|r| &r.permissions);
+        Permission::effective(held, &self.grants, &self.denies)
+    }
+
     /// A new active user; `password_hash` is `None` for an invited user who has yet to set one.
     pub fn new(
         tenant_id: TenantId,

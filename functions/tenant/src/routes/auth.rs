@@ -9,7 +9,6 @@ use shared::{
     client_ip::ClientIp,
     domain::{EmailAddress, PasswordChangeToken, TenantId, Timestamp, User, UserId, UserStatus},
     events::EventType,
-    ratelimit::Limit,
 };
 use utoipa::ToSchema;
 
@@ -46,18 +45,7 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     Json(body): Json<Login>,
 ) -> Result<Json<TokensView>, ApiError> {
-    let window = state.policy.login_window;
-    limits::check(
-        &state,
-        &[
-            (format!("login:ip:{ip}"), Limit { max: state.policy.login_per_ip, window }),
-            (
-                format!("login:email:{}", sha256_hex(body.email.as_str())),
-                Limit { max: state.policy.login_per_email, window },
-            ),
-        ],
-    )
-    .await?;
+    limits::per_address_and_email(&state, "login", ip, &body.email).await?;
     let user = state.repos.users.find_by_email(&body.email).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
     if !password::verify(&body.password, stored).await {
@@ -148,18 +136,7 @@ pub async fn request_password_reset(
     ClientIp(ip): ClientIp,
     Json(body): Json<PasswordResetRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let window = state.policy.login_window;
-    limits::check(
-        &state,
-        &[
-            (format!("reset:ip:{ip}"), Limit { max: state.policy.login_per_ip, window }),
-            (
-                format!("reset:email:{}", sha256_hex(body.email.as_str())),
-                Limit { max: state.policy.login_per_email, window },
-            ),
-        ],
-    )
-    .await?;
+    limits::per_address_and_email(&state, "reset", ip, &body.email).await?;
     let user = state.repos.users.find_by_email(&body.email).await?;
     if let Some(user) = user.filter(|u| u.status == UserStatus::Active) {
         let (token, stored) = new_set_password_token(&user, state.policy.reset_ttl);

@@ -14,7 +14,6 @@ use shared::{
     client_ip::ClientIp,
     domain::{EmailAddress, Name, Permission, Role, Tenant, User},
     events::EventType,
-    ratelimit::Limit,
 };
 use utoipa::ToSchema;
 
@@ -56,11 +55,7 @@ pub async fn sign_up(
     ClientIp(ip): ClientIp,
     Json(body): Json<SignUp>,
 ) -> Result<(StatusCode, Json<SignedUp>), ApiError> {
-    limits::check(
-        &state,
-        &[(format!("signup:ip:{ip}"), Limit { max: state.policy.login_per_ip, window: state.policy.login_window })],
-    )
-    .await?;
+    limits::per_address(&state, "signup", ip).await?;
     body.admin_password.check_new(&body.admin_email)?;
     if state.repos.users.find_by_email(&body.admin_email).await?.is_some() {
         return Err(ApiError::conflict("email_taken", "a user with this email address already exists"));

@@ -33,12 +33,6 @@ fn user_not_found() -> ApiError {
     ApiError::not_found("user_not_found", "no such user")
 }
 
-/// The user's effective permissions given the tenant's roles.
-fn effective(user: &User, roles: &[Role]) -> Vec<Permission> {
-    let held = roles.iter().filter(|r| user.role_ids.contains(&r.id)).flat_map(|r| &r.permissions);
-    Permission::effective(held, &user.grants, &user.denies)
-}
-
 /// 422 `unknown_role` unless every id is one of the tenant's roles.
 fn check_roles_exist(role_ids: &[RoleId], roles: &[Role]) -> Result<(), ApiError> {
     match role_ids.iter().find(|id| !roles.iter().any(|r| r.id == **id)) {
@@ -58,7 +52,7 @@ pub async fn list(State(state): State<AppState>, agent: Agent) -> Result<Json<Ve
     agent.require(Permission::UsersManage)?;
     let roles = state.repos.roles.list(&agent.tenant_id).await?;
     let users = state.repos.users.list(&agent.tenant_id).await?;
-    Ok(Json(users.iter().map(|u| UserView::new(u, &effective(u, &roles))).collect()))
+    Ok(Json(users.iter().map(|u| UserView::new(u, &u.permissions(&roles))).collect()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -86,7 +80,7 @@ pub async fn invite(
     let role_ids: Vec<RoleId> = body.role_ids.into_iter().collect::<BTreeSet<_>>().into_iter().collect();
     check_roles_exist(&role_ids, &roles)?;
     let mut user = User::new(agent.tenant_id, body.email, body.name, None, role_ids);
-    let permissions = effective(&user, &roles);
+    let permissions = user.permissions(&roles);
     check_can_hand_out(&agent, &permissions)?;
     let (token, stored) = new_set_password_token(&user, state.policy.invitation_ttl);
     let expires_at = stored.expires_at;
@@ -110,7 +104,7 @@ pub async fn read(
     agent.require(Permission::UsersManage)?;
     let user = load(&state, &agent, &id).await?;
     let roles = state.repos.roles.list(&agent.tenant_id).await?;
-    Ok(Json(UserView::new(&user, &effective(&user, &roles))))
+    Ok(Json(UserView::new(&user, &user.permissions(&roles))))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -206,7 +200,7 @@ pub async fn update(
     }
     let mut preview = before.clone();
     patch.apply_to(&mut preview, before.updated_at);
-    let (had, will_have) = (effective(&before, &roles), effective(&preview, &roles));
+    let (had, will_have) = (before.permissions(&roles), preview.permissions(&roles));
     let gained: Vec<Permission> = will_have.iter().filter(|p| !had.contains(p)).copied().collect();
     check_can_hand_out(&agent, &gained)?;
 
@@ -227,7 +221,7 @@ pub async fn update(
     if !changed.is_empty() {
         state.publish(EventType::UserUpdated, agent.tenant_id, json!({ "userId": after.id, "changes": changed })).await;
     }
-    Ok(Json(UserView::new(&after, &effective(&after, &roles))))
+    Ok(Json(UserView::new(&after, &after.permissions(&roles))))
 }
 
 /// Deletes a user and ends their sessions.
