@@ -6,7 +6,10 @@
 //! then the right-most address that is not itself a trusted proxy is the client. On Lambda the
 //! address is API Gateway's `sourceIp`.
 
-use std::net::{IpAddr, SocketAddr};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+};
 
 use axum::{
     extract::{ConnectInfo, FromRef, FromRequestParts},
@@ -20,8 +23,9 @@ use crate::{
 };
 
 /// The networks whose `X-Forwarded-For` is believed. Empty by default: the peer is the client.
+/// Cheap to clone (every request takes a copy from the router's state).
 #[derive(Debug, Clone, Default)]
-pub struct TrustedProxies(Vec<IpRange>);
+pub struct TrustedProxies(Arc<[IpRange]>);
 
 impl TrustedProxies {
     pub const VAR: &str = "PARLEY_TRUSTED_PROXIES";
@@ -34,8 +38,8 @@ impl TrustedProxies {
                 part.parse::<IpRange>()
                     .map_err(|e| ConfigError { var: Self::VAR.into(), reason: format!("{e} (got {:?})", part.trim()) })
             })
-            .collect::<Result<_, _>>()
-            .map(Self)
+            .collect::<Result<Vec<_>, _>>()
+            .map(|ranges| Self(ranges.into()))
     }
 
     fn trusts(&self, ip: IpAddr) -> bool {

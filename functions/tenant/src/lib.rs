@@ -8,6 +8,7 @@
 //! listed in `docs/protocol.md` and served as OpenAPI at `/openapi.json`.
 //!
 //! Layout: `routes/` has one module per resource; `sessions` starts, rotates and ends sessions;
+//! `set_password` makes the invitation and reset tokens;
 //! `password` holds the password rules and argon2id; `admins` protects the last admin;
 //! `limits` applies rate limits; `views` shapes responses.
 //!
@@ -20,6 +21,7 @@ mod openapi;
 mod password;
 mod routes;
 mod sessions;
+mod set_password;
 mod state;
 mod views;
 

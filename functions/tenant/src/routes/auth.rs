@@ -1,18 +1,23 @@
 //! Login, refresh, logout and password reset.
 
 use axum::{Router, extract::State, http::StatusCode, routing::post};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 use serde_json::json;
 use shared::{
     ApiError, Json,
-    auth::secret::{constant_time_eq, is_random_token, random_token, sha256_hex},
+    auth::secret::{constant_time_eq, sha256_hex},
     client_ip::ClientIp,
-    domain::{EmailAddress, PasswordChangeToken, TenantId, Timestamp, User, UserId, UserStatus},
+    domain::{EmailAddress, Timestamp, UserStatus},
     events::EventType,
 };
 use utoipa::ToSchema;
 
-use crate::{AppState, limits, password, sessions, views::TokensView};
+use crate::{
+    AppState, limits, password, sessions,
+    set_password::{SetPasswordToken, new_set_password_token},
+    views::TokensView,
+};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -61,7 +66,8 @@ pub async fn login(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
-    refresh_token: String,
+    #[schema(value_type = String)]
+    refresh_token: SecretString,
 }
 
 /// Trades a refresh token for a new pair; the presented token stops working.
@@ -73,51 +79,14 @@ pub async fn refresh(
     ClientIp(ip): ClientIp,
     Json(body): Json<RefreshRequest>,
 ) -> Result<Json<TokensView>, ApiError> {
-    Ok(Json(sessions::refresh(&state, &body.refresh_token, ip).await?))
+    Ok(Json(sessions::refresh(&state, body.refresh_token.expose_secret(), ip).await?))
 }
 
 /// Ends the refresh token's session; answers 204 whatever the token.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
 pub async fn logout(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> Result<StatusCode, ApiError> {
-    sessions::end(&state, &body.refresh_token).await?;
+    sessions::end(&state, body.refresh_token.expose_secret()).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// A set-password token as mailed: `pwt_<tenant id>.<user id>.<secret>`.
-pub struct SetPasswordToken {
-    pub tenant: TenantId,
-    pub user: UserId,
-    pub text: String,
-}
-
-impl SetPasswordToken {
-    const PREFIX: &str = "pwt_";
-
-    pub fn fresh(tenant: TenantId, user: UserId) -> Self {
-        Self { tenant, user, text: format!("{}{tenant}.{user}.{}", Self::PREFIX, random_token()) }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        let mut parts = text.strip_prefix(Self::PREFIX)?.split('.');
-        let (tenant, user, secret) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || !is_random_token(secret) {
-            return None;
-        }
-        Some(Self { tenant: tenant.parse().ok()?, user: user.parse().ok()?, text: text.to_owned() })
-    }
-
-    /// What is stored: the hash and the expiry.
-    pub fn stored(&self, expires_at: Timestamp) -> PasswordChangeToken {
-        PasswordChangeToken { hash: sha256_hex(&self.text), expires_at }
-    }
-}
-
-/// A fresh set-password token for the user, valid for `ttl`, and what to store of it.
-pub fn new_set_password_token(user: &User, ttl: std::time::Duration) -> (SetPasswordToken, PasswordChangeToken) {
-    let token = SetPasswordToken::fresh(user.tenant_id, user.id);
-    let expires_at = Timestamp::now().plus(time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX));
-    let stored = token.stored(expires_at);
-    (token, stored)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -154,7 +123,8 @@ pub async fn request_password_reset(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PasswordResetConfirm {
     /// The token from the reset or invitation email.
-    token: String,
+    #[schema(value_type = String)]
+    token: SecretString,
     #[schema(value_type = String, format = Password, min_length = 10, max_length = 256)]
     password: password::Submitted,
 }
@@ -171,7 +141,7 @@ pub async fn confirm_password_reset(
     State(state): State<AppState>,
     Json(body): Json<PasswordResetConfirm>,
 ) -> Result<StatusCode, ApiError> {
-    let token = SetPasswordToken::parse(&body.token).ok_or_else(invalid_reset_token)?;
+    let token = SetPasswordToken::parse(body.token.expose_secret()).ok_or_else(invalid_reset_token)?;
     let user = state.repos.users.get(&token.tenant, &token.user).await?.ok_or_else(invalid_reset_token)?;
     let pending = user.password_change_token.as_ref().ok_or_else(invalid_reset_token)?;
     let hash = sha256_hex(&token.text);

@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 use super::{parse_id, roles::check_can_hand_out};
 use crate::{
     AppState, admins,
-    routes::auth::new_set_password_token,
+    set_password::new_set_password_token,
     views::{AssigningView, UserView},
 };
 
