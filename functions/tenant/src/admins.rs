@@ -7,7 +7,7 @@
 
 use shared::{
     ApiError,
-    domain::{Permission, RoleId, TenantId, User, UserStatus},
+    domain::{Permission, Role, RoleId, TenantId, User, UserStatus},
 };
 
 use crate::AppState;
@@ -16,10 +16,9 @@ pub fn last_admin() -> ApiError {
     ApiError::conflict("last_admin", "this is the tenant's last admin; make another user an admin first")
 }
 
-/// The id of the tenant's `admin` role.
-pub async fn admin_role(state: &AppState, tenant: &TenantId) -> Result<Option<RoleId>, ApiError> {
-    let roles = state.repos.roles.list(tenant).await?;
-    Ok(roles.iter().find(|r| r.is_admin()).map(|r| r.id))
+/// The id of the `admin` role among the tenant's roles.
+pub fn admin_role(roles: &[Role]) -> Option<RoleId> {
+    roles.iter().find(|r| r.is_admin()).map(|r| r.id)
 }
 
 pub fn is_admin(user: &User, admin_role: Option<RoleId>) -> bool {

@@ -204,7 +204,7 @@ pub async fn update(
     let gained: Vec<Permission> = will_have.iter().filter(|p| !had.contains(p)).copied().collect();
     check_can_hand_out(&agent, &gained)?;
 
-    let admin_role = roles.iter().find(|r| r.is_admin()).map(|r| r.id);
+    let admin_role = admins::admin_role(&roles);
     let demotes_an_admin = admins::is_admin(&before, admin_role) && !admins::is_admin(&preview, admin_role);
     if demotes_an_admin && admins::count(&state, &agent.tenant_id, admin_role, Some(&before)).await? == 0 {
         return Err(admins::last_admin());
@@ -234,7 +234,7 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     agent.require(Permission::UsersManage)?;
     let user = load(&state, &agent, &id).await?;
-    let admin_role = admins::admin_role(&state, &agent.tenant_id).await?;
+    let admin_role = admins::admin_role(&state.repos.roles.list(&agent.tenant_id).await?);
     let removes_an_admin = admins::is_admin(&user, admin_role);
     if removes_an_admin && admins::count(&state, &agent.tenant_id, admin_role, Some(&user)).await? == 0 {
         return Err(admins::last_admin());
