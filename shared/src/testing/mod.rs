@@ -1,16 +1,35 @@
 //! Helpers for integration tests on the real services that `scripts/test` starts (or that
-//! `MONGODB_URL`, `REDIS_URL` and `KAFKA_BROKERS` point at).
+//! `MONGODB_URL`, `REDIS_URL` and `KAFKA_BROKERS` point at). Enabled by the `testing` feature,
+//! which crates turn on for their tests only (`[dev-dependencies]`).
 //!
 //! Every test gets its own MongoDB database (`test_<uuid>`, dropped when the guard drops), its
 //! own Redis key prefix (its keys deleted on drop) and its own Kafka topic prefix, so tests run
 //! in parallel without seeing each other.
+//!
+//! - here: those namespaces ([`TestDatabase`], [`TestRedis`], [`kafka_config`]), [`eventually`]
+//!   (how a test waits), and running a workspace binary to its exit ([`binary`], [`run_to_exit`]);
+//! - [`client`]: an app served in-process on a free port ([`serve`]) and an HTTP [`Api`] to it,
+//!   requests as a [`Caller`], checks on responses, random values;
+//! - [`event_log`]: one of the test's topics read from the beginning ([`EventLog`]);
+//! - [`accounts`]: tenants, admins and agents made through the tenant function's HTTP API;
+//! - [`lambda`]: a stand-in for the Lambda Runtime API, to run a function binary as on Lambda.
 
 use std::{future::Future, time::Duration};
 
 use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
+pub mod accounts;
+pub mod client;
+pub mod event_log;
 pub mod lambda;
+
+pub use accounts::{ALL_PERMISSIONS, Account, Invitation, Tokens};
+pub use client::{
+    Api, Caller, anonymous, assert_error, bearer, expect_status, from_ip, instant, random_ip, random_string, serve,
+    sorted, strings, strong_password, unique_email,
+};
+pub use event_log::{EVENT_TIMEOUT, EventLog};
 
 use crate::config::{ConfigError, Env, KafkaConfig, MongoConfig, RedisConfig};
 
