@@ -7,9 +7,10 @@
 use std::{sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
+use super::keyring::{self, SecretKey};
 use crate::{
     config::{ConfigError, Env},
     domain::{Permission, TenantId, Timestamp, UserId},
@@ -20,26 +21,12 @@ pub const AGENT_AUDIENCE: &str = "parley:agent";
 /// How far apart the clocks of the signer and a verifier may be.
 pub const LEEWAY_SECS: u64 = 5;
 const ALGORITHM: Algorithm = Algorithm::HS256;
-const MIN_SECRET_LEN: usize = 32;
-
-/// One signing key: its id (the JWT header's `kid`) and secret.
-#[derive(Clone)]
-pub struct JwtKey {
-    pub id: String,
-    pub secret: SecretString,
-}
-
-impl std::fmt::Debug for JwtKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtKey").field("id", &self.id).finish_non_exhaustive()
-    }
-}
 
 /// `PARLEY_JWT_KEYS` (comma-separated `kid:secret`, secrets of at least 32 characters; the first
 /// key signs) and `PARLEY_ACCESS_TOKEN_TTL_SECS` (default 900).
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
-    pub keys: Vec<JwtKey>,
+    pub keys: Vec<SecretKey>,
     pub access_ttl: Duration,
 }
 
@@ -47,9 +34,7 @@ impl AuthConfig {
     pub const KEYS_VAR: &str = "PARLEY_JWT_KEYS";
 
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let raw = env.secret_any(&[Self::KEYS_VAR]).ok_or_else(|| ConfigError::missing(Self::KEYS_VAR))?;
-        let keys =
-            parse_keys(raw.expose_secret()).map_err(|reason| ConfigError { var: Self::KEYS_VAR.to_owned(), reason })?;
+        let keys = keyring::from_env(env, Self::KEYS_VAR)?;
         let ttl_secs: u64 = env.or("PARLEY_ACCESS_TOKEN_TTL_SECS", 900)?;
         if ttl_secs == 0 {
             return Err(ConfigError {
@@ -62,31 +47,8 @@ impl AuthConfig {
 
     /// A single random key, for the embedded default: tokens die with the process.
     pub fn ephemeral() -> Self {
-        let secret = SecretString::from(super::secret::random_token());
-        Self { keys: vec![JwtKey { id: "ephemeral".into(), secret }], access_ttl: Duration::from_secs(900) }
+        Self { keys: vec![SecretKey::ephemeral()], access_ttl: Duration::from_secs(900) }
     }
-}
-
-/// Parses `kid:secret,kid:secret`. The reasons never quote a secret.
-fn parse_keys(raw: &str) -> Result<Vec<JwtKey>, String> {
-    let mut keys: Vec<JwtKey> = Vec::new();
-    for (n, pair) in raw.split(',').map(str::trim).enumerate() {
-        let (id, secret) =
-            pair.split_once(':').ok_or_else(|| format!("key {} is not of the form kid:secret", n + 1))?;
-        let id_ok =
-            !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !id_ok {
-            return Err(format!("key {}: the id must be 1-64 letters, digits, '.', '_' or '-'", n + 1));
-        }
-        if secret.len() < MIN_SECRET_LEN {
-            return Err(format!("key {id:?}: the secret must have at least {MIN_SECRET_LEN} characters"));
-        }
-        if keys.iter().any(|k| k.id == id) {
-            return Err(format!("key id {id:?} appears twice"));
-        }
-        keys.push(JwtKey { id: id.to_owned(), secret: SecretString::from(secret.to_owned()) });
-    }
-    Ok(keys)
 }
 
 /// What an access token says.

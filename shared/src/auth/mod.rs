@@ -6,11 +6,21 @@
 //! - [`Agent`] is the axum extractor every route that needs a signed-in agent or admin takes: it
 //!   reads `Authorization: Bearer`, verifies the token and answers 401 otherwise, and
 //!   [`Agent::require`] answers 403 without the permission;
-//! - [`secret`] makes and hashes the opaque tokens (refresh, password-reset, API keys).
+//! - [`ApiKey`] is a chatbot's API key (prefixed, with a checksum, so a malformed key is refused
+//!   before any look-up) and [`IdentityKeys`] derives and checks chatbots' identity secrets
+//!   (signed visitor identity);
+//! - [`secret`] makes and hashes the opaque tokens (refresh, password-reset);
+//! - [`keyring`] reads the server's `kid:secret` key lists.
 
 mod agent;
+mod api_key;
+mod identity;
 mod jwt;
+pub mod keyring;
 pub mod secret;
 
 pub use agent::Agent;
-pub use jwt::{AccessClaims, AccessTokens, AuthConfig, IssuedToken, JwtKey, TokenError};
+pub use api_key::{ApiKey, MalformedApiKey};
+pub use identity::{IdentityKeys, IdentitySecret, UnknownIdentityKey};
+pub use jwt::{AccessClaims, AccessTokens, AuthConfig, IssuedToken, TokenError};
+pub use keyring::SecretKey;

@@ -2,9 +2,11 @@
 //! `EmailAddress`, the ids and `Name` implement `TryFrom<String>` and deserialise through it.
 //! Aggregates serialise to MongoDB documents with the camelCase field names of the blueprint.
 
+mod chatbot;
 mod email;
 mod ids;
 mod name;
+mod origin;
 mod permission;
 mod role;
 mod session;
@@ -12,9 +14,14 @@ mod tenant;
 mod timestamp;
 mod user;
 
+pub use chatbot::{
+    ApiKeys, Chatbot, ChatbotPatch, ChatbotStatus, Colour, GraceApiKey, IdentitySeed, KeyStanding, Position,
+    RevokedApiKey, StoredApiKey, Text, WidgetSettings,
+};
 pub use email::EmailAddress;
 pub use ids::{ChatbotId, ChatroomId, EventId, MessageId, RoleId, SessionId, TenantId, UserId};
 pub use name::Name;
+pub use origin::{Origin, OriginPattern, Wildcard};
 pub use permission::Permission;
 pub use role::Role;
 pub use session::Session;
