@@ -3,9 +3,10 @@
 //!
 //! With no services configured it keeps everything in process memory (the embedded default):
 //! storage, login rate limits and the event bus. Each service configured replaces its part:
-//! `MONGODB_URL` (or `PARLEY_MONGODB_URL`) for storage, `REDIS_URL` for rate limits,
-//! `KAFKA_BROKERS` for events. Access tokens are signed with `PARLEY_JWT_KEYS` when set, else with
-//! a random key made at start-up (sessions then end with the process). It listens on
+//! `MONGODB_URL` (or `PARLEY_MONGODB_URL`) for storage, `REDIS_URL` for rate limits and caches,
+//! `KAFKA_BROKERS` for events. Access tokens are signed with `PARLEY_JWT_KEYS` when set, and
+//! chatbots' identity secrets derived from `PARLEY_IDENTITY_KEYS`; else from random keys made at
+//! start-up (sessions and identity secrets then end with the process). It listens on
 //! `PARLEY_HTTP_ADDR` (default `127.0.0.1:8080`) and mounts each function under the path nginx
 //! gives it in production:
 //!
@@ -18,11 +19,11 @@
 //!
 //! Tests: `scripts/test -p local-dev`.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, str::FromStr, sync::Arc};
 
 use axum::Router;
 use shared::{
-    auth::{AccessTokens, AuthConfig},
+    auth::{AccessTokens, AuthConfig, ChatbotAccess, IdentityKeys},
     client_ip::TrustedProxies,
     config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig, RedisConfig},
     error::ServiceError,
@@ -47,8 +48,10 @@ pub struct Config {
     pub redis: Option<RedisConfig>,
     pub kafka: Option<KafkaConfig>,
     pub auth: AuthConfig,
+    pub identity: IdentityKeys,
     pub proxies: TrustedProxies,
     pub policy: tenant::Policy,
+    pub chatbots: chatbot_provisioning::Policy,
 }
 
 impl Config {
@@ -57,14 +60,24 @@ impl Config {
             Some(_) => AuthConfig::from_env(env)?,
             None => AuthConfig::ephemeral(),
         };
+        let identity = match env.optional::<String>(IdentityKeys::VAR)? {
+            Some(_) => IdentityKeys::from_env(env)?,
+            None => IdentityKeys::ephemeral(),
+        };
+        let http = HttpConfig::from_env(env, DEFAULT_ADDR)?;
+        // The widget is served from this same address (the socket-node is mounted here too).
+        let own_url = chatbot_provisioning::PublicUrl::from_str(&format!("http://{}", http.addr))
+            .map_err(|reason| ConfigError { var: "PARLEY_HTTP_ADDR".into(), reason })?;
         Ok(Self {
-            http: HttpConfig::from_env(env, DEFAULT_ADDR)?,
+            http,
             mongo: MongoConfig::from_env(env)?,
             redis: RedisConfig::from_env(env)?,
             kafka: KafkaConfig::from_env(env)?,
             auth,
+            identity,
             proxies: TrustedProxies::from_env(env)?,
             policy: tenant::Policy::from_env(env)?,
+            chatbots: chatbot_provisioning::Policy::from_env(env, own_url)?,
         })
     }
 }
@@ -74,6 +87,8 @@ pub struct Backends {
     pub repos: Repos,
     pub limiter: Arc<dyn RateLimiter>,
     pub events: Arc<dyn EventPublisher>,
+    /// The chatbot cache, when Redis is configured.
+    pub cache: Option<shared::redis::Redis>,
     pub described: Vec<(&'static str, String)>,
 }
 
@@ -91,13 +106,17 @@ pub async fn backends(config: &Config) -> Result<Backends, ServiceError> {
             Repos::memory()
         }
     };
-    let limiter: Arc<dyn RateLimiter> = match &config.redis {
+    let cache = match &config.redis {
+        Some(redis) => Some(shared::redis::connect(redis).await?),
+        None => None,
+    };
+    let limiter: Arc<dyn RateLimiter> = match &cache {
         Some(redis) => {
-            described.push(("limits", "Redis".to_owned()));
-            Arc::new(RedisRateLimiter::new(shared::redis::connect(redis).await?))
+            described.push(("state", "Redis (rate limits, chatbot cache)".to_owned()));
+            Arc::new(RedisRateLimiter::new(redis.clone()))
         }
         None => {
-            described.push(("limits", "process memory (set REDIS_URL to use Redis)".to_owned()));
+            described.push(("state", "process memory (set REDIS_URL to use Redis)".to_owned()));
             Arc::new(MemoryRateLimiter::default())
         }
     };
@@ -112,7 +131,7 @@ pub async fn backends(config: &Config) -> Result<Backends, ServiceError> {
             Arc::new(MemoryPublisher::default())
         }
     };
-    Ok(Backends { repos, limiter, events, described })
+    Ok(Backends { repos, limiter, events, cache, described })
 }
 
 /// Every function's router, each under its production path.
@@ -125,10 +144,18 @@ pub fn app(config: &Config, backends: &Backends) -> Router {
         proxies: config.proxies.clone(),
         policy: config.policy,
     };
+    let chatbots_state = chatbot_provisioning::AppState {
+        repos: backends.repos.clone(),
+        tokens: AccessTokens::new(&config.auth),
+        identity: config.identity.clone(),
+        access: ChatbotAccess::new(backends.repos.chatbots.clone(), config.identity.clone(), backends.cache.clone()),
+        events: backends.events.clone(),
+        policy: config.chatbots.clone(),
+    };
     let [tenant, chatbots, analytics, email] = MOUNTS.map(|(_, path)| path);
     Router::new()
         .nest(tenant, tenant::router(tenant_state))
-        .nest(chatbots, chatbot_provisioning::router())
+        .nest(chatbots, chatbot_provisioning::router(chatbots_state))
         .nest(analytics, analytics::router())
         .nest(email, email::router())
 }

@@ -14,7 +14,9 @@ async fn main() {
     for (name, path) in local_dev::MOUNTS {
         println!("  {name:<10} {base}{path}/healthz");
     }
-    println!("  openapi    {base}/api/tenant/openapi.json");
+    for (name, path) in [("tenant", "/api/tenant"), ("chatbots", "/api/chatbots")] {
+        println!("  openapi    {base}{path}/openapi.json ({name})");
+    }
     println!("Press Ctrl-C to stop.");
     let router = shared::http::with_common_layers(local_dev::app(&config, &backends));
     exit_on_error(shared::http::serve_on(listener, router, shared::http::shutdown_signal()).await);

@@ -68,7 +68,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
         IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
     };
 
-    let indexes: [(&str, Vec<IndexModel>); 3] = [
+    let indexes: [(&str, Vec<IndexModel>); 4] = [
         (
             "users",
             vec![
@@ -78,6 +78,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
         ),
         ("roles", vec![unique(doc! { "tenantId": 1, "name": 1 }, "tenant_name_unique")]),
         ("sessions", vec![plain(doc! { "tenantId": 1, "userId": 1 }, "tenant_user")]),
+        ("chatbots", vec![plain(doc! { "tenantId": 1, "createdAt": 1 }, "tenant_created")]),
     ];
     for (collection, models) in indexes {
         // One index per command: FerretDB 1.24 panics when one `createIndexes` names several

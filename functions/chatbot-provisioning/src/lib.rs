@@ -1,31 +1,28 @@
-//! The chatbot-provisioning function: chatbots, API keys (create, rotate, revoke), allowed origins, widget settings and the embed snippet.
+//! The chatbot-provisioning function: chatbots (chat widgets), their API keys (create, rotate
+//! with a grace period, revoke), allowed origins, widget settings, identity secrets for signed
+//! visitor identity, and the embed snippet.
 //!
-//! It runs on AWS Lambda, under `cargo lambda watch`, or as a plain server (`cargo run -p chatbot-provisioning`,
-//! listening on `PARLEY_HTTP_ADDR`, default `127.0.0.1:8082`).
+//! It runs on AWS Lambda, under `cargo lambda watch`, or as a plain server
+//! (`cargo run -p chatbot-provisioning`, listening on `PARLEY_HTTP_ADDR`, default
+//! `127.0.0.1:8082`). It needs MongoDB (`PARLEY_MONGODB_URL`), Redis (`PARLEY_REDIS_URL`, the
+//! chatbot cache it invalidates on every change), Kafka (`PARLEY_KAFKA_BROKERS`), the agents'
+//! token keys (`PARLEY_JWT_KEYS`) and the identity keys (`PARLEY_IDENTITY_KEYS`). The routes are
+//! listed in `docs/protocol.md` and served as OpenAPI at `/openapi.json`. The check the widget's
+//! requests pass (tenant id + API key + origin) is `shared::auth::ChatbotAccess`.
 //!
-//! Routes so far: `GET /healthz`. Its features come with their issue; until then it serves
-//! nothing else.
+//! Layout: `routes/` has one module per resource (`chatbots`, `credentials`, `snippet`);
+//! `snippet` writes the embed tag; `views` shapes responses.
 //!
 //! Tests: `scripts/test -p chatbot-provisioning`.
 
-use std::net::SocketAddr;
+mod config;
+mod openapi;
+mod routes;
+mod snippet;
+mod state;
+mod views;
 
-use axum::Router;
-use shared::config::{ConfigError, Env, HttpConfig};
-
-pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8082);
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub http: HttpConfig,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { http: HttpConfig::from_env(env, DEFAULT_ADDR)? })
-    }
-}
-
-pub fn router() -> Router {
-    shared::http::health_routes()
-}
+pub use config::{Config, DEFAULT_ADDR, Policy, PublicUrl};
+pub use openapi::ApiDoc;
+pub use routes::router;
+pub use state::AppState;

@@ -4,5 +4,6 @@ use shared::{config::Env, telemetry::exit_on_error};
 async fn main() {
     shared::telemetry::init();
     let config = exit_on_error(chatbot_provisioning::Config::from_env(&Env::from_process()));
-    exit_on_error(shared::http::serve(chatbot_provisioning::router(), config.http.addr).await);
+    let state = exit_on_error(chatbot_provisioning::AppState::connect(&config).await);
+    exit_on_error(shared::http::serve(chatbot_provisioning::router(state), config.http.addr).await);
 }

@@ -41,21 +41,11 @@ impl AppState {
         })
     }
 
-    /// Publishes an event about the tenant, keyed by the tenant id.
-    ///
-    /// The change it reports is already stored, so a broker that cannot take the event does not
-    /// fail the request: the failure is logged with the event's id and type. (The MongoDB outbox
-    /// that relays such events later is the socket-node's issue; this is where it plugs in.)
+    /// Publishes an event about the tenant, keyed by the tenant id (see
+    /// [`shared::events::publish_or_log`]: a broker failure is logged, not returned).
     pub async fn publish(&self, event_type: EventType, tenant: shared::domain::TenantId, data: serde_json::Value) {
         let event = OutgoingEvent::new(event_type, tenant, tenant, data);
-        if let Err(err) = self.events.publish(&event).await {
-            tracing::error!(
-                event_id = %event.envelope.id,
-                event_type = event_type.as_str(),
-                error = %err,
-                "event not published"
-            );
-        }
+        shared::events::publish_or_log(self.events.as_ref(), &event).await;
     }
 }
 

@@ -8,12 +8,14 @@
 //!   [`Agent::require`] answers 403 without the permission;
 //! - [`ApiKey`] is a chatbot's API key (prefixed, with a checksum, so a malformed key is refused
 //!   before any look-up) and [`IdentityKeys`] derives and checks chatbots' identity secrets
-//!   (signed visitor identity);
+//!   (signed visitor identity); [`ChatbotAccess`] is the check every widget request passes
+//!   (tenant id + API key + origin → the chatbot);
 //! - [`secret`] makes and hashes the opaque tokens (refresh, password-reset);
 //! - [`keyring`] reads the server's `kid:secret` key lists.
 
 mod agent;
 mod api_key;
+mod chatbot_access;
 mod identity;
 mod jwt;
 pub mod keyring;
@@ -21,6 +23,7 @@ pub mod secret;
 
 pub use agent::Agent;
 pub use api_key::{ApiKey, MalformedApiKey};
+pub use chatbot_access::{AccessError, CACHE_TTL, ChatbotAccess, VisitorIdentity};
 pub use identity::{IdentityKeys, IdentitySecret, UnknownIdentityKey};
 pub use jwt::{AccessClaims, AccessTokens, AuthConfig, IssuedToken, TokenError};
 pub use keyring::SecretKey;

@@ -34,6 +34,26 @@ pub struct Chatbot {
 }
 
 impl Chatbot {
+    /// A new active chatbot with `key` as its API key, allowed nowhere yet, with the default
+    /// settings; the caller fills in the rest.
+    pub fn new(id: ChatbotId, tenant_id: TenantId, name: Name, key: &ApiKey, identity_secret: IdentitySeed) -> Self {
+        let now = Timestamp::now();
+        Self {
+            id,
+            tenant_id,
+            name,
+            allowed_origins: Vec::new(),
+            settings: WidgetSettings::default(),
+            api_keys: ApiKeys::new(key, now),
+            identity_secret,
+            enforce_identity: false,
+            status: ChatbotStatus::Active,
+            revision: 0,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn allows_origin(&self, origin: Option<&super::Origin>) -> bool {
         self.allowed_origins.iter().any(|pattern| pattern.allows(origin))
     }
@@ -166,6 +186,15 @@ impl From<Colour> for String {
 pub enum Position {
     BottomRight,
     BottomLeft,
+}
+
+impl Position {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::BottomRight => "bottom-right",
+            Self::BottomLeft => "bottom-left",
+        }
+    }
 }
 
 /// A chatbot's API keys, by hash: the current one, the one it replaced while its grace period

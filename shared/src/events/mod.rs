@@ -170,6 +170,20 @@ pub trait EventPublisher: Send + Sync {
     async fn publish(&self, event: &OutgoingEvent) -> Result<(), PublishError>;
 }
 
+/// Publishes an event about a change that is already stored. A broker that cannot take it does
+/// not undo the change or fail the request: the failure is logged with the event's id and type.
+/// (The MongoDB outbox that relays such events later plugs in here.)
+pub async fn publish_or_log(publisher: &dyn EventPublisher, event: &OutgoingEvent) {
+    if let Err(err) = publisher.publish(event).await {
+        tracing::error!(
+            event_id = %event.envelope.id,
+            event_type = %event.envelope.event_type,
+            error = %err,
+            "event not published"
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 //! Both implementations pass one contract suite (`shared/tests/shared/repos.rs`), so the
 //! local-dev runner's in-memory storage behaves like MongoDB, conflicts included.
 
+mod chatbots;
 mod memory;
 mod mongo;
 mod roles;
@@ -17,6 +18,7 @@ mod users;
 
 use std::sync::Arc;
 
+pub use chatbots::ChatbotRepo;
 pub use roles::{RolePatch, RoleRepo};
 pub use sessions::{Rotation, SessionRepo};
 pub use tenants::TenantRepo;
@@ -56,6 +58,7 @@ pub struct Repos {
     pub users: Arc<dyn UserRepo>,
     pub roles: Arc<dyn RoleRepo>,
     pub sessions: Arc<dyn SessionRepo>,
+    pub chatbots: Arc<dyn ChatbotRepo>,
 }
 
 impl Repos {
@@ -66,6 +69,7 @@ impl Repos {
             users: Arc::new(mongo::MongoUsers::new(db)),
             roles: Arc::new(mongo::MongoRoles::new(db)),
             sessions: Arc::new(mongo::MongoSessions::new(db)),
+            chatbots: Arc::new(mongo::MongoChatbots::new(db)),
         }
     }
 
@@ -76,6 +80,7 @@ impl Repos {
             users: Arc::new(memory::MemoryUsers::default()),
             roles: Arc::new(memory::MemoryRoles::default()),
             sessions: Arc::new(memory::MemorySessions::default()),
+            chatbots: Arc::new(memory::MemoryChatbots::default()),
         }
     }
 }

@@ -11,15 +11,16 @@ use mongodb::{
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::{
-    RepoError, RolePatch, RoleRepo, Rotation, SessionRepo, TenantRepo, UserRepo,
+    ChatbotRepo, RepoError, RolePatch, RoleRepo, Rotation, SessionRepo, TenantRepo, UserRepo,
+    chatbots::{chatbot_changed, chatbot_not_found},
     roles::{role_name_taken, role_not_found},
     tenants::tenant_not_found,
     users::{email_taken, user_not_found},
 };
 use crate::{
     domain::{
-        EmailAddress, Name, PasswordChangeToken, Role, RoleId, SeenIp, Session, SessionId, Tenant, TenantId, Timestamp,
-        User, UserId, UserPatch,
+        Chatbot, ChatbotId, ChatbotPatch, EmailAddress, Name, PasswordChangeToken, Role, RoleId, SeenIp, Session,
+        SessionId, Tenant, TenantId, Timestamp, User, UserId, UserPatch,
     },
     mongo::{classify, is_duplicate_key},
 };
@@ -335,5 +336,92 @@ impl SessionRepo for MongoSessions {
         let filter = doc! { "tenantId": tenant.to_string(), "userId": user.to_string(), "expiresAt": { "$lt": now } };
         self.collection.delete_many(filter).await.map_err(classify)?;
         Ok(())
+    }
+}
+
+pub(super) struct MongoChatbots {
+    collection: Collection<Chatbot>,
+}
+
+impl MongoChatbots {
+    pub(super) fn new(db: &Database) -> Self {
+        Self { collection: db.collection("chatbots") }
+    }
+}
+
+fn chatbot_set(patch: &ChatbotPatch) -> Result<Document, RepoError> {
+    let mut set = doc! { "updatedAt": Timestamp::now() };
+    if let Some(name) = &patch.name {
+        set.insert("name", name.as_str());
+    }
+    if let Some(origins) = &patch.allowed_origins {
+        set.insert("allowedOrigins", to_bson(origins)?);
+    }
+    if let Some(settings) = &patch.settings {
+        set.insert("settings", to_bson(settings)?);
+    }
+    if let Some(enforce) = patch.enforce_identity {
+        set.insert("enforceIdentity", enforce);
+    }
+    if let Some(status) = &patch.status {
+        set.insert("status", status.as_str());
+    }
+    if let Some(keys) = &patch.api_keys {
+        set.insert("apiKeys", to_bson(keys)?);
+    }
+    if let Some(seed) = &patch.identity_secret {
+        set.insert("identitySecret", to_bson(seed)?);
+    }
+    Ok(set)
+}
+
+#[async_trait]
+impl ChatbotRepo for MongoChatbots {
+    async fn insert(&self, chatbot: &Chatbot) -> Result<(), RepoError> {
+        self.collection.insert_one(chatbot).await.map_err(|e| {
+            if is_duplicate_key(&e) {
+                RepoError::conflict("chatbot_exists", "a chatbot with this id already exists")
+            } else {
+                classify(e)
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &ChatbotId) -> Result<Option<Chatbot>, RepoError> {
+        self.collection.find_one(owned(tenant, id)).await.map_err(classify)
+    }
+
+    async fn list(&self, tenant: &TenantId) -> Result<Vec<Chatbot>, RepoError> {
+        list_for_tenant(&self.collection, tenant).await
+    }
+
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        id: &ChatbotId,
+        patch: &ChatbotPatch,
+        expected_revision: Option<i64>,
+    ) -> Result<Chatbot, RepoError> {
+        let mut filter = owned(tenant, id);
+        if let Some(revision) = expected_revision {
+            filter.insert("revision", revision);
+        }
+        let update = doc! { "$set": chatbot_set(patch)?, "$inc": { "revision": 1_i64 } };
+        let updated = self
+            .collection
+            .find_one_and_update(filter, update)
+            .return_document(ReturnDocument::After)
+            .await
+            .map_err(classify)?;
+        match updated {
+            Some(chatbot) => Ok(chatbot),
+            None if expected_revision.is_some() && self.get(tenant, id).await?.is_some() => Err(chatbot_changed()),
+            None => Err(chatbot_not_found()),
+        }
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &ChatbotId) -> Result<(), RepoError> {
+        delete_owned(&self.collection, tenant, id, chatbot_not_found).await
     }
 }

@@ -1,0 +1,34 @@
+//! The OpenAPI document served at `GET /openapi.json`, generated from the handlers' annotations.
+
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+};
+
+use crate::routes::{chatbots, credentials, snippet};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Parley chatbot-provisioning function", description = "Chatbots (chat widgets), their API keys, \
+        allowed origins, identity secrets and embed snippet. Errors answer {\"code\", \"message\"}; \
+        docs/protocol.md lists the codes."),
+    paths(
+        chatbots::list, chatbots::create, chatbots::read, chatbots::update, chatbots::remove,
+        credentials::rotate_api_key, credentials::revoke_api_key, credentials::rotate_identity_secret,
+        snippet::show,
+    ),
+    modifiers(&BearerAuth),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build();
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}

@@ -1,0 +1,39 @@
+//! The embed snippet: one `<script>` tag that loads the widget from the socket-node.
+
+use shared::domain::TenantId;
+
+use crate::config::PublicUrl;
+
+/// The snippet for a tenant's chatbot with `api_key` filled in (a real key, or the placeholder
+/// `GET /chatbots/{id}/snippet` shows, since keys are not kept).
+pub fn html(base: &PublicUrl, tenant: &TenantId, api_key: &str) -> String {
+    format!(
+        "<!-- Parley chat widget: paste before </body> -->\n\
+         <script async src=\"{}/widget.js\" data-tenant-id=\"{}\" data-api-key=\"{}\"></script>",
+        attribute(base.as_str()),
+        tenant,
+        attribute(api_key),
+    )
+}
+
+/// Escapes text for a double-quoted HTML attribute. (Every value here is already restricted to
+/// safe characters; this keeps it so if that ever changes.)
+fn attribute(text: &str) -> String {
+    text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_snippet_loads_the_widget_with_the_tenant_and_key() {
+        let tenant = TenantId::new();
+        let base: PublicUrl = "https://chat.example.com/".parse().unwrap();
+        let html = html(&base, &tenant, "parley_pk_abc");
+        assert!(html.contains("src=\"https://chat.example.com/widget.js\""), "{html}");
+        assert!(html.contains(&format!("data-tenant-id=\"{tenant}\"")), "{html}");
+        assert!(html.contains("data-api-key=\"parley_pk_abc\""), "{html}");
+        assert_eq!(attribute("a\"<b>&"), "a&quot;&lt;b&gt;&amp;");
+    }
+}

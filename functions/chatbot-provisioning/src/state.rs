@@ -1,0 +1,63 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use shared::{
+    auth::{AccessTokens, ChatbotAccess, IdentityKeys},
+    domain::{Chatbot, TenantId},
+    error::ServiceError,
+    events::{EventPublisher, EventType, KafkaPublisher, OutgoingEvent, Topic},
+    repos::Repos,
+};
+
+use crate::{Config, config::Policy};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub repos: Repos,
+    pub tokens: AccessTokens,
+    pub identity: IdentityKeys,
+    /// The widget check, here for its cache: every change to a chatbot invalidates it.
+    pub access: ChatbotAccess,
+    pub events: Arc<dyn EventPublisher>,
+    pub policy: Policy,
+}
+
+impl AppState {
+    /// Connects to MongoDB (creating the indexes), Redis (the chatbot cache) and Kafka (creating
+    /// the `tenants` topic).
+    pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
+        let db = shared::mongo::open(&config.mongo).await?;
+        let redis = shared::redis::connect(&config.redis).await?;
+        shared::events::ensure_topics(&config.kafka, &[Topic::Tenants]).await?;
+        let events = KafkaPublisher::connect(&config.kafka).await?;
+        let repos = Repos::mongo(&db);
+        Ok(Self {
+            access: ChatbotAccess::new(repos.chatbots.clone(), config.identity.clone(), Some(redis)),
+            repos,
+            tokens: AccessTokens::new(&config.auth),
+            identity: config.identity.clone(),
+            events: Arc::new(events),
+            policy: config.policy.clone(),
+        })
+    }
+
+    /// After a chatbot changed: every process forgets its cached copy, then the event goes out.
+    pub async fn changed(&self, chatbot: &Chatbot, event_type: EventType, data: serde_json::Value) {
+        self.access.invalidate(&chatbot.id).await;
+        self.publish(event_type, chatbot.tenant_id, data).await;
+    }
+
+    /// Publishes an event about the tenant's chatbots, keyed by the tenant id.
+    pub async fn publish(&self, event_type: EventType, tenant: TenantId, data: serde_json::Value) {
+        let event = OutgoingEvent::new(event_type, tenant, tenant, data);
+        shared::events::publish_or_log(self.events.as_ref(), &event).await;
+    }
+}
+
+impl FromRef<AppState> for AccessTokens {
+    fn from_ref(state: &AppState) -> Self {
+        state.tokens.clone()
+    }
+}
