@@ -53,7 +53,10 @@ impl Policy {
         let hours: u64 = env.or("PARLEY_API_KEY_GRACE_HOURS", 24)?;
         let key_grace = Duration::from_secs(hours * 3600);
         if key_grace > Self::MAX_GRACE {
-            return Err(ConfigError { var: "PARLEY_API_KEY_GRACE_HOURS".into(), reason: "at most 168 (7 days)".into() });
+            return Err(ConfigError {
+                var: "PARLEY_API_KEY_GRACE_HOURS".into(),
+                reason: "at most 168 (7 days)".into(),
+            });
         }
         Ok(Self { key_grace, public_socket_url: env.or("PARLEY_PUBLIC_SOCKET_URL", default_url)? })
     }
@@ -102,8 +105,12 @@ mod tests {
     #[test]
     fn public_urls_are_checked_and_trimmed() {
         assert_eq!("https://chat.example.com/".parse::<PublicUrl>().unwrap().as_str(), "https://chat.example.com");
-        assert_eq!("http://127.0.0.1:8080/parley".parse::<PublicUrl>().unwrap().as_str(), "http://127.0.0.1:8080/parley");
-        for bad in ["chat.example.com", "ftp://x", "https://", "https://x/\"onload=", "https://x?a=1", "https://u:p@x"] {
+        assert_eq!(
+            "http://127.0.0.1:8080/parley".parse::<PublicUrl>().unwrap().as_str(),
+            "http://127.0.0.1:8080/parley"
+        );
+        for bad in ["chat.example.com", "ftp://x", "https://", "https://x/\"onload=", "https://x?a=1", "https://u:p@x"]
+        {
             assert!(bad.parse::<PublicUrl>().is_err(), "{bad}");
         }
     }
@@ -111,7 +118,10 @@ mod tests {
     #[test]
     fn the_grace_period_is_bounded() {
         let env = Env::from_pairs([("PARLEY_API_KEY_GRACE_HOURS", "200")]);
-        assert_eq!(Policy::from_env(&env, PublicUrl::default_socket_node()).unwrap_err().var, "PARLEY_API_KEY_GRACE_HOURS");
+        assert_eq!(
+            Policy::from_env(&env, PublicUrl::default_socket_node()).unwrap_err().var,
+            "PARLEY_API_KEY_GRACE_HOURS"
+        );
         let policy = Policy::from_env(&Env::default(), PublicUrl::default_socket_node()).unwrap();
         assert_eq!(policy.key_grace, Duration::from_secs(24 * 3600));
     }

@@ -34,7 +34,11 @@ pub struct Snippet {
 #[utoipa::path(get, path = "/chatbots/{id}/snippet", tag = "chatbots", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Snippet), (status = 404, description = "chatbot_not_found")))]
-pub async fn show(State(state): State<AppState>, agent: Agent, Path(id): Path<String>) -> Result<Json<Snippet>, ApiError> {
+pub async fn show(
+    State(state): State<AppState>,
+    agent: Agent,
+    Path(id): Path<String>,
+) -> Result<Json<Snippet>, ApiError> {
     agent.require(Permission::ChatbotsManage)?;
     let chatbot = load(&state, &agent, &id).await?;
     let placeholder = match &chatbot.api_keys.current {
