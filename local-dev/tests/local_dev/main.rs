@@ -82,6 +82,38 @@ async fn in_memory_a_tenant_signs_up_logs_in_and_reads_itself() {
 }
 
 #[tokio::test]
+async fn in_memory_an_admin_creates_a_chatbot_whose_snippet_points_at_the_runner() {
+    let (_child, base, _banner) = start(vec![]).await;
+    let client = reqwest::Client::new();
+    let sign_up = serde_json::json!({
+        "tenantName": "Acme", "adminName": "Ada", "adminEmail": "ada@acme.test", "adminPassword": "correct horse battery",
+    });
+    let response = client.post(format!("{base}/api/tenant/tenants")).json(&sign_up).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let signed_up: Value = response.json().await.unwrap();
+    let token = signed_up["tokens"]["accessToken"].as_str().unwrap();
+    let chatbot = serde_json::json!({ "name": "Support", "allowedOrigins": [base] });
+    let response =
+        client.post(format!("{base}/api/chatbots/chatbots")).bearer_auth(token).json(&chatbot).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().await.unwrap();
+    let (snippet, key) = (created["snippet"].as_str().unwrap(), created["apiKey"].as_str().unwrap());
+    assert!(snippet.contains(&format!("src=\"{base}/widget.js\"")), "{snippet}");
+    assert!(snippet.contains(&format!("data-api-key=\"{key}\"")), "{snippet}");
+    let listed: Value = client
+        .get(format!("{base}/api/chatbots/chatbots"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed[0]["id"], created["chatbot"]["id"]);
+    assert!(!listed.to_string().contains(key), "the key is shown once");
+}
+
+#[tokio::test]
 async fn with_a_mongodb_url_the_runner_stores_data_there() {
     let db = TestDatabase::new().await;
     let (_child, _base, banner) = start(db.env()).await;
