@@ -12,7 +12,8 @@
 //!   consumer-group loop;
 //! - [`redis`]: the Redis connection and key prefixes;
 //! - [`ratelimit`]: fixed-window rate limits per key (login, sign-up), in Redis or in memory;
-//! - [`http`]: running an axum `Router` on AWS Lambda or as a plain server.
+//! - [`http`]: running an axum `Router` on AWS Lambda or as a plain server;
+//! - [`openapi`]: what every function's OpenAPI document shares.
 //!
 //! Tests: `scripts/test -p shared` starts Redis, FerretDB and Kafka and runs the repository
 //! contract suite against MongoDB-wire and in-memory, the Kafka and Redis round trips, and the
@@ -27,6 +28,7 @@ pub mod events;
 pub mod http;
 pub mod json;
 pub mod mongo;
+pub mod openapi;
 pub mod ratelimit;
 pub mod redis;
 pub mod repos;

@@ -1,9 +1,7 @@
 //! The OpenAPI document served at `GET /openapi.json`, generated from the handlers' annotations.
 
-use utoipa::{
-    Modify, OpenApi,
-    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-};
+use shared::openapi::BearerAuth;
+use utoipa::OpenApi;
 
 use crate::routes::{chatbots, credentials, snippet};
 
@@ -20,15 +18,3 @@ use crate::routes::{chatbots, credentials, snippet};
     modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build();
-        openapi
-            .components
-            .get_or_insert_with(Default::default)
-            .add_security_scheme("bearer", SecurityScheme::Http(scheme));
-    }
-}

@@ -37,6 +37,16 @@ async fn get_json(url: &str) -> (u16, Value) {
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// Signs up Acme with its admin ada@acme.test through the runner; answers the sign-up body.
+async fn sign_up(client: &reqwest::Client, base: &str) -> Value {
+    let sign_up = serde_json::json!({
+        "tenantName": "Acme", "adminName": "Ada", "adminEmail": "ada@acme.test", "adminPassword": "correct horse battery",
+    });
+    let response = client.post(format!("{base}/api/tenant/tenants")).json(&sign_up).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn the_embedded_default_serves_every_function_on_one_address() {
     let (_child, base, banner) = start(vec![]).await;
@@ -60,11 +70,7 @@ async fn the_embedded_default_serves_every_function_on_one_address() {
 async fn in_memory_a_tenant_signs_up_logs_in_and_reads_itself() {
     let (_child, base, _banner) = start(vec![]).await;
     let client = reqwest::Client::new();
-    let sign_up = serde_json::json!({
-        "tenantName": "Acme", "adminName": "Ada", "adminEmail": "ada@acme.test", "adminPassword": "correct horse battery",
-    });
-    let response = client.post(format!("{base}/api/tenant/tenants")).json(&sign_up).send().await.unwrap();
-    assert_eq!(response.status(), 201);
+    sign_up(&client, &base).await;
     let login = serde_json::json!({ "email": "ada@acme.test", "password": "correct horse battery" });
     let response = client.post(format!("{base}/api/tenant/auth/login")).json(&login).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -85,12 +91,7 @@ async fn in_memory_a_tenant_signs_up_logs_in_and_reads_itself() {
 async fn in_memory_an_admin_creates_a_chatbot_whose_snippet_points_at_the_runner() {
     let (_child, base, _banner) = start(vec![]).await;
     let client = reqwest::Client::new();
-    let sign_up = serde_json::json!({
-        "tenantName": "Acme", "adminName": "Ada", "adminEmail": "ada@acme.test", "adminPassword": "correct horse battery",
-    });
-    let response = client.post(format!("{base}/api/tenant/tenants")).json(&sign_up).send().await.unwrap();
-    assert_eq!(response.status(), 201);
-    let signed_up: Value = response.json().await.unwrap();
+    let signed_up = sign_up(&client, &base).await;
     let token = signed_up["tokens"]["accessToken"].as_str().unwrap();
     let chatbot = serde_json::json!({ "name": "Support", "allowedOrigins": [base] });
     let response =

@@ -19,12 +19,33 @@ struct SignUp {
     email: EmailAddress,
     #[allow(dead_code)]
     seats: u32,
+    #[allow(dead_code)]
+    #[serde(default)]
+    plan: Option<Plan>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Plan {
+    Free,
+    Team,
+}
+
+#[derive(Debug, Deserialize)]
+struct Rotation {
+    grace: u32,
 }
 
 fn app() -> Router {
     with_common_layers(
         Router::new()
             .route("/signups", post(|Json(_): Json<SignUp>| async { Json(serde_json::json!({ "ok": true })) }))
+            .route(
+                "/rotations",
+                post(|body: Option<Json<Rotation>>| async move {
+                    Json(serde_json::json!({ "grace": body.map(|Json(r)| r.grace) }))
+                }),
+            )
             .route("/busy", get(|| async { ApiError::rate_limited(7) }))
             .route(
                 "/broken",
@@ -71,12 +92,45 @@ async fn json_of_the_wrong_shape_answers_422_invalid_body_naming_the_field() {
         (r#"{"email": "ada@example.com", "seats": "three"}"#, "seats"),
         (r#"{"email": "ada@example.com", "seats": 1, "admin": true}"#, "admin"),
         (r#"{"seats": 1}"#, "email"),
+        (r#"{"email": "ada@example.com", "seats": 1, "plan": "gold"}"#, "plan"),
+        // serde_json calls a number where a variant name belongs a syntax error; it is JSON.
+        (r#"{"email": "ada@example.com", "seats": 1, "plan": 1}"#, "plan"),
+        (r#"{"email": "ada@example.com", "seats": 1, "plan": false}"#, "plan"),
     ] {
         let (status, _, body) = call(post_json(bad)).await;
         assert_eq!((status, body["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_body")), "{bad}");
         let message = body["message"].as_str().unwrap();
         assert!(message.contains(field), "{bad}: {message}");
     }
+}
+
+#[tokio::test]
+async fn an_invalid_body_never_echoes_what_was_sent() {
+    for bad in [
+        r#"{"email": "ada@example.com", "seats": "hunter2-secret"}"#,
+        r#"{"email": "ada@example.com", "seats": 1, "plan": "hunter2-secret"}"#,
+        r#"{"email": "ada@example.com", "seats": -731}"#,
+    ] {
+        let (status, _, body) = call(post_json(bad)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        let message = body["message"].as_str().unwrap();
+        assert!(!message.contains("hunter2") && !message.contains("731"), "{bad}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn an_optional_body_may_be_left_out_but_not_sent_unlabelled() {
+    let post = |body: &'static str, json: bool| {
+        let request = Request::post("/rotations");
+        let request = if json { request.header(header::CONTENT_TYPE, "application/json") } else { request };
+        request.body(Body::from(body)).unwrap()
+    };
+    let (status, _, body) = call(post("", false)).await;
+    assert_eq!((status, body), (StatusCode::OK, serde_json::json!({ "grace": null })));
+    let (status, _, body) = call(post(r#"{"grace": 60}"#, true)).await;
+    assert_eq!((status, body), (StatusCode::OK, serde_json::json!({ "grace": 60 })));
+    let (status, _, body) = call(post(r#"{"grace": 60}"#, false)).await;
+    assert_eq!((status, body["code"].as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type")));
 }
 
 #[tokio::test]

@@ -88,6 +88,21 @@ pub fn event_data(chatbot: &Chatbot) -> serde_json::Value {
     })
 }
 
+/// The names of the fields that differ between `before` and `after`, for `chatbot.updated`
+/// (a PATCH that changes nothing publishes nothing).
+fn changes(before: &Chatbot, after: &Chatbot) -> Vec<&'static str> {
+    [
+        ("name", before.name != after.name),
+        ("allowedOrigins", before.allowed_origins != after.allowed_origins),
+        ("settings", before.settings != after.settings),
+        ("enforceIdentity", before.enforce_identity != after.enforce_identity),
+        ("status", before.status != after.status),
+    ]
+    .into_iter()
+    .filter_map(|(field, differs)| differs.then_some(field))
+    .collect()
+}
+
 /// The tenant's chatbots, oldest first.
 #[utoipa::path(get, path = "/chatbots", tag = "chatbots", security(("bearer" = [])),
     responses((status = 200, body = Vec<ChatbotView>)))]
@@ -176,30 +191,22 @@ pub async fn update(
     Json(body): Json<ChatbotUpdate>,
 ) -> Result<Json<ChatbotView>, ApiError> {
     agent.require(Permission::ChatbotsManage)?;
-    let chatbot = load(&state, &agent, &id).await?;
-    let mut changed = Vec::new();
-    let mut note = |field: &'static str, present: bool| {
-        if present {
-            changed.push(field);
-        }
-    };
-    note("name", body.name.is_some());
-    note("allowedOrigins", body.allowed_origins.is_some());
-    note("settings", body.settings.is_some());
-    note("enforceIdentity", body.enforce_identity.is_some());
-    note("status", body.status.is_some());
+    let before = load(&state, &agent, &id).await?;
     let patch = ChatbotPatch {
         name: body.name,
         allowed_origins: body.allowed_origins.map(checked_origins).transpose()?,
-        settings: body.settings.map(|s| s.applied_to(&chatbot.settings)),
+        settings: body.settings.map(|s| s.applied_to(&before.settings)),
         enforce_identity: body.enforce_identity,
         status: body.status,
         ..ChatbotPatch::default()
     };
-    let chatbot = state.repos.chatbots.update(&agent.tenant_id, &chatbot.id, &patch, None).await?;
-    let mut data = event_data(&chatbot);
-    data["changed"] = json!(changed);
-    state.changed(&chatbot, EventType::ChatbotUpdated, data).await;
+    let chatbot = state.repos.chatbots.update(&agent.tenant_id, &before.id, &patch, None).await?;
+    let changes = changes(&before, &chatbot);
+    if !changes.is_empty() {
+        let mut data = event_data(&chatbot);
+        data["changes"] = json!(changes);
+        state.changed(&chatbot, EventType::ChatbotUpdated, data).await;
+    }
     Ok(Json(ChatbotView::from(&chatbot)))
 }
 

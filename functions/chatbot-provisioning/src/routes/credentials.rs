@@ -124,7 +124,7 @@ pub async fn revoke_api_key(
     })
     .await?;
     let mut data = event_data(&chatbot);
-    data["changed"] = json!(["apiKey"]);
+    data["changes"] = json!(["apiKey"]);
     state.changed(&chatbot, EventType::ChatbotUpdated, data).await;
     Ok(Json(ChatbotView::from(&chatbot)))
 }
@@ -147,7 +147,7 @@ pub async fn rotate_identity_secret(
     })
     .await?;
     let mut data = event_data(&chatbot);
-    data["changed"] = json!(["identitySecret"]);
+    data["changes"] = json!(["identitySecret"]);
     state.changed(&chatbot, EventType::ChatbotUpdated, data).await;
     Ok(Json(Credentials {
         chatbot: ChatbotView::from(&chatbot),

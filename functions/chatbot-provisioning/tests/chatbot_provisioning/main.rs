@@ -3,5 +3,16 @@
 //! database, Redis prefix and Kafka topics, and talks to them over HTTP as a user would; the
 //! widget check is exercised as the socket-node calls it (`shared::auth::ChatbotAccess`).
 
+mod bad_input;
+mod cache;
+mod crud;
+mod identity;
+mod isolation;
+mod keys;
+mod openapi;
+mod origins;
+mod permissions;
 mod smoke;
+mod snippet;
+mod startup;
 mod support;

@@ -1,4 +1,3 @@
-#![allow(dead_code, unused_imports)] // TEMPORARY until the test modules use every helper
 //! What every chatbot-provisioning test needs: this function and the tenant function (for
 //! accounts, made the way a user makes them) on ports of their own, sharing the test's own
 //! database, Redis prefix and Kafka topics; the `tenants` topic read from the beginning; and the
@@ -9,8 +8,7 @@ use std::{ops::Deref, sync::Arc};
 
 use serde_json::{Value, json};
 pub use shared::testing::{
-    ALL_PERMISSIONS, Account, Caller, EVENT_TIMEOUT, EventLog, anonymous, assert_error, bearer, expect_status, instant,
-    random_string, sorted, strings,
+    Account, Caller, EventLog, anonymous, assert_error, bearer, expect_status, instant, random_string, sorted, strings,
 };
 use shared::{
     auth::{ChatbotAccess, IdentityKeys},
@@ -176,4 +174,147 @@ pub async fn create_chatbot(app: &TestApp, by: &Account) -> Created {
 /// The chatbot as `GET /chatbots/{id}` shows it to `by`.
 pub async fn get_chatbot(app: &TestApp, by: &Account, id: &str) -> Value {
     expect_status(app.get(&format!("/chatbots/{id}"), by.bearer()).await, 200).await
+}
+
+// --- crud.rs, permissions.rs, isolation.rs, bad_input.rs, snippet.rs -----------------------------
+
+/// One request a test makes to a route: method, path, and a JSON body (`None`: sent without one).
+pub type Call = (reqwest::Method, String, Option<Value>);
+
+/// Every route that names the chatbot `id`, each with a body it would accept. `DELETE` comes last,
+/// so a caller allowed to make every call can make them in this order.
+pub fn chatbot_routes(id: &str) -> Vec<Call> {
+    use reqwest::Method;
+    let path = format!("/chatbots/{id}");
+    vec![
+        (Method::GET, path.clone(), None),
+        (Method::PATCH, path.clone(), Some(json!({ "name": "Taken over", "status": "disabled" }))),
+        (Method::GET, format!("{path}/snippet"), None),
+        (Method::POST, format!("{path}/api-key/rotate"), Some(json!({ "graceSeconds": 0 }))),
+        (Method::POST, format!("{path}/api-key/revoke"), None),
+        (Method::POST, format!("{path}/identity-secret/rotate"), None),
+        (Method::DELETE, path, None),
+    ]
+}
+
+/// Every route of the function: the list, create, and the routes of the chatbot `id`.
+pub fn every_route(id: &str) -> Vec<Call> {
+    let mut calls = vec![
+        (reqwest::Method::GET, "/chatbots".to_owned(), None),
+        (reqwest::Method::POST, "/chatbots".to_owned(), Some(chatbot_body("Another"))),
+    ];
+    calls.extend(chatbot_routes(id));
+    calls
+}
+
+/// Makes `call` as `caller`, whatever it answers.
+pub async fn send(app: &TestApp, caller: Caller<'_>, call: &Call) -> reqwest::Response {
+    let (method, path, body) = call;
+    let request = app.request(method.clone(), path, caller);
+    let request = match body {
+        Some(body) => request.json(body),
+        None => request,
+    };
+    request.send().await.unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// The `chatbot.*` events about the chatbot `id` read so far.
+pub fn chatbot_events(app: &TestApp, id: &str) -> Vec<Value> {
+    app.events
+        .all()
+        .into_iter()
+        .filter(|e| e["type"].as_str().is_some_and(|t| t.starts_with("chatbot.")) && e["data"]["chatbotId"] == id)
+        .collect()
+}
+
+// --- the widget check, API keys and identity secrets (keys.rs, cache.rs, origins.rs, identity.rs) ---
+
+/// An origin every chatbot made from [`chatbot_body`] allows.
+pub const ALLOWED_ORIGIN: &str = "https://www.example.com";
+
+/// What the widget check answers for `key` in `tenant`'s name from `origin` (`None`: no `Origin`
+/// header): the chatbot's id, or the refusal's code.
+pub async fn widget_check(
+    access: &ChatbotAccess,
+    tenant: &Account,
+    key: &str,
+    origin: Option<&str>,
+) -> Result<String, &'static str> {
+    let tenant = tenant.tenant_id.parse().expect("a tenant id");
+    access.verify(&tenant, key, origin).await.map(|chatbot| chatbot.id.to_string()).map_err(|err| err.code())
+}
+
+/// The widget check from [`ALLOWED_ORIGIN`].
+pub async fn check_key(access: &ChatbotAccess, tenant: &Account, key: &str) -> Result<String, &'static str> {
+    widget_check(access, tenant, key, Some(ALLOWED_ORIGIN)).await
+}
+
+/// The widget check from [`ALLOWED_ORIGIN`], then the identity check of `email` with
+/// `signature`, as a visitor session runs them.
+pub async fn identity_check(
+    access: &ChatbotAccess,
+    tenant: &Account,
+    key: &str,
+    email: &str,
+    signature: Option<&str>,
+) -> Result<shared::auth::VisitorIdentity, &'static str> {
+    let tenant = tenant.tenant_id.parse().expect("a tenant id");
+    let chatbot = access.verify(&tenant, key, Some(ALLOWED_ORIGIN)).await.map_err(|err| err.code())?;
+    access.check_identity(&chatbot, email, signature).map_err(|err| err.code())
+}
+
+/// What a tenant's backend sends to vouch for a visitor (docs/protocol.md): lower-case hex of
+/// HMAC-SHA256 keyed with the identity secret's UTF-8 bytes over the email exactly as sent.
+/// Computed here, not with Parley's own code, so a change to Parley's scheme fails the tests.
+pub fn sign(identity_secret: &str, email: &str) -> String {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(identity_secret.as_bytes()).expect("any key length");
+    mac.update(email.as_bytes());
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn post_without_body(api: &Api, path: &str, by: &Account) -> reqwest::Response {
+    api.request(reqwest::Method::POST, path, by.bearer()).send().await.expect("POST")
+}
+
+/// `POST /chatbots/{id}/api-key/rotate` on `api` with `body`, or with no body at all; it must
+/// succeed. Answers `{chatbot, apiKey, snippet}`.
+pub async fn rotate_key(api: &Api, by: &Account, id: &str, body: Option<Value>) -> Value {
+    let path = format!("/chatbots/{id}/api-key/rotate");
+    let response = match body {
+        Some(body) => api.post(&path, by.bearer(), body).await,
+        None => post_without_body(api, &path, by).await,
+    };
+    expect_status(response, 200).await
+}
+
+/// The new key a rotation answered.
+pub fn new_key(rotated: &Value) -> String {
+    rotated["apiKey"].as_str().unwrap_or_else(|| panic!("no apiKey in {rotated}")).to_owned()
+}
+
+/// `POST /chatbots/{id}/api-key/revoke` on `api`; it must succeed. Answers the chatbot.
+pub async fn revoke_key(api: &Api, by: &Account, id: &str) -> Value {
+    expect_status(post_without_body(api, &format!("/chatbots/{id}/api-key/revoke"), by).await, 200).await
+}
+
+/// `POST /chatbots/{id}/identity-secret/rotate` on `api`; it must succeed. Answers
+/// `{chatbot, identitySecret}`.
+pub async fn rotate_identity_secret(api: &Api, by: &Account, id: &str) -> Value {
+    expect_status(post_without_body(api, &format!("/chatbots/{id}/identity-secret/rotate"), by).await, 200).await
+}
+
+/// The widget check's Redis entry for chatbot `id`: the chatbot in JSON, a tombstone after a
+/// change, or nothing.
+pub async fn cache_entry(app: &TestApp, id: &str) -> Option<String> {
+    use redis::AsyncCommands as _;
+    let mut conn = app.redis.redis.conn.clone();
+    conn.get(app.redis.redis.keys.key(&["chatbot", id])).await.expect("GET the cache entry")
+}
+
+/// Deletes the widget check's Redis entry for chatbot `id`.
+pub async fn forget_cache_entry(app: &TestApp, id: &str) {
+    use redis::AsyncCommands as _;
+    let mut conn = app.redis.redis.conn.clone();
+    let _: () = conn.del(app.redis.redis.keys.key(&["chatbot", id])).await.expect("DEL the cache entry");
 }
