@@ -12,8 +12,7 @@ use shared::{
     ApiError, Json,
     auth::{Agent, ApiKey},
     domain::{
-        Chatbot, ChatbotId, ChatbotPatch, ChatbotStatus, Colour, Name, OriginPattern, Permission, Position, Text,
-        WidgetSettings,
+        Chatbot, ChatbotId, ChatbotPatch, ChatbotStatus, Colour, Name, OriginPattern, Position, Text, WidgetSettings,
     },
     events::EventType,
 };
@@ -107,7 +106,6 @@ fn changes(before: &Chatbot, after: &Chatbot) -> Vec<&'static str> {
 #[utoipa::path(get, path = "/chatbots", tag = "chatbots", security(("bearer" = [])),
     responses((status = 200, body = Vec<ChatbotView>)))]
 pub async fn list(State(state): State<AppState>, agent: Agent) -> Result<Json<Vec<ChatbotView>>, ApiError> {
-    agent.require(Permission::ChatbotsManage)?;
     let chatbots = state.repos.chatbots.list(&agent.tenant_id).await?;
     Ok(Json(chatbots.iter().map(ChatbotView::from).collect()))
 }
@@ -135,7 +133,6 @@ pub async fn create(
     agent: Agent,
     Json(body): Json<NewChatbot>,
 ) -> Result<(StatusCode, Json<Credentials>), ApiError> {
-    agent.require(Permission::ChatbotsManage)?;
     let id = ChatbotId::new();
     let key = ApiKey::generate(id);
     let (seed, secret) = state.identity.issue(id);
@@ -161,7 +158,6 @@ pub async fn read(
     agent: Agent,
     Path(id): Path<String>,
 ) -> Result<Json<ChatbotView>, ApiError> {
-    agent.require(Permission::ChatbotsManage)?;
     Ok(Json(ChatbotView::from(&load(&state, &agent, &id).await?)))
 }
 
@@ -190,7 +186,6 @@ pub async fn update(
     Path(id): Path<String>,
     Json(body): Json<ChatbotUpdate>,
 ) -> Result<Json<ChatbotView>, ApiError> {
-    agent.require(Permission::ChatbotsManage)?;
     let before = load(&state, &agent, &id).await?;
     let patch = ChatbotPatch {
         name: body.name,
@@ -218,7 +213,6 @@ pub async fn remove(
     agent: Agent,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    agent.require(Permission::ChatbotsManage)?;
     let chatbot = load(&state, &agent, &id).await?;
     state.repos.chatbots.delete(&agent.tenant_id, &chatbot.id).await?;
     let data = json!({ "chatbotId": chatbot.id, "name": chatbot.name });

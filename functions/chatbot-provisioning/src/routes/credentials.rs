@@ -13,7 +13,7 @@ use serde_json::json;
 use shared::{
     ApiError, Json,
     auth::{Agent, ApiKey},
-    domain::{Chatbot, ChatbotPatch, Permission, Timestamp},
+    domain::{Chatbot, ChatbotPatch, Timestamp},
     events::EventType,
     repos::RepoError,
 };
@@ -80,7 +80,6 @@ pub async fn rotate_api_key(
     Path(id): Path<String>,
     body: Option<Json<RotateApiKey>>,
 ) -> Result<Json<Credentials>, ApiError> {
-    agent.require(Permission::ChatbotsManage)?;
     let body = body.map(|Json(body)| body).unwrap_or_default();
     let grace = match body.grace_seconds {
         None => state.policy.key_grace,
@@ -118,7 +117,6 @@ pub async fn revoke_api_key(
     agent: Agent,
     Path(id): Path<String>,
 ) -> Result<Json<ChatbotView>, ApiError> {
-    agent.require(Permission::ChatbotsManage)?;
     let (chatbot, ()) = change_credentials(&state, &agent, &id, |chatbot, now| {
         (ChatbotPatch { api_keys: Some(chatbot.api_keys.revoked_all(now)), ..ChatbotPatch::default() }, ())
     })
@@ -139,7 +137,6 @@ pub async fn rotate_identity_secret(
     agent: Agent,
     Path(id): Path<String>,
 ) -> Result<Json<Credentials>, ApiError> {
-    agent.require(Permission::ChatbotsManage)?;
     let identity = state.identity.clone();
     let (chatbot, secret) = change_credentials(&state, &agent, &id, |chatbot, _| {
         let (seed, secret) = identity.issue(chatbot.id);

@@ -4,20 +4,43 @@ pub mod chatbots;
 pub mod credentials;
 pub mod snippet;
 
-use axum::{Router, routing::get};
-use shared::{ApiError, auth::Agent, domain::Chatbot};
+use axum::{
+    Router,
+    extract::Request,
+    middleware::{self, Next},
+    response::Response,
+    routing::get,
+};
+use shared::{
+    ApiError,
+    auth::Agent,
+    domain::{Chatbot, Permission},
+};
 use utoipa::OpenApi as _;
 
 use crate::{AppState, openapi::ApiDoc};
 
+/// Every chatbot route needs `chatbots:manage`: one layer checks it, before a handler reads the
+/// body, so a caller without it learns nothing about what a valid body would be.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let chatbot_routes = Router::new()
         .merge(chatbots::routes())
         .merge(credentials::routes())
         .merge(snippet::routes())
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_chatbots_manage));
+    Router::new()
+        .merge(chatbot_routes)
         .merge(shared::http::health_routes())
         .route("/openapi.json", get(|| async { shared::Json(ApiDoc::openapi()) }))
         .with_state(state)
+}
+
+/// 401 without a valid access token, 403 without `chatbots:manage`; else the handler runs with
+/// the verified agent.
+async fn require_chatbots_manage(agent: Agent, mut request: Request, next: Next) -> Result<Response, ApiError> {
+    agent.require(Permission::ChatbotsManage)?;
+    request.extensions_mut().insert(agent);
+    Ok(next.run(request).await)
 }
 
 fn chatbot_not_found() -> ApiError {

@@ -97,3 +97,21 @@ async fn a_user_whose_only_role_holds_chatbots_manage_can_do_everything() {
         ]
     );
 }
+
+#[tokio::test]
+async fn without_chatbots_manage_a_bad_body_is_refused_403_before_it_is_read() {
+    let app = spawn_app().await;
+    let admin = admin(&app).await;
+    let agent = agent(&app, &admin).await;
+    let created = create_chatbot(&app, &admin).await;
+    let path = format!("/chatbots/{}", created.id);
+    for (method, path, body) in [
+        (reqwest::Method::POST, "/chatbots", r#"{"name": 42}"#),
+        (reqwest::Method::POST, "/chatbots", "{not json"),
+        (reqwest::Method::PATCH, path.as_str(), r#"{"status": "paused"}"#),
+    ] {
+        let response = app.send_raw(method.clone(), path, agent.bearer(), body).await;
+        assert_error(response, 403, "permission_denied").await;
+    }
+    assert_eq!(app.stored_chatbots().await.len(), 1, "nothing was written");
+}
