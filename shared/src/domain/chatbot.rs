@@ -166,17 +166,11 @@ impl FromStr for Colour {
     }
 }
 
-impl TryFrom<String> for Colour {
-    type Error = InvalidValue;
+super::text_value!(Colour);
 
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<Colour> for String {
-    fn from(colour: Colour) -> String {
-        colour.0
+impl fmt::Display for Colour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

@@ -54,19 +54,7 @@ impl FromStr for EmailAddress {
     }
 }
 
-impl TryFrom<String> for EmailAddress {
-    type Error = InvalidValue;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<EmailAddress> for String {
-    fn from(email: EmailAddress) -> String {
-        email.0
-    }
-}
+super::text_value!(EmailAddress);
 
 impl fmt::Display for EmailAddress {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

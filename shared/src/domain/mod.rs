@@ -2,6 +2,27 @@
 //! `EmailAddress`, the ids and `Name` implement `TryFrom<String>` and deserialise through it.
 //! Aggregates serialise to MongoDB documents with the camelCase field names of the blueprint.
 
+/// For a value that travels as its text (`#[serde(try_from = "String", into = "String")]`):
+/// `TryFrom<String>` through its `FromStr`, and `From<T> for String` through its `Display`.
+macro_rules! text_value {
+    ($type:ty) => {
+        impl TryFrom<String> for $type {
+            type Error = $crate::domain::InvalidValue;
+
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$type> for String {
+            fn from(value: $type) -> String {
+                value.to_string()
+            }
+        }
+    };
+}
+use text_value;
+
 mod chatbot;
 mod email;
 mod ids;

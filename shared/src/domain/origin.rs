@@ -205,6 +205,8 @@ impl FromStr for OriginPattern {
     }
 }
 
+super::text_value!(OriginPattern);
+
 impl fmt::Display for OriginPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -215,20 +217,6 @@ impl fmt::Display for OriginPattern {
                 f.write_str(&origin.canonical())
             }
         }
-    }
-}
-
-impl TryFrom<String> for OriginPattern {
-    type Error = InvalidValue;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<OriginPattern> for String {
-    fn from(pattern: OriginPattern) -> String {
-        pattern.to_string()
     }
 }
 

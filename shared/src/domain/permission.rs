@@ -80,19 +80,7 @@ impl FromStr for Permission {
     }
 }
 
-impl TryFrom<String> for Permission {
-    type Error = InvalidValue;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<Permission> for String {
-    fn from(p: Permission) -> String {
-        p.as_str().to_owned()
-    }
-}
+super::text_value!(Permission);
 
 impl fmt::Display for Permission {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

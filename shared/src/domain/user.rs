@@ -114,19 +114,7 @@ impl FromStr for IpRange {
     }
 }
 
-impl TryFrom<String> for IpRange {
-    type Error = InvalidValue;
-
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<IpRange> for String {
-    fn from(range: IpRange) -> String {
-        range.to_string()
-    }
-}
+super::text_value!(IpRange);
 
 impl fmt::Display for IpRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
