@@ -77,30 +77,37 @@ async fn with_the_cache_empty_the_check_reads_mongodb_and_caches_again() {
     assert!(cache_entry(&app, &created.id).await.is_some(), "the chatbot was not cached again");
 }
 
-#[tokio::test]
-async fn a_key_revoked_on_another_server_is_refused_on_the_next_check() {
+/// A chatbot, the widget check of another process that has it cached, and a second server to
+/// change it through.
+struct Cached {
+    /// Keeps the test's database and Redis prefix alive: bind it (`app: _app`), never drop it.
+    app: TestApp,
+    admin: Account,
+    access: ChatbotAccess,
+    sibling: shared::testing::Api,
+    created: Created,
+}
+
+async fn cached_on_another_server() -> Cached {
     let app = spawn_app().await;
     let admin = admin(&app).await;
     let (access, sibling) = (app.access().await, app.sibling().await);
     let created = create_chatbot(&app, &admin).await;
-    let origin = Some(ALLOWED_ORIGIN);
-    let cached = check_and_cache(&app, &access, &admin, &created.id, &created.api_key, origin).await;
+    let cached = check_and_cache(&app, &access, &admin, &created.id, &created.api_key, Some(ALLOWED_ORIGIN)).await;
     assert_eq!(cached, Ok(created.id.clone()));
+    Cached { app, admin, access, sibling, created }
+}
 
+#[tokio::test]
+async fn a_key_revoked_on_another_server_is_refused_on_the_next_check() {
+    let Cached { app: _app, admin, access, sibling, created } = cached_on_another_server().await;
     revoke_key(&sibling, &admin, &created.id).await;
     assert_eq!(check_key(&access, &admin, &created.api_key).await, Err("api_key_revoked"));
 }
 
 #[tokio::test]
 async fn a_rotation_without_grace_on_another_server_is_seen_on_the_next_check() {
-    let app = spawn_app().await;
-    let admin = admin(&app).await;
-    let (access, sibling) = (app.access().await, app.sibling().await);
-    let created = create_chatbot(&app, &admin).await;
-    let origin = Some(ALLOWED_ORIGIN);
-    let cached = check_and_cache(&app, &access, &admin, &created.id, &created.api_key, origin).await;
-    assert_eq!(cached, Ok(created.id.clone()));
-
+    let Cached { app: _app, admin, access, sibling, created } = cached_on_another_server().await;
     let key = new_key(&rotate_key(&sibling, &admin, &created.id, Some(json!({ "graceSeconds": 0 }))).await);
     assert_eq!(check_key(&access, &admin, &created.api_key).await, Err("api_key_revoked"));
     assert_eq!(check_key(&access, &admin, &key).await, Ok(created.id.clone()));
@@ -108,14 +115,9 @@ async fn a_rotation_without_grace_on_another_server_is_seen_on_the_next_check() 
 
 #[tokio::test]
 async fn disabling_and_enabling_on_another_server_is_seen_on_the_next_check() {
-    let app = spawn_app().await;
-    let admin = admin(&app).await;
-    let (access, sibling) = (app.access().await, app.sibling().await);
-    let created = create_chatbot(&app, &admin).await;
+    let Cached { app, admin, access, sibling, created } = cached_on_another_server().await;
     let path = format!("/chatbots/{}", created.id);
     let origin = Some(ALLOWED_ORIGIN);
-    let cached = check_and_cache(&app, &access, &admin, &created.id, &created.api_key, origin).await;
-    assert_eq!(cached, Ok(created.id.clone()));
 
     expect_status(sibling.patch(&path, admin.bearer(), json!({ "status": "disabled" })).await, 200).await;
     assert_eq!(check_key(&access, &admin, &created.api_key).await, Err("chatbot_disabled"));
@@ -128,13 +130,8 @@ async fn disabling_and_enabling_on_another_server_is_seen_on_the_next_check() {
 
 #[tokio::test]
 async fn origins_changed_on_another_server_are_seen_on_the_next_check() {
-    let app = spawn_app().await;
-    let admin = admin(&app).await;
-    let (access, sibling) = (app.access().await, app.sibling().await);
-    let created = create_chatbot(&app, &admin).await;
+    let Cached { app: _app, admin, access, sibling, created } = cached_on_another_server().await;
     let origin = Some(ALLOWED_ORIGIN);
-    let cached = check_and_cache(&app, &access, &admin, &created.id, &created.api_key, origin).await;
-    assert_eq!(cached, Ok(created.id.clone()));
 
     let body = json!({ "allowedOrigins": ["https://shop.example.org"] });
     expect_status(sibling.patch(&format!("/chatbots/{}", created.id), admin.bearer(), body).await, 200).await;
@@ -145,29 +142,16 @@ async fn origins_changed_on_another_server_are_seen_on_the_next_check() {
 
 #[tokio::test]
 async fn a_chatbot_deleted_on_another_server_is_refused_on_the_next_check() {
-    let app = spawn_app().await;
-    let admin = admin(&app).await;
-    let (access, sibling) = (app.access().await, app.sibling().await);
-    let created = create_chatbot(&app, &admin).await;
-    let origin = Some(ALLOWED_ORIGIN);
-    let cached = check_and_cache(&app, &access, &admin, &created.id, &created.api_key, origin).await;
-    assert_eq!(cached, Ok(created.id.clone()));
-
+    let Cached { app: _app, admin, access, sibling, created } = cached_on_another_server().await;
     expect_status(sibling.delete(&format!("/chatbots/{}", created.id), admin.bearer()).await, 204).await;
     assert_eq!(check_key(&access, &admin, &created.api_key).await, Err("api_key_invalid"));
 }
 
 #[tokio::test]
 async fn an_identity_secret_rotated_on_another_server_is_seen_on_the_next_check() {
-    let app = spawn_app().await;
-    let admin = admin(&app).await;
-    let (access, sibling) = (app.access().await, app.sibling().await);
-    let created = create_chatbot(&app, &admin).await;
+    let Cached { app: _app, admin, access, sibling, created } = cached_on_another_server().await;
     let email = "visitor@example.net";
     let old_signature = sign(&created.identity_secret, email);
-    let origin = Some(ALLOWED_ORIGIN);
-    let cached = check_and_cache(&app, &access, &admin, &created.id, &created.api_key, origin).await;
-    assert_eq!(cached, Ok(created.id.clone()));
     let before = identity_check(&access, &admin, &created.api_key, email, Some(&old_signature)).await;
     assert_eq!(before, Ok(VisitorIdentity::Verified));
 
