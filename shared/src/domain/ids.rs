@@ -93,6 +93,10 @@ id_type!(
     /// An event envelope's id; consumers deduplicate on it.
     EventId, "event"
 );
+id_type!(
+    /// A visitor blocked from a chatbot.
+    BlockId, "block"
+);
 
 #[cfg(test)]
 mod tests {

@@ -23,9 +23,12 @@ macro_rules! text_value {
 }
 use text_value;
 
+mod block;
 mod chatbot;
+mod chatroom;
 mod email;
 mod ids;
+mod message;
 mod name;
 mod origin;
 mod permission;
@@ -35,12 +38,15 @@ mod tenant;
 mod timestamp;
 mod user;
 
+pub use block::Block;
 pub use chatbot::{
     ApiKeys, Chatbot, ChatbotPatch, ChatbotStatus, Colour, GraceApiKey, IdentitySeed, KeyStanding, Position,
     RevokedApiKey, StoredApiKey, Text, WidgetSettings,
 };
+pub use chatroom::{AgentChange, AssignedAgent, Chatroom, ChatroomStatus, CloseReason, Transition, VisitorInfo};
 pub use email::EmailAddress;
-pub use ids::{ChatbotId, ChatroomId, EventId, MessageId, RoleId, SessionId, TenantId, UserId};
+pub use ids::{BlockId, ChatbotId, ChatroomId, EventId, MessageId, RoleId, SessionId, TenantId, UserId};
+pub use message::{ClientMsgId, Message, Sender, SenderKind};
 pub use name::Name;
 pub use origin::{Origin, OriginPattern, Wildcard};
 pub use permission::Permission;

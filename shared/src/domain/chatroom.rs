@@ -1,0 +1,361 @@
+//! A chatroom: one conversation between a visitor and the tenant's agents, from the visitor's
+//! first message until it is closed, marked stale or blocked.
+//!
+//! A chatroom is open while it is `waiting` (in the tenant's queue), `active` (an agent holds it)
+//! or `standby` (the visitor's connection dropped and they have until `standbyUntil` to come
+//! back). Every change of status goes through a [`Transition`], applied by
+//! [`crate::repos::ChatroomRepo::transition`] only if the chatroom is still in a status the caller
+//! expects: that is how two agents joining the same waiting chatroom end with one winner.
+//! Messages live in their own collection ([`super::Message`]); the chatroom keeps the last
+//! sequence number it handed out and how far each side has read.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ChatbotId, ChatroomId, EmailAddress, Name, TenantId, Timestamp, UserId};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Chatroom {
+    #[serde(rename = "_id")]
+    pub id: ChatroomId,
+    pub tenant_id: TenantId,
+    pub chatbot_id: ChatbotId,
+    /// The visitor's address: metadata and a rate-limit key, never a credential.
+    pub email: EmailAddress,
+    pub name: Name,
+    /// Whether the visitor's email came with a valid identity signature from the tenant's backend.
+    pub identity_verified: bool,
+    pub visitor: VisitorInfo,
+    /// The agent holding the chatroom; the three agent fields are set and cleared together.
+    #[serde(default)]
+    pub agent_id: Option<UserId>,
+    #[serde(default)]
+    pub agent_name: Option<String>,
+    #[serde(default)]
+    pub agent_email: Option<EmailAddress>,
+    pub status: ChatroomStatus,
+    /// The sequence number of the newest message; the next one gets `last_seq + 1`.
+    pub last_seq: u64,
+    /// The highest seq the visitor has read.
+    pub visitor_read_seq: u64,
+    /// The highest seq an agent has read.
+    pub agent_read_seq: u64,
+    /// While in standby: when the chatroom closes unless the visitor comes back.
+    #[serde(default)]
+    pub standby_until: Option<Timestamp>,
+    pub created_at: Timestamp,
+    /// When the status or the agent last changed.
+    pub updated_at: Timestamp,
+    #[serde(default)]
+    pub first_agent_reply_at: Option<Timestamp>,
+    #[serde(default)]
+    pub closed_at: Option<Timestamp>,
+    #[serde(default)]
+    pub close_reason: Option<CloseReason>,
+}
+
+impl Chatroom {
+    /// A new chatroom, waiting in the queue, with no message yet.
+    #[allow(clippy::too_many_arguments)] // one per field a visitor session supplies
+    pub fn new(
+        id: ChatroomId,
+        tenant_id: TenantId,
+        chatbot_id: ChatbotId,
+        email: EmailAddress,
+        name: Name,
+        identity_verified: bool,
+        visitor: VisitorInfo,
+        now: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            tenant_id,
+            chatbot_id,
+            email,
+            name,
+            identity_verified,
+            visitor,
+            agent_id: None,
+            agent_name: None,
+            agent_email: None,
+            status: ChatroomStatus::Waiting,
+            last_seq: 0,
+            visitor_read_seq: 0,
+            agent_read_seq: 0,
+            standby_until: None,
+            created_at: now,
+            updated_at: now,
+            first_agent_reply_at: None,
+            closed_at: None,
+            close_reason: None,
+        }
+    }
+
+    /// The agent holding the chatroom, if any.
+    pub fn agent(&self) -> Option<AssignedAgent> {
+        match (&self.agent_id, &self.agent_name, &self.agent_email) {
+            (Some(id), Some(name), Some(email)) => {
+                Some(AssignedAgent { id: *id, name: name.clone(), email: email.clone() })
+            }
+            _ => None,
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.status.is_open()
+    }
+}
+
+/// Where a chatroom is in its life. `waiting`, `active` and `standby` are open; the others are
+/// final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatroomStatus {
+    /// In the tenant's queue until an agent joins.
+    Waiting,
+    /// An agent holds it.
+    Active,
+    /// The visitor's last connection dropped; it closes at `standbyUntil` unless they come back.
+    Standby,
+    Closed,
+    /// An agent marked it stale (nothing more to say).
+    Stale,
+    /// An agent blocked the visitor.
+    Blocked,
+}
+
+impl ChatroomStatus {
+    /// The statuses in which messages can still be sent.
+    pub const OPEN: [ChatroomStatus; 3] = [Self::Waiting, Self::Active, Self::Standby];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Waiting => "waiting",
+            Self::Active => "active",
+            Self::Standby => "standby",
+            Self::Closed => "closed",
+            Self::Stale => "stale",
+            Self::Blocked => "blocked",
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self, Self::Waiting | Self::Active | Self::Standby)
+    }
+}
+
+impl fmt::Display for ChatroomStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a chatroom stopped being open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    ClosedByAgent,
+    ClosedByVisitor,
+    /// The standby ran out before the visitor came back.
+    VisitorLeft,
+    MarkedStale,
+    Blocked,
+}
+
+impl CloseReason {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::ClosedByAgent => "closed_by_agent",
+            Self::ClosedByVisitor => "closed_by_visitor",
+            Self::VisitorLeft => "visitor_left",
+            Self::MarkedStale => "marked_stale",
+            Self::Blocked => "blocked",
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the visitor's browser told us when the chatroom was created (metadata for the agent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VisitorInfo {
+    pub ip: String,
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    #[serde(default)]
+    pub browser: Option<String>,
+    #[serde(default)]
+    pub os: Option<String>,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub page_url: Option<String>,
+    #[serde(default)]
+    pub referrer: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// The agent holding a chatroom, as the chatroom records it (name and email as they were when
+/// the agent joined).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedAgent {
+    pub id: UserId,
+    pub name: String,
+    pub email: EmailAddress,
+}
+
+/// What a transition does to the agent fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentChange {
+    /// Leave them as they are.
+    Keep,
+    /// Hand the chatroom to this agent.
+    Set(AssignedAgent),
+    /// Nobody holds the chatroom any more (back to the queue).
+    Clear,
+}
+
+/// A change of status, with what goes with it. Applied by
+/// [`crate::repos::ChatroomRepo::transition`] only when the chatroom is in one of the expected
+/// statuses; both repositories apply it through [`Transition::apply`], so they agree on every
+/// field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub to: ChatroomStatus,
+    pub agent: AgentChange,
+    /// `standbyUntil` after the change: the deadline when entering standby, else `None` (cleared).
+    pub standby_until: Option<Timestamp>,
+    /// When set, `closedAt` becomes the time of the change and `closeReason` this.
+    pub close_reason: Option<CloseReason>,
+}
+
+impl Transition {
+    /// To `status`, keeping the agent, clearing any standby deadline, with no close reason.
+    pub fn to(status: ChatroomStatus) -> Self {
+        Self { to: status, agent: AgentChange::Keep, standby_until: None, close_reason: None }
+    }
+
+    /// `waiting` → `active`: `agent` joins.
+    pub fn claim(agent: AssignedAgent) -> Self {
+        Self { agent: AgentChange::Set(agent), ..Self::to(ChatroomStatus::Active) }
+    }
+
+    /// Into standby until `until`.
+    pub fn standby(until: Timestamp) -> Self {
+        Self { standby_until: Some(until), ..Self::to(ChatroomStatus::Standby) }
+    }
+
+    /// Into a final status for `reason`.
+    pub fn close(status: ChatroomStatus, reason: CloseReason) -> Self {
+        Self { close_reason: Some(reason), ..Self::to(status) }
+    }
+
+    /// The change itself, at `now`.
+    pub fn apply(&self, room: &mut Chatroom, now: Timestamp) {
+        room.status = self.to;
+        match &self.agent {
+            AgentChange::Keep => {}
+            AgentChange::Set(agent) => {
+                room.agent_id = Some(agent.id);
+                room.agent_name = Some(agent.name.clone());
+                room.agent_email = Some(agent.email.clone());
+            }
+            AgentChange::Clear => {
+                room.agent_id = None;
+                room.agent_name = None;
+                room.agent_email = None;
+            }
+        }
+        room.standby_until = self.standby_until;
+        if let Some(reason) = self.close_reason {
+            room.closed_at = Some(now);
+            room.close_reason = Some(reason);
+        }
+        room.updated_at = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room() -> Chatroom {
+        Chatroom::new(
+            ChatroomId::new(),
+            TenantId::new(),
+            ChatbotId::new(),
+            "visitor@example.com".parse().unwrap(),
+            "Vera".parse().unwrap(),
+            false,
+            VisitorInfo { ip: "203.0.113.9".into(), ..VisitorInfo::default() },
+            Timestamp::from_unix_millis(1_000),
+        )
+    }
+
+    fn ada() -> AssignedAgent {
+        AssignedAgent { id: UserId::new(), name: "Ada".into(), email: "ada@example.com".parse().unwrap() }
+    }
+
+    #[test]
+    fn a_new_chatroom_waits_with_no_agent() {
+        let room = room();
+        assert_eq!((room.status, room.last_seq, room.agent()), (ChatroomStatus::Waiting, 0, None));
+        assert!(room.is_open());
+    }
+
+    #[test]
+    fn a_transition_sets_what_it_names() {
+        let (mut room, agent, now) = (room(), ada(), Timestamp::from_unix_millis(2_000));
+        Transition::claim(agent.clone()).apply(&mut room, now);
+        assert_eq!((room.status, room.agent(), room.updated_at), (ChatroomStatus::Active, Some(agent.clone()), now));
+
+        let until = Timestamp::from_unix_millis(600_000);
+        Transition::standby(until).apply(&mut room, now);
+        assert_eq!((room.standby_until, room.agent()), (Some(until), Some(agent.clone())), "the agent is kept");
+
+        let later = Timestamp::from_unix_millis(3_000);
+        Transition::close(ChatroomStatus::Closed, CloseReason::VisitorLeft).apply(&mut room, later);
+        assert_eq!(room.standby_until, None, "the deadline is cleared");
+        assert_eq!((room.closed_at, room.close_reason), (Some(later), Some(CloseReason::VisitorLeft)));
+        assert!(!room.is_open());
+
+        let back = Transition { agent: AgentChange::Clear, ..Transition::to(ChatroomStatus::Waiting) };
+        back.apply(&mut room, later);
+        assert_eq!(room.agent(), None);
+        assert_eq!(room.close_reason, Some(CloseReason::VisitorLeft), "no reason given: the old one stays");
+    }
+
+    #[test]
+    fn statuses_and_reasons_travel_as_their_names() {
+        for status in [
+            ChatroomStatus::Waiting,
+            ChatroomStatus::Active,
+            ChatroomStatus::Standby,
+            ChatroomStatus::Closed,
+            ChatroomStatus::Stale,
+            ChatroomStatus::Blocked,
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+            assert_eq!(status.is_open(), ChatroomStatus::OPEN.contains(&status));
+        }
+        for reason in [
+            CloseReason::ClosedByAgent,
+            CloseReason::ClosedByVisitor,
+            CloseReason::VisitorLeft,
+            CloseReason::MarkedStale,
+            CloseReason::Blocked,
+        ] {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.as_str());
+        }
+        let json = serde_json::to_value(VisitorInfo { page_url: Some("https://x.test/".into()), ..Default::default() });
+        assert_eq!(json.unwrap()["pageUrl"], "https://x.test/");
+    }
+}
