@@ -5,7 +5,8 @@
 //! - [`config`]: typed configuration from `PARLEY_*` environment variables;
 //! - [`telemetry`]: one `tracing` set-up for every binary;
 //! - [`error`] and [`json`]: the HTTP error shape (`{"code", "message"}`) and our JSON extractor;
-//! - [`domain`]: ids, email addresses, timestamps and the aggregates (tenant, user, role);
+//! - [`domain`]: ids, email addresses, timestamps and the aggregates (tenant, user, role, session,
+//!   chatbot, chatroom, message, block);
 //! - [`mongo`] and [`repos`]: the MongoDB connection, indexes, and one repository trait per
 //!   aggregate with a MongoDB and an in-memory implementation;
 //! - [`events`]: the event envelope, the `EventPublisher` trait (Kafka and in-memory) and the

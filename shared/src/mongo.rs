@@ -1,8 +1,10 @@
 //! The MongoDB connection and Parley's indexes.
 //!
 //! Parley runs on MongoDB and on FerretDB (the tests use FerretDB's SQLite backend), so it uses
-//! only what both offer: single-document atomic updates and unique indexes; no multi-document
-//! transactions, change streams or TTL indexes.
+//! only what both offer: unique indexes and single-document writes; no multi-document
+//! transactions, change streams or TTL indexes. FerretDB 1.24 does not even make a conditional
+//! update atomic (it reads, then writes the whole document back), so where many writers race,
+//! an insert under a unique key decides (see `repos::mongo::MongoChatrooms`).
 
 use std::time::Duration;
 
@@ -68,7 +70,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
         IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
     };
 
-    let indexes: [(&str, Vec<IndexModel>); 4] = [
+    let indexes: [(&str, Vec<IndexModel>); 7] = [
         (
             "users",
             vec![
@@ -79,6 +81,33 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
         ("roles", vec![unique(doc! { "tenantId": 1, "name": 1 }, "tenant_name_unique")]),
         ("sessions", vec![plain(doc! { "tenantId": 1, "userId": 1 }, "tenant_user")]),
         ("chatbots", vec![plain(doc! { "tenantId": 1, "createdAt": 1 }, "tenant_created")]),
+        (
+            "chatrooms",
+            vec![
+                // The waiting queue, oldest first.
+                plain(doc! { "tenantId": 1, "status": 1, "createdAt": 1 }, "tenant_status_created"),
+                // The chatrooms an agent holds.
+                plain(doc! { "tenantId": 1, "agentId": 1, "status": 1 }, "tenant_agent_status"),
+                // The standby sweep, across tenants.
+                plain(doc! { "status": 1, "standbyUntil": 1 }, "status_standby_until"),
+            ],
+        ),
+        (
+            "messages",
+            vec![
+                // Also serves every read of a chatroom's messages by seq (the tenant is then a
+                // residual filter on a handful of rows).
+                unique(doc! { "chatroomId": 1, "seq": 1 }, "chatroom_seq_unique"),
+                unique(doc! { "chatroomId": 1, "clientMsgId": 1 }, "chatroom_client_msg_id_unique"),
+            ],
+        ),
+        (
+            "blocks",
+            vec![
+                plain(doc! { "tenantId": 1, "chatbotId": 1, "email": 1 }, "tenant_chatbot_email"),
+                plain(doc! { "tenantId": 1, "chatbotId": 1, "ip": 1 }, "tenant_chatbot_ip"),
+            ],
+        ),
     ];
     for (collection, models) in indexes {
         // One index per command: FerretDB 1.24 panics when one `createIndexes` names several

@@ -6,15 +6,20 @@ use std::{collections::HashMap, sync::Mutex};
 use async_trait::async_trait;
 
 use super::{
-    ChatbotRepo, RepoError, RolePatch, RoleRepo, Rotation, SessionRepo, TenantRepo, UserRepo,
+    BlockRepo, ChatbotRepo, ChatroomRepo, Inserted, MessageRepo, RepoError, RolePatch, RoleRepo, Rotation, SessionRepo,
+    TenantRepo, UserRepo,
+    blocks::{self, block_exists},
     chatbots::{chatbot_changed, chatbot_not_found},
+    chatrooms::{self, chatroom_exists},
+    messages::{message_exists, message_seq_taken},
     roles::{role_name_taken, role_not_found},
     tenants::tenant_not_found,
     users::{email_taken, user_not_found},
 };
 use crate::domain::{
-    Chatbot, ChatbotId, ChatbotPatch, EmailAddress, Name, PasswordChangeToken, Role, RoleId, SeenIp, Session,
-    SessionId, Tenant, TenantId, Timestamp, User, UserId, UserPatch,
+    Block, BlockId, Chatbot, ChatbotId, ChatbotPatch, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, EmailAddress,
+    Message, MessageId, Name, PasswordChangeToken, Role, RoleId, SeenIp, SenderKind, Session, SessionId, Tenant,
+    TenantId, Timestamp, Transition, User, UserId, UserPatch,
 };
 
 fn oldest_first<T>(mut rows: Vec<T>, key: impl Fn(&T) -> (Timestamp, String)) -> Vec<T> {
@@ -309,5 +314,221 @@ impl ChatbotRepo for MemoryChatbots {
             }
             _ => Err(chatbot_not_found()),
         }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct MemoryChatrooms {
+    rows: Mutex<HashMap<ChatroomId, Chatroom>>,
+}
+
+impl MemoryChatrooms {
+    /// Replaces the tenant's chatroom with what `change` makes of it, if anything; the lock is
+    /// held from read to write, which is what makes each change atomic.
+    fn change(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        change: impl FnOnce(&Chatroom) -> Option<Chatroom>,
+    ) -> Option<Chatroom> {
+        let mut rows = self.rows.lock().unwrap();
+        let room = rows.get_mut(id).filter(|r| r.tenant_id == *tenant)?;
+        let next = change(room)?;
+        *room = next.clone();
+        Some(next)
+    }
+
+    fn select(&self, keep: impl Fn(&Chatroom) -> bool) -> Vec<Chatroom> {
+        let rows: Vec<Chatroom> = self.rows.lock().unwrap().values().filter(|r| keep(r)).cloned().collect();
+        oldest_first(rows, |r| (r.created_at, r.id.to_string()))
+    }
+}
+
+#[async_trait]
+impl ChatroomRepo for MemoryChatrooms {
+    async fn insert(&self, room: &Chatroom) -> Result<(), RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        if rows.contains_key(&room.id) {
+            return Err(chatroom_exists());
+        }
+        rows.insert(room.id, room.clone());
+        Ok(())
+    }
+
+    async fn get(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<Chatroom>, RepoError> {
+        Ok(self.rows.lock().unwrap().get(id).filter(|r| r.tenant_id == *tenant).cloned())
+    }
+
+    async fn list_by_ids(&self, tenant: &TenantId, ids: &[ChatroomId]) -> Result<Vec<Chatroom>, RepoError> {
+        Ok(self.select(|r| r.tenant_id == *tenant && r.is_open() && ids.contains(&r.id)))
+    }
+
+    async fn list_waiting(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
+        let mut rows = self.select(|r| r.tenant_id == *tenant && r.status == ChatroomStatus::Waiting);
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+
+    async fn list_for_agent(&self, tenant: &TenantId, agent: &UserId) -> Result<Vec<Chatroom>, RepoError> {
+        Ok(self.select(|r| r.tenant_id == *tenant && chatrooms::held_by(r, agent)))
+    }
+
+    async fn count_for_agent(&self, tenant: &TenantId, agent: &UserId) -> Result<u64, RepoError> {
+        let rows = self.rows.lock().unwrap();
+        Ok(rows.values().filter(|r| r.tenant_id == *tenant && chatrooms::held_by(r, agent)).count() as u64)
+    }
+
+    async fn next_seq(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<u64>, RepoError> {
+        Ok(self.change(tenant, id, chatrooms::next_seq).map(|r| r.last_seq))
+    }
+
+    async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        from: &[ChatroomStatus],
+        held_by: Option<&UserId>,
+        change: &Transition,
+    ) -> Result<Option<Chatroom>, RepoError> {
+        let now = Timestamp::now();
+        Ok(self.change(tenant, id, |room| chatrooms::transition(room, from, held_by, change, now)))
+    }
+
+    async fn set_first_agent_reply(&self, tenant: &TenantId, id: &ChatroomId, at: Timestamp) -> Result<(), RepoError> {
+        self.change(tenant, id, |room| chatrooms::first_agent_reply(room, at));
+        Ok(())
+    }
+
+    async fn set_read(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        reader: SenderKind,
+        up_to: u64,
+    ) -> Result<(), RepoError> {
+        self.change(tenant, id, |room| chatrooms::read_up_to(room, reader, up_to));
+        Ok(())
+    }
+
+    async fn list_overdue_standby(&self, now: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
+        let mut rows: Vec<Chatroom> = self
+            .rows
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|r| r.status == ChatroomStatus::Standby && r.standby_until.is_some_and(|until| until <= now))
+            .cloned()
+            .collect();
+        rows.sort_by_key(|r| (r.standby_until, r.id.to_string()));
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+}
+
+#[derive(Default)]
+pub(super) struct MemoryMessages {
+    rows: Mutex<HashMap<MessageId, Message>>,
+}
+
+#[async_trait]
+impl MessageRepo for MemoryMessages {
+    async fn insert(&self, message: &Message) -> Result<Inserted, RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        let same_room = |m: &&Message| m.chatroom_id == message.chatroom_id;
+        let same_client_id = rows.values().filter(same_room).find(|m| m.client_msg_id == message.client_msg_id);
+        // Read in the order the MongoDB repository reads a duplicate key: a retry first.
+        if let Some(first) = same_client_id.filter(|m| m.tenant_id == message.tenant_id) {
+            return Ok(Inserted::Duplicate(first.clone()));
+        }
+        if rows.values().filter(same_room).any(|m| m.seq == message.seq) {
+            return Err(message_seq_taken());
+        }
+        if same_client_id.is_some() || rows.contains_key(&message.id) {
+            return Err(message_exists());
+        }
+        rows.insert(message.id, message.clone());
+        Ok(Inserted::New)
+    }
+
+    async fn find_by_client_id(
+        &self,
+        tenant: &TenantId,
+        chatroom: &ChatroomId,
+        id: &ClientMsgId,
+    ) -> Result<Option<Message>, RepoError> {
+        let rows = self.rows.lock().unwrap();
+        Ok(rows
+            .values()
+            .find(|m| m.tenant_id == *tenant && m.chatroom_id == *chatroom && m.client_msg_id == *id)
+            .cloned())
+    }
+
+    async fn list_after(
+        &self,
+        tenant: &TenantId,
+        chatroom: &ChatroomId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Message>, RepoError> {
+        let mut rows: Vec<Message> = self
+            .rows
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|m| m.tenant_id == *tenant && m.chatroom_id == *chatroom && m.seq > after_seq)
+            .cloned()
+            .collect();
+        rows.sort_by_key(|m| m.seq);
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+
+    async fn mark_read(
+        &self,
+        tenant: &TenantId,
+        chatroom: &ChatroomId,
+        reader: SenderKind,
+        up_to: u64,
+    ) -> Result<u64, RepoError> {
+        let mut changed = 0;
+        for message in self.rows.lock().unwrap().values_mut() {
+            if message.tenant_id == *tenant
+                && message.chatroom_id == *chatroom
+                && message.seq <= up_to
+                && message.sender.kind != reader
+                && !message.read
+            {
+                message.read = true;
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+}
+
+#[derive(Default)]
+pub(super) struct MemoryBlocks {
+    rows: Mutex<HashMap<BlockId, Block>>,
+}
+
+#[async_trait]
+impl BlockRepo for MemoryBlocks {
+    async fn insert(&self, block: &Block) -> Result<(), RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        if rows.contains_key(&block.id) {
+            return Err(block_exists());
+        }
+        rows.insert(block.id, block.clone());
+        Ok(())
+    }
+
+    async fn is_blocked(
+        &self,
+        tenant: &TenantId,
+        chatbot: &ChatbotId,
+        email: &EmailAddress,
+        ip: &str,
+    ) -> Result<bool, RepoError> {
+        Ok(self.rows.lock().unwrap().values().any(|b| blocks::matches(b, tenant, chatbot, email, ip)))
     }
 }

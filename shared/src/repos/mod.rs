@@ -1,15 +1,18 @@
 //! Repositories: one trait per aggregate, each with a MongoDB and an in-memory implementation.
 //!
 //! Every tenant-owned method takes the `&TenantId` first and never matches a row of another
-//! tenant, so an id from another tenant answers "not found". The one exception is
+//! tenant, so an id from another tenant answers "not found". The exceptions are
 //! [`UserRepo::find_by_email`] and [`SessionRepo::get`], which login and refresh need before they
-//! know the tenant.
+//! know the tenant, and [`ChatroomRepo::list_overdue_standby`], the system's standby sweep.
 //!
 //! Both implementations pass one contract suite (`shared/tests/shared/repos.rs`), so the
 //! local-dev runner's in-memory storage behaves like MongoDB, conflicts included.
 
+mod blocks;
 mod chatbots;
+mod chatrooms;
 mod memory;
+mod messages;
 mod mongo;
 mod roles;
 mod sessions;
@@ -18,7 +21,10 @@ mod users;
 
 use std::sync::Arc;
 
+pub use blocks::BlockRepo;
 pub use chatbots::ChatbotRepo;
+pub use chatrooms::ChatroomRepo;
+pub use messages::{Inserted, MessageRepo};
 pub use roles::{RolePatch, RoleRepo};
 pub use sessions::{Rotation, SessionRepo};
 pub use tenants::TenantRepo;
@@ -59,6 +65,9 @@ pub struct Repos {
     pub roles: Arc<dyn RoleRepo>,
     pub sessions: Arc<dyn SessionRepo>,
     pub chatbots: Arc<dyn ChatbotRepo>,
+    pub chatrooms: Arc<dyn ChatroomRepo>,
+    pub messages: Arc<dyn MessageRepo>,
+    pub blocks: Arc<dyn BlockRepo>,
 }
 
 impl Repos {
@@ -70,6 +79,9 @@ impl Repos {
             roles: Arc::new(mongo::MongoRoles::new(db)),
             sessions: Arc::new(mongo::MongoSessions::new(db)),
             chatbots: Arc::new(mongo::MongoChatbots::new(db)),
+            chatrooms: Arc::new(mongo::MongoChatrooms::new(db)),
+            messages: Arc::new(mongo::MongoMessages::new(db)),
+            blocks: Arc::new(mongo::MongoBlocks::new(db)),
         }
     }
 
@@ -81,6 +93,9 @@ impl Repos {
             roles: Arc::new(memory::MemoryRoles::default()),
             sessions: Arc::new(memory::MemorySessions::default()),
             chatbots: Arc::new(memory::MemoryChatbots::default()),
+            chatrooms: Arc::new(memory::MemoryChatrooms::default()),
+            messages: Arc::new(memory::MemoryMessages::default()),
+            blocks: Arc::new(memory::MemoryBlocks::default()),
         }
     }
 }

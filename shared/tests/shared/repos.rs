@@ -39,6 +39,8 @@ macro_rules! contract {
     };
 }
 
+mod chat;
+
 contract!(
     tenants_are_stored_read_and_renamed,
     an_email_address_belongs_to_one_user_across_all_tenants,
@@ -332,8 +334,20 @@ async fn ensure_indexes_is_idempotent() {
     let db = TestDatabase::new().await;
     shared::mongo::ensure_indexes(&db.db).await.unwrap();
     shared::mongo::ensure_indexes(&db.db).await.unwrap();
-    let names = db.db.collection::<mongodb::bson::Document>("users").list_index_names().await.unwrap();
-    assert!(names.contains(&"email_unique".to_owned()), "{names:?}");
+    let expected = [
+        ("users", "email_unique"),
+        ("chatrooms", "tenant_status_created"),
+        ("chatrooms", "tenant_agent_status"),
+        ("chatrooms", "status_standby_until"),
+        ("messages", "chatroom_seq_unique"),
+        ("messages", "chatroom_client_msg_id_unique"),
+        ("blocks", "tenant_chatbot_email"),
+        ("blocks", "tenant_chatbot_ip"),
+    ];
+    for (collection, index) in expected {
+        let names = db.db.collection::<mongodb::bson::Document>(collection).list_index_names().await.unwrap();
+        assert!(names.contains(&index.to_owned()), "{collection}: {names:?}");
+    }
 }
 
 async fn chatbot(repos: &Repos, tenant: &TenantId, n: &str) -> Chatbot {

@@ -1,0 +1,121 @@
+//! Chatrooms: the queue, who holds what, sequence numbers and read marks.
+//!
+//! Every change to a chatroom is decided by one pure function of the chatroom as it is (the
+//! functions below), which both implementations run: the in-memory one under its lock, the
+//! MongoDB one inside a compare-and-set on a revision (see [`super::mongo`]), so the two cannot
+//! disagree about what a change does.
+
+use async_trait::async_trait;
+
+use super::RepoError;
+use crate::domain::{Chatroom, ChatroomId, ChatroomStatus, SenderKind, TenantId, Timestamp, Transition, UserId};
+
+#[async_trait]
+pub trait ChatroomRepo: Send + Sync {
+    /// Stores a new chatroom; `chatroom_exists` (409) when the id is taken.
+    async fn insert(&self, room: &Chatroom) -> Result<(), RepoError>;
+
+    async fn get(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<Chatroom>, RepoError>;
+
+    /// The open chatrooms among `ids`, oldest first; ids of other tenants, unknown ids and closed
+    /// chatrooms are left out.
+    async fn list_by_ids(&self, tenant: &TenantId, ids: &[ChatroomId]) -> Result<Vec<Chatroom>, RepoError>;
+
+    /// Waiting chatrooms, oldest first, at most `limit`.
+    async fn list_waiting(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Chatroom>, RepoError>;
+
+    /// The chatrooms `agent` holds (active or standby), oldest first.
+    async fn list_for_agent(&self, tenant: &TenantId, agent: &UserId) -> Result<Vec<Chatroom>, RepoError>;
+
+    /// How many chatrooms `agent` holds (active or standby).
+    async fn count_for_agent(&self, tenant: &TenantId, agent: &UserId) -> Result<u64, RepoError>;
+
+    /// Hands out the next sequence number of an open chatroom (waiting, active or standby):
+    /// `lastSeq + 1`, stored before it is answered, so two senders never get the same number.
+    /// `None` when the chatroom is not the tenant's or no longer open.
+    async fn next_seq(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<u64>, RepoError>;
+
+    /// Applies `change` only if the chatroom's status is one of `from` and, when `held_by` is
+    /// given, `agent` holds it; answers the chatroom after the change, or `None` when the
+    /// condition did not hold (or the chatroom is not the tenant's). Atomic: of many agents
+    /// claiming one waiting chatroom at once, exactly one gets `Some`.
+    async fn transition(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        from: &[ChatroomStatus],
+        held_by: Option<&UserId>,
+        change: &Transition,
+    ) -> Result<Option<Chatroom>, RepoError>;
+
+    /// Records when an agent first replied; later calls change nothing. Does nothing when the
+    /// chatroom is not the tenant's.
+    async fn set_first_agent_reply(&self, tenant: &TenantId, id: &ChatroomId, at: Timestamp) -> Result<(), RepoError>;
+
+    /// Raises `visitorReadSeq` (reader `Visitor`) or `agentReadSeq` (reader `Agent`) to `up_to`,
+    /// never lowering it and never past `lastSeq` (nobody reads a message not yet sent). A
+    /// `System` reader changes nothing; so does a chatroom that is not the tenant's.
+    async fn set_read(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        reader: SenderKind,
+        up_to: u64,
+    ) -> Result<(), RepoError>;
+
+    /// Standby chatrooms of every tenant whose `standbyUntil` is at or before `now`, earliest
+    /// deadline first, at most `limit`: what the standby sweep closes.
+    async fn list_overdue_standby(&self, now: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError>;
+}
+
+pub(super) fn chatroom_exists() -> RepoError {
+    RepoError::conflict("chatroom_exists", "a chatroom with this id already exists")
+}
+
+/// The chatroom with its next seq handed out, if it is open.
+pub(super) fn next_seq(room: &Chatroom) -> Option<Chatroom> {
+    room.is_open().then(|| Chatroom { last_seq: room.last_seq + 1, ..room.clone() })
+}
+
+/// The chatroom after `change`, if it is in one of the `from` statuses and held by `held_by`.
+pub(super) fn transition(
+    room: &Chatroom,
+    from: &[ChatroomStatus],
+    held_by: Option<&UserId>,
+    change: &Transition,
+    now: Timestamp,
+) -> Option<Chatroom> {
+    if !from.contains(&room.status) || held_by.is_some_and(|agent| room.agent_id.as_ref() != Some(agent)) {
+        return None;
+    }
+    let mut next = room.clone();
+    change.apply(&mut next, now);
+    Some(next)
+}
+
+/// The chatroom with its first agent reply recorded, unless one already is.
+pub(super) fn first_agent_reply(room: &Chatroom, at: Timestamp) -> Option<Chatroom> {
+    room.first_agent_reply_at.is_none().then(|| Chatroom { first_agent_reply_at: Some(at), ..room.clone() })
+}
+
+/// The chatroom with `reader`'s read mark raised to `up_to` (at most `lastSeq`), unless that
+/// changes nothing.
+pub(super) fn read_up_to(room: &Chatroom, reader: SenderKind, up_to: u64) -> Option<Chatroom> {
+    let up_to = up_to.min(room.last_seq);
+    let mut next = room.clone();
+    let mark = match reader {
+        SenderKind::Visitor => &mut next.visitor_read_seq,
+        SenderKind::Agent => &mut next.agent_read_seq,
+        SenderKind::System => return None,
+    };
+    if up_to <= *mark {
+        return None;
+    }
+    *mark = up_to;
+    Some(next)
+}
+
+/// Whether the chatroom is one `agent` holds.
+pub(super) fn held_by(room: &Chatroom, agent: &UserId) -> bool {
+    room.agent_id.as_ref() == Some(agent) && matches!(room.status, ChatroomStatus::Active | ChatroomStatus::Standby)
+}

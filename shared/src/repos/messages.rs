@@ -1,0 +1,61 @@
+//! Messages, one document each, numbered per chatroom.
+
+use async_trait::async_trait;
+
+use super::RepoError;
+use crate::domain::{ChatroomId, ClientMsgId, Message, SenderKind, TenantId};
+
+/// What [`MessageRepo::insert`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inserted {
+    /// The message is stored.
+    New,
+    /// The chatroom already had a message with this `clientMsgId` (the sender retried): this is
+    /// that message, and nothing new was stored.
+    Duplicate(Message),
+}
+
+#[async_trait]
+pub trait MessageRepo: Send + Sync {
+    /// Stores the message, or answers the one already stored with the same (chatroomId,
+    /// clientMsgId) as [`Inserted::Duplicate`], never a second copy. Another message with the
+    /// same (chatroomId, seq) is `message_seq_taken` (409): seqs come from
+    /// [`super::ChatroomRepo::next_seq`], so that is a bug, not a retry.
+    async fn insert(&self, message: &Message) -> Result<Inserted, RepoError>;
+
+    async fn find_by_client_id(
+        &self,
+        tenant: &TenantId,
+        chatroom: &ChatroomId,
+        id: &ClientMsgId,
+    ) -> Result<Option<Message>, RepoError>;
+
+    /// The chatroom's messages with a seq above `after_seq`, in seq order, at most `limit`:
+    /// what a reconnecting client missed.
+    async fn list_after(
+        &self,
+        tenant: &TenantId,
+        chatroom: &ChatroomId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Message>, RepoError>;
+
+    /// Marks read every message up to seq `up_to` that `reader`'s side did not send (a visitor
+    /// reads the agents' and system messages, an agent the visitor's and system messages);
+    /// answers how many changed.
+    async fn mark_read(
+        &self,
+        tenant: &TenantId,
+        chatroom: &ChatroomId,
+        reader: SenderKind,
+        up_to: u64,
+    ) -> Result<u64, RepoError>;
+}
+
+pub(super) fn message_seq_taken() -> RepoError {
+    RepoError::conflict("message_seq_taken", "another message of this chatroom already has this seq")
+}
+
+pub(super) fn message_exists() -> RepoError {
+    RepoError::conflict("message_exists", "a message with this id already exists")
+}
