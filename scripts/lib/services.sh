@@ -7,9 +7,12 @@
 #   Kafka     Apache Kafka 3.9.1 in single-node KRaft mode, assembled from Maven Central
 #
 # Source this file, call `services_start`, and `services_stop` when done (scripts/test traps it).
-# `services_start` exports PARLEY_MONGODB_URL, PARLEY_REDIS_URL and PARLEY_KAFKA_BROKERS.
+# `services_start` exports PARLEY_MONGODB_URL, PARLEY_REDIS_URL and PARLEY_KAFKA_BROKERS, and
+# PARLEY_KAFKA_LIBS: the directory of Kafka's jars, from which tests start private brokers they can
+# stop and restart (shared::testing::PrivateKafka, which repeats start_kafka's command line and
+# properties: keep the two alike).
 # When MONGODB_URL, REDIS_URL or KAFKA_BROKERS is already set, that service is used as it is and
-# nothing is started for it.
+# nothing is started for it (Kafka's jars are provisioned all the same, for the private brokers).
 #
 # Downloads and builds are cached in $PARLEY_CACHE_DIR (default ~/.cache/parley), outside the
 # clone, so a second run starts in seconds. Each run keeps its data in a fresh directory under
@@ -113,6 +116,8 @@ start_ferretdb() {
     say "FerretDB $FERRETDB_VERSION (SQLite backend) listening on 127.0.0.1:$port"
 }
 
+# shared/src/testing/private_kafka.rs starts private brokers with this same command line and these
+# properties; a change here belongs there too.
 start_kafka() {
     local port controller_port dir=$_services_run_dir/kafka
     port=$(free_port)
@@ -180,11 +185,12 @@ services_start() {
         provision_ferretdb
         start_ferretdb
     fi
+    provision_kafka
+    export PARLEY_KAFKA_LIBS=$KAFKA_LIBS
     if [ -n "${KAFKA_BROKERS:-}" ]; then
         export PARLEY_KAFKA_BROKERS=$KAFKA_BROKERS
         say "Kafka: using KAFKA_BROKERS as given"
     else
-        provision_kafka
         start_kafka
     fi
 }

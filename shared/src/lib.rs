@@ -9,16 +9,18 @@
 //!   chatbot, chatroom, message, block);
 //! - [`mongo`] and [`repos`]: the MongoDB connection, indexes, and one repository trait per
 //!   aggregate with a MongoDB and an in-memory implementation;
-//! - [`events`]: the event envelope, the `EventPublisher` trait (Kafka and in-memory) and the
-//!   consumer-group loop;
+//! - [`events`]: the event envelope, the `EventPublisher` trait (Kafka and in-memory), the
+//!   outbox that holds events while Kafka is down (MongoDB and in-memory) with its relay, the
+//!   ordered event queue, and the consumer-group loop;
 //! - [`redis`]: the Redis connection and key prefixes;
 //! - [`ratelimit`]: fixed-window rate limits per key (login, sign-up), in Redis or in memory;
 //! - [`http`]: running an axum `Router` on AWS Lambda or as a plain server;
 //! - [`openapi`]: what every function's OpenAPI document shares.
 //!
-//! Tests: `scripts/test -p shared` starts Redis, FerretDB and Kafka and runs the repository
-//! contract suite against MongoDB-wire and in-memory, the Kafka and Redis round trips, and the
-//! unreachable-service checks.
+//! Tests: `scripts/test -p shared` starts Redis, FerretDB and Kafka and runs the repository and
+//! outbox contract suites against MongoDB-wire and in-memory, the Kafka and Redis round trips,
+//! the outbox publisher and relay (one test on a private Kafka broker it stops and restarts), the
+//! event queue, and the unreachable-service checks.
 
 pub mod auth;
 pub mod client_ip;

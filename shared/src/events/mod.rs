@@ -4,15 +4,31 @@
 //! Every event travels in an [`Envelope`] `{id, type, tenantId, occurredAt, data}` as JSON, keyed
 //! by its chatroom id (or tenant id), so one chatroom's events stay in order on one partition.
 //! Consumers deduplicate on the envelope id: delivery is at least once.
+//!
+//! - [`EventPublisher`] is what producers call: [`KafkaPublisher`] (idempotent, `acks=all`),
+//!   [`MemoryPublisher`] (the embedded default's in-process bus), and [`OutboxPublisher`], which
+//!   wraps Kafka so that chat goes on while the broker is down: events Kafka cannot take wait in
+//!   an [`OutboxStore`] (MongoDB's `outbox` collection) and a relay, one at a time across
+//!   processes, publishes them in order when it is back (module [`outbox`]).
+//! - [`EventQueue`] hands events to a background task that publishes them in queue order, so a
+//!   chat connection never waits for the broker.
+//! - [`publish_or_log`] is how a request publishes after its change is stored.
+//! - [`ensure_topics`] creates the topics; [`consume`] runs a consumer-group loop.
 
 mod kafka;
 mod memory;
+pub mod outbox;
+mod queue;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 pub use kafka::{KafkaLogContext, KafkaPublisher, consume, ensure_topics};
 pub use memory::MemoryPublisher;
+pub use outbox::{
+    MemoryOutbox, MongoOutbox, OutboxEntry, OutboxPublisher, OutboxStore, RelayPass, ensure_outbox_indexes,
+};
+pub use queue::{EventQueue, QUEUE_BATCH, QueueClosed};
 
 use crate::domain::{EventId, TenantId, Timestamp};
 
@@ -163,25 +179,46 @@ pub enum PublishError {
     Rejected(String),
 }
 
-/// Where events go: Kafka in production and in tests, process memory in the embedded default.
+/// Where events go: Kafka (wrapped in an [`OutboxPublisher`], so that a broker outage does not
+/// lose them), process memory in the embedded default.
 #[async_trait]
 pub trait EventPublisher: Send + Sync {
     /// Resolves once the event is durably written (acks=all) or fails.
     async fn publish(&self, event: &OutgoingEvent) -> Result<(), PublishError>;
+
+    /// Publishes `events` together, enqueued in their order, and answers one result per event in
+    /// that order. Used by [`EventQueue`] for its batches; [`OutboxPublisher`] also keeps the
+    /// order of the events that fall back to the outbox.
+    async fn publish_all(&self, events: &[OutgoingEvent]) -> Vec<Result<(), PublishError>> {
+        futures::future::join_all(events.iter().map(|event| self.publish(event))).await
+    }
 }
 
-/// Publishes an event about a change that is already stored. A broker that cannot take it does
-/// not undo the change or fail the request: the failure is logged with the event's id and type.
-/// (The MongoDB outbox that relays such events later plugs in here.)
+/// Publishes an event about a change that is already stored. A failure does not undo the change
+/// or fail the request: it is logged with the event's id and type (never its payload).
+///
+/// Behind an [`OutboxPublisher`], a broker that is down is not a failure: the event
+/// waits in the outbox and `publish` succeeds. What is left to log is an event Kafka refused
+/// (`Rejected`), and the case where Kafka and the outbox (MongoDB) both failed: that event is
+/// lost, and this log line is its only trace.
 pub async fn publish_or_log(publisher: &dyn EventPublisher, event: &OutgoingEvent) {
     if let Err(err) = publisher.publish(event).await {
-        tracing::error!(
-            event_id = %event.envelope.id,
-            event_type = %event.envelope.event_type,
-            error = %err,
-            "event not published"
-        );
+        log_failure(event, &err);
     }
+}
+
+/// One error line for an event that was not published.
+pub(crate) fn log_failure(event: &OutgoingEvent, err: &PublishError) {
+    let message = match err {
+        PublishError::Rejected(_) => "event not published: Kafka refused it",
+        PublishError::Unavailable(_) => "event lost: it could be neither published nor stored in the outbox",
+    };
+    tracing::error!(
+        event_id = %event.envelope.id,
+        event_type = %event.envelope.event_type,
+        error = %err,
+        "{message}"
+    );
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! - [`client`]: an app served in-process on a free port ([`serve`]) and an HTTP [`Api`] to it,
 //!   requests as a [`Caller`], checks on responses, random values;
 //! - [`event_log`]: one of the test's topics read from the beginning ([`EventLog`]);
+//! - [`private_kafka`]: a Kafka broker of the test's own, to stop and restart ([`PrivateKafka`]);
 //! - [`accounts`]: tenants, admins and agents made through the tenant function's HTTP API;
 //! - [`lambda`]: a stand-in for the Lambda Runtime API, to run a function binary as on Lambda.
 
@@ -23,6 +24,7 @@ pub mod accounts;
 pub mod client;
 pub mod event_log;
 pub mod lambda;
+pub mod private_kafka;
 
 pub use accounts::{ALL_PERMISSIONS, Account, Invitation, Tokens};
 pub use client::{
@@ -30,6 +32,7 @@ pub use client::{
     sorted, strings, strong_password, unique_email,
 };
 pub use event_log::{EVENT_TIMEOUT, EventLog};
+pub use private_kafka::PrivateKafka;
 
 use crate::config::{ConfigError, Env, KafkaConfig, MongoConfig, RedisConfig};
 
