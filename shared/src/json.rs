@@ -106,7 +106,7 @@ fn describe_data_error(text: &str) -> String {
 /// Takes the submitted values out of serde's messages: `invalid type: string "hunter2"` becomes
 /// `invalid type: string`, ``unknown variant `top`, expected ...`` becomes `unknown variant,
 /// expected ...`. What serde expected (the names of fields and variants) stays.
-fn without_values(detail: &str) -> String {
+pub fn without_values(detail: &str) -> String {
     const QUOTED: [(&str, char); 6] = [
         ("string \"", '"'),
         ("unknown variant `", '`'),

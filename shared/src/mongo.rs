@@ -116,7 +116,7 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
             db.collection::<Document>(collection).create_index(model).await.map_err(classify)?;
         }
     }
-    Ok(())
+    crate::events::ensure_outbox_indexes(db).await
 }
 
 /// Whether a write failed on a unique index.

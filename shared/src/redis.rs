@@ -11,11 +11,13 @@ use secrecy::ExposeSecret;
 
 use crate::{config::RedisConfig, error::ServiceError};
 
-/// A connection (multiplexed, reconnecting) and the key prefix.
+/// A connection (multiplexed, reconnecting), the key prefix, and the client, for the dedicated
+/// connections that pub/sub needs.
 #[derive(Clone)]
 pub struct Redis {
     pub conn: ConnectionManager,
     pub keys: Keys,
+    pub client: redis::Client,
 }
 
 /// Builds prefixed keys: `keys.key(&["queue", tenant])` → `parley:queue:<tenant>`.
@@ -59,12 +61,12 @@ pub async fn connect(config: &RedisConfig) -> Result<Redis, ServiceError> {
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_millis(500));
     let mut conn =
-        tokio::time::timeout(Duration::from_secs(8), client.get_connection_manager_with_config(manager_config))
+        tokio::time::timeout(Duration::from_secs(8), client.clone().get_connection_manager_with_config(manager_config))
             .await
             .map_err(|_| ServiceError::unreachable("Redis", &address, "no answer within 8s"))?
             .map_err(unreachable)?;
     let _: String = conn.ping().await.map_err(unreachable)?;
-    Ok(Redis { conn, keys: Keys::new(config.key_prefix.clone()) })
+    Ok(Redis { conn, keys: Keys::new(config.key_prefix.clone()), client })
 }
 
 #[cfg(test)]

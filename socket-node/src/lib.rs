@@ -1,66 +1,36 @@
-//! The socket-node: Parley's long-lived WebSocket service. It will hold visitor sessions and
-//! live chatrooms, fan messages out across nodes through Redis, publish events to Kafka, and
-//! serve the embeddable widget and the agent console.
+//! The socket-node: Parley's long-lived WebSocket service. It opens visitor sessions, runs live
+//! chatrooms between visitors and agents, fans notices out across nodes through Redis, stores
+//! every message in MongoDB and produces events to Kafka (through a MongoDB outbox when Kafka is
+//! down).
 //!
 //! Run it with `cargo run -p socket-node` (listening on `PARLEY_HTTP_ADDR`, default
 //! `127.0.0.1:8090`). It needs MongoDB (`PARLEY_MONGODB_URL`), Redis (`PARLEY_REDIS_URL`) and
 //! Kafka (`PARLEY_KAFKA_BROKERS`): at start-up it connects to all three, creates its indexes
 //! and topics, and exits with one line naming the service when one is unreachable.
 //!
-//! Routes so far: `GET /healthz`. Chatrooms come with their issue.
+//! Routes: `POST /v1/visitor/sessions`, `GET /v1/ws`, `/healthz`, `/readyz`, `/metrics`. The
+//! protocol is in `docs/protocol.md`; the design in `docs/architecture.md`.
 //!
-//! Tests: `scripts/test -p socket-node`.
+//! Modules, from the edge inwards: [`routes`] (HTTP), [`connection`] (one WebSocket),
+//! [`protocol`] (frames and codes), [`chat`] (what happens in a chatroom), [`hub`] (this node's
+//! connections by chatroom, tenant and agent), [`bus`] (notices between nodes over Redis
+//! pub/sub), [`presence`] (visitor presence and node heartbeats in Redis), [`waiting`] (the
+//! queue and the standby sweeper), [`state`] (start-up and shared state), [`metrics`].
+//!
+//! Tests: `scripts/test -p socket-node` (two nodes on the real services in one test process).
 
-use std::{net::SocketAddr, sync::Arc};
+pub mod bus;
+pub mod chat;
+pub mod config;
+pub mod connection;
+pub mod hub;
+pub mod metrics;
+pub mod presence;
+pub mod protocol;
+pub mod routes;
+pub mod state;
+pub mod waiting;
 
-use axum::Router;
-use shared::{
-    config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig, RedisConfig},
-    error::ServiceError,
-    events::{EventPublisher, KafkaPublisher, Topic},
-    redis::Redis,
-    repos::Repos,
-};
-
-pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8090);
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub http: HttpConfig,
-    pub mongo: MongoConfig,
-    pub redis: RedisConfig,
-    pub kafka: KafkaConfig,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            http: HttpConfig::from_env(env, DEFAULT_ADDR)?,
-            mongo: MongoConfig::required(env)?,
-            redis: RedisConfig::required(env)?,
-            kafka: KafkaConfig::required(env)?,
-        })
-    }
-}
-
-#[derive(Clone)]
-pub struct AppState {
-    pub repos: Repos,
-    pub redis: Redis,
-    pub events: Arc<dyn EventPublisher>,
-}
-
-impl AppState {
-    /// Connects to MongoDB, Redis and Kafka (in that order), creating indexes and topics.
-    pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
-        let db = shared::mongo::open(&config.mongo).await?;
-        let redis = shared::redis::connect(&config.redis).await?;
-        let events = KafkaPublisher::connect(&config.kafka).await?;
-        shared::events::ensure_topics(&config.kafka, &Topic::ALL).await?;
-        Ok(Self { repos: Repos::mongo(&db), redis, events: Arc::new(events) })
-    }
-}
-
-pub fn router(state: AppState) -> Router {
-    shared::http::health_routes().with_state(state)
-}
+pub use config::{Config, DEFAULT_ADDR, Limits, Timing};
+pub use routes::router;
+pub use state::{AppState, Node};

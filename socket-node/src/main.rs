@@ -4,16 +4,20 @@ use shared::{config::Env, telemetry::exit_on_error};
 async fn main() {
     shared::telemetry::init();
     let config = exit_on_error(socket_node::Config::from_env(&Env::from_process()));
-    let state = exit_on_error(socket_node::AppState::connect(&config).await);
-    let addr = config.http.addr;
-    let listener = exit_on_error(shared::http::bind(addr).await);
-    tracing::info!(%addr, "socket-node listening");
-    exit_on_error(
-        shared::http::serve_on(
-            listener,
-            shared::http::with_common_layers(socket_node::router(state)),
-            shared::http::shutdown_signal(),
-        )
-        .await,
-    );
+    let listener = exit_on_error(shared::http::bind(config.http.addr).await);
+    let address = exit_on_error(listener.local_addr());
+    let node = exit_on_error(socket_node::Node::start(config, address).await);
+    tracing::info!(%address, node_id = %node.state.node.id, "socket-node listening");
+
+    // On SIGTERM or Ctrl-C every WebSocket closes with 1001 (clients reconnect, to any node, and
+    // resume), in-flight requests finish, then the events still queued are sent.
+    let trigger = node.shutdown_trigger();
+    let shutdown = async move {
+        shared::http::shutdown_signal().await;
+        trigger.begin();
+    };
+    let router = shared::http::with_common_layers(socket_node::router(node.state.clone()));
+    let served = shared::http::serve_on(listener, router, shutdown).await;
+    node.stop().await;
+    exit_on_error(served);
 }

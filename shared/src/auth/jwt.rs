@@ -1,23 +1,27 @@
-//! Access tokens: short-lived JWTs for agents and admins.
+//! The two kinds of JWT Parley signs: agents' access tokens (short-lived, the tenant function
+//! issues them) and visitors' chatroom tokens (one chatroom, the socket-node issues them).
 //!
-//! The algorithm is pinned (HS256; a token claiming any other is refused), the audience is
-//! checked, and clock skew is allowed for explicitly ([`LEEWAY_SECS`]). Keys come from
+//! Both are signed with the same keyring and told apart by their audience, so a token of one
+//! kind is never accepted as the other. The algorithm is pinned (HS256; a token claiming any
+//! other is refused), and clock skew is allowed for explicitly ([`LEEWAY_SECS`]). Keys come from
 //! `PARLEY_JWT_KEYS` as `kid:secret` pairs; the first signs, every one verifies.
 
 use std::{sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::keyring::{self, SecretKey};
 use crate::{
     config::{ConfigError, Env},
-    domain::{Permission, TenantId, Timestamp, UserId},
+    domain::{ChatbotId, ChatroomId, Permission, TenantId, Timestamp, UserId},
 };
 
-/// The audience of agents' access tokens (visitors' chatroom tokens have their own).
+/// The audience of agents' access tokens.
 pub const AGENT_AUDIENCE: &str = "parley:agent";
+/// The audience of visitors' chatroom tokens.
+pub const VISITOR_AUDIENCE: &str = "parley:visitor";
 /// How far apart the clocks of the signer and a verifier may be.
 pub const LEEWAY_SECS: u64 = 5;
 const ALGORITHM: Algorithm = Algorithm::HS256;
@@ -89,16 +93,14 @@ struct Key {
     decoding: DecodingKey,
 }
 
-/// Signs and verifies access tokens. Cheap to clone.
+/// The keyring as `jsonwebtoken` keys: signs with the first, verifies with the one `kid` names.
 #[derive(Clone)]
-pub struct AccessTokens {
+struct Signer {
     keys: Arc<Vec<Key>>,
-    ttl: Duration,
-    validation: Arc<Validation>,
 }
 
-impl AccessTokens {
-    pub fn new(config: &AuthConfig) -> Self {
+impl Signer {
+    fn new(config: &AuthConfig) -> Self {
         assert!(!config.keys.is_empty(), "AuthConfig always holds at least one key");
         let keys = config
             .keys
@@ -112,17 +114,61 @@ impl AccessTokens {
                 }
             })
             .collect();
-        let mut validation = Validation::new(ALGORITHM);
-        validation.leeway = LEEWAY_SECS;
-        validation.set_audience(&[AGENT_AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iat", "aud", "sub"]);
-        Self { keys: Arc::new(keys), ttl: config.access_ttl, validation: Arc::new(validation) }
+        Self { keys: Arc::new(keys) }
+    }
+
+    fn sign(&self, claims: &impl Serialize) -> String {
+        let key = &self.keys[0];
+        let header = Header { kid: Some(key.id.clone()), ..Header::new(ALGORITHM) };
+        // Signing HS256 claims of plain types cannot fail.
+        jsonwebtoken::encode(&header, claims, &key.encoding).expect("HS256 signing")
+    }
+
+    /// Verifies signature (with the key the `kid` names), algorithm, audience and expiry.
+    fn verify<C: DeserializeOwned>(&self, token: &str, validation: &Validation) -> Result<C, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
+        if header.alg != ALGORITHM {
+            return Err(TokenError::Invalid);
+        }
+        let kid = header.kid.ok_or(TokenError::Invalid)?;
+        let key = self.keys.iter().find(|k| k.id == kid).ok_or(TokenError::Invalid)?;
+        jsonwebtoken::decode::<C>(token, &key.decoding, validation).map(|data| data.claims).map_err(|e| {
+            match e.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            }
+        })
+    }
+}
+
+fn validation(audience: &str) -> Arc<Validation> {
+    let mut validation = Validation::new(ALGORITHM);
+    validation.leeway = LEEWAY_SECS;
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "aud", "sub"]);
+    Arc::new(validation)
+}
+
+fn unix_now() -> i64 {
+    Timestamp::now().unix_millis() / 1000
+}
+
+/// Signs and verifies access tokens. Cheap to clone.
+#[derive(Clone)]
+pub struct AccessTokens {
+    signer: Signer,
+    ttl: Duration,
+    validation: Arc<Validation>,
+}
+
+impl AccessTokens {
+    pub fn new(config: &AuthConfig) -> Self {
+        Self { signer: Signer::new(config), ttl: config.access_ttl, validation: validation(AGENT_AUDIENCE) }
     }
 
     /// Signs a token for the user with the first configured key.
     pub fn issue(&self, user: UserId, tenant: TenantId, perms: Vec<Permission>) -> IssuedToken {
-        let key = &self.keys[0];
-        let now = Timestamp::now().unix_millis() / 1000;
+        let now = unix_now();
         let claims = AccessClaims {
             sub: user,
             tid: tenant,
@@ -132,26 +178,61 @@ impl AccessTokens {
             exp: now + self.ttl.as_secs() as i64,
             jti: uuid::Uuid::now_v7().to_string(),
         };
-        let header = Header { kid: Some(key.id.clone()), ..Header::new(ALGORITHM) };
-        // Signing HS256 claims of plain types cannot fail.
-        let token = jsonwebtoken::encode(&header, &claims, &key.encoding).expect("HS256 signing");
-        IssuedToken { token, expires_in: self.ttl }
+        IssuedToken { token: self.signer.sign(&claims), expires_in: self.ttl }
     }
 
     /// Verifies signature (with the key the `kid` names), algorithm, audience and expiry.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
-        if header.alg != ALGORITHM {
-            return Err(TokenError::Invalid);
-        }
-        let kid = header.kid.ok_or(TokenError::Invalid)?;
-        let key = self.keys.iter().find(|k| k.id == kid).ok_or(TokenError::Invalid)?;
-        jsonwebtoken::decode::<AccessClaims>(token, &key.decoding, &self.validation).map(|data| data.claims).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            },
-        )
+        self.signer.verify(token, &self.validation)
+    }
+}
+
+/// What a visitor's chatroom token says: it opens one chatroom, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatroomClaims {
+    /// The chatroom.
+    pub sub: ChatroomId,
+    pub tid: TenantId,
+    /// The chatbot the chatroom was opened through.
+    pub cbt: ChatbotId,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+/// Signs and verifies visitors' chatroom tokens (`PARLEY_CHATROOM_TOKEN_TTL_SECS`, default a
+/// day: long enough to come back to a conversation after a standby). Cheap to clone.
+#[derive(Clone)]
+pub struct ChatroomTokens {
+    signer: Signer,
+    ttl: Duration,
+    validation: Arc<Validation>,
+}
+
+impl ChatroomTokens {
+    pub const TTL_VAR: &str = "PARLEY_CHATROOM_TOKEN_TTL_SECS";
+
+    pub fn new(config: &AuthConfig, ttl: Duration) -> Self {
+        Self { signer: Signer::new(config), ttl, validation: validation(VISITOR_AUDIENCE) }
+    }
+
+    pub fn issue(&self, tenant: TenantId, chatbot: ChatbotId, chatroom: ChatroomId) -> IssuedToken {
+        let now = unix_now();
+        let claims = ChatroomClaims {
+            sub: chatroom,
+            tid: tenant,
+            cbt: chatbot,
+            aud: VISITOR_AUDIENCE.to_owned(),
+            iat: now,
+            exp: now + self.ttl.as_secs() as i64,
+            jti: uuid::Uuid::now_v7().to_string(),
+        };
+        IssuedToken { token: self.signer.sign(&claims), expires_in: self.ttl }
+    }
+
+    pub fn verify(&self, token: &str) -> Result<ChatroomClaims, TokenError> {
+        self.signer.verify(token, &self.validation)
     }
 }
 
@@ -200,6 +281,19 @@ mod tests {
         parts[1] = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, br#"{"sub":"x"}"#);
         assert_eq!(tokens.verify(&parts.join(".")), Err(TokenError::Invalid));
         assert_eq!(tokens.verify("not-a-jwt"), Err(TokenError::Invalid));
+    }
+
+    #[test]
+    fn chatroom_and_access_tokens_are_never_taken_for_each_other() {
+        let config = config(&format!("k1:{SECRET_A}"));
+        let (access, chatroom) = (AccessTokens::new(&config), ChatroomTokens::new(&config, Duration::from_secs(60)));
+        let (tenant, chatbot, room) = (TenantId::new(), ChatbotId::new(), ChatroomId::new());
+        let visitor = chatroom.issue(tenant, chatbot, room).token;
+        let claims = chatroom.verify(&visitor).unwrap();
+        assert_eq!((claims.sub, claims.tid, claims.cbt), (room, tenant, chatbot));
+        assert_eq!(access.verify(&visitor), Err(TokenError::Invalid));
+        let agent = access.issue(UserId::new(), tenant, Permission::ALL.to_vec()).token;
+        assert_eq!(chatroom.verify(&agent), Err(TokenError::Invalid));
     }
 
     #[test]

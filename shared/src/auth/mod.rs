@@ -1,8 +1,9 @@
 //! Authentication shared by every Parley service.
 //!
-//! - [`AccessTokens`] signs and verifies agents' access tokens (JWT, HS256 pinned, `kid` header
-//!   naming one of the configured keys, so keys can be rotated: add the new key first, sign with
-//!   it, drop the old one once its tokens have expired);
+//! - [`AccessTokens`] signs and verifies agents' access tokens and [`ChatroomTokens`] visitors'
+//!   chatroom tokens (JWT, HS256 pinned, told apart by audience, `kid` header naming one of the
+//!   configured keys, so keys can be rotated: add the new key first, sign with it, drop the old
+//!   one once its tokens have expired);
 //! - [`Agent`] is the axum extractor every route that needs a signed-in agent or admin takes: it
 //!   reads `Authorization: Bearer`, verifies the token and answers 401 otherwise, and
 //!   [`Agent::require`] answers 403 without the permission;
@@ -25,5 +26,7 @@ pub use agent::Agent;
 pub use api_key::{ApiKey, MalformedApiKey};
 pub use chatbot_access::{AccessError, CACHE_TTL, ChatbotAccess, VisitorIdentity};
 pub use identity::{IdentityKeys, IdentitySecret, UnknownIdentityKey};
-pub use jwt::{AccessClaims, AccessTokens, AuthConfig, IssuedToken, TokenError};
+pub use jwt::{
+    AccessClaims, AccessTokens, AuthConfig, ChatroomClaims, ChatroomTokens, IssuedToken, LEEWAY_SECS, TokenError,
+};
 pub use keyring::SecretKey;

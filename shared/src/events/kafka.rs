@@ -127,6 +127,12 @@ impl KafkaPublisher {
         Ok(Self { producer, topic_prefix: config.topic_prefix.clone() })
     }
 
+    /// Whether a broker answers a metadata request within `timeout` (readiness checks).
+    pub async fn probe(&self, timeout: Duration) -> bool {
+        let probe = self.producer.clone();
+        tokio::task::spawn_blocking(move || probe.client().fetch_metadata(None, timeout).is_ok()).await.unwrap_or(false)
+    }
+
     /// Waits up to `timeout` for queued events to be delivered (call before exiting).
     pub fn flush(&self, timeout: Duration) {
         let _ = self.producer.flush(timeout);

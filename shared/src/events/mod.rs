@@ -35,7 +35,7 @@ use crate::domain::{EventId, TenantId, Timestamp};
 /// The topics Parley produces to (named with the configured prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
-    /// Chatroom lifecycle: created, agent joined, standby, resumed, closed, stale, blocked.
+    /// Chatroom lifecycle: created, agent joined or left, standby, resumed, closed, stale, blocked.
     Chatrooms,
     /// Chat messages.
     Messages,
@@ -78,6 +78,7 @@ pub enum EventType {
     ChatbotKeyRotated,
     ChatroomCreated,
     ChatroomAgentJoined,
+    ChatroomAgentLeft,
     ChatroomStandby,
     ChatroomResumed,
     ChatroomClosed,
@@ -104,6 +105,7 @@ impl EventType {
             Self::ChatbotKeyRotated => "chatbot.key_rotated",
             Self::ChatroomCreated => "chatroom.created",
             Self::ChatroomAgentJoined => "chatroom.agent_joined",
+            Self::ChatroomAgentLeft => "chatroom.agent_left",
             Self::ChatroomStandby => "chatroom.standby",
             Self::ChatroomResumed => "chatroom.resumed",
             Self::ChatroomClosed => "chatroom.closed",
@@ -119,6 +121,7 @@ impl EventType {
             Self::MessageSent => Topic::Messages,
             Self::ChatroomCreated
             | Self::ChatroomAgentJoined
+            | Self::ChatroomAgentLeft
             | Self::ChatroomStandby
             | Self::ChatroomResumed
             | Self::ChatroomClosed

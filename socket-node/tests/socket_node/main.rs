@@ -1,3 +1,9 @@
 //! Integration tests of the socket-node on the real services that `scripts/test` starts.
 
+mod claims;
+mod frames;
+mod outages;
+mod resume;
 mod startup;
+mod story;
+mod support;

@@ -9,8 +9,12 @@ use shared::{
     testing::{TestDatabase, TestRedis, binary, closed_port, eventually, kafka_config, kafka_env, run_to_exit},
 };
 
+/// The binary with the keys it needs besides the services.
 fn socket_node_binary() -> tokio::process::Command {
-    binary(env!("CARGO_BIN_EXE_socket-node"))
+    let mut command = binary(env!("CARGO_BIN_EXE_socket-node"));
+    command.env("PARLEY_JWT_KEYS", "k1:0123456789abcdef0123456789abcdef0123");
+    command.env("PARLEY_IDENTITY_KEYS", "i1:0123456789abcdef0123456789abcdef0123");
+    command
 }
 
 #[tokio::test]

@@ -38,8 +38,11 @@ impl OutboxStore for MemoryOutbox {
 
     async fn oldest(&self, limit: usize) -> Result<Vec<OutboxEntry>, RepoError> {
         let entries = self.entries.lock().unwrap();
-        Ok(entries
-            .iter()
+        // Creation order (UUID v7 event ids), as the MongoDB store.
+        let mut ordered: Vec<_> = entries.iter().collect();
+        ordered.sort_by_key(|(id, (event, _))| (event.envelope.id.to_string(), **id));
+        Ok(ordered
+            .into_iter()
             .take(limit)
             .map(|(id, (event, created_at))| OutboxEntry { id: *id, event: Ok(event.clone()), created_at: *created_at })
             .collect())

@@ -40,6 +40,11 @@ pub async fn ensure_outbox_indexes(db: &Database) -> Result<(), RepoError> {
         .options(IndexOptions::builder().name("lock_generation".to_owned()).build())
         .build();
     db.collection::<Document>(LOCKS).create_index(latest_term).await.map_err(classify)?;
+    let by_event = IndexModel::builder()
+        .keys(doc! { "eventId": 1, "_id": 1 })
+        .options(IndexOptions::builder().name("event_order".to_owned()).build())
+        .build();
+    db.collection::<Document>(OUTBOX).create_index(by_event).await.map_err(classify)?;
     Ok(())
 }
 
@@ -119,7 +124,10 @@ impl OutboxStore for MongoOutbox {
 
     async fn oldest(&self, limit: usize) -> Result<Vec<OutboxEntry>, RepoError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let cursor = self.outbox.find(doc! {}).sort(doc! { "_id": 1 }).limit(limit).await.map_err(classify)?;
+        // By event id (a UUID v7, so creation time) before arrival: an event that waited out a
+        // broker timeout arrives after later ones, yet goes out in the order it happened.
+        let order = doc! { "eventId": 1, "_id": 1 };
+        let cursor = self.outbox.find(doc! {}).sort(order).limit(limit).await.map_err(classify)?;
         let entries: Vec<Document> = cursor.try_collect().await.map_err(classify)?;
         Ok(entries.iter().filter_map(decode).collect())
     }

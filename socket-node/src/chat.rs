@@ -1,0 +1,570 @@
+//! What happens in a chatroom, whatever the transport: opening one, sending, joining, leaving,
+//! closing, marking, standby and resume. Each operation stores first (MongoDB is the source of
+//! truth), then tells the connections (a notice on the [bus](crate::bus)), then queues its event
+//! for Kafka.
+//!
+//! Status changes are conditional updates on the chatroom's current status (and holder), so two
+//! nodes racing to change the same chatroom end with one winner and a clear error for the other.
+
+use shared::{
+    auth::VisitorIdentity,
+    domain::{
+        AgentChange, AssignedAgent, Block, Chatbot, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason,
+        EmailAddress, Message, MessageId, Name, Permission, Sender, SenderKind, TenantId, Timestamp, Transition,
+        UserId, VisitorInfo,
+    },
+    events::{EventType, OutgoingEvent},
+    repos::{Inserted, RepoError},
+};
+
+use crate::{
+    bus::{Notice, NoticeKind, Origin, Route},
+    protocol::{ChatroomView, Code, MessageView, ServerFrame},
+    state::AppState,
+};
+
+/// Why an operation was refused: a stable code for the `error` frame, and words for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ChatError {
+    pub code: Code,
+    pub message: String,
+}
+
+impl ChatError {
+    pub fn new(code: Code, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+impl From<RepoError> for ChatError {
+    fn from(err: RepoError) -> Self {
+        tracing::error!(error = %err, "storage failed");
+        Self::new(Code::Internal, "something failed on our side; send the frame again")
+    }
+}
+
+/// Who is acting in a chatroom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Visitor { tenant: TenantId, chatroom: ChatroomId, name: String },
+    Agent(AgentActor),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentActor {
+    pub tenant: TenantId,
+    pub id: UserId,
+    pub name: String,
+    pub email: EmailAddress,
+    pub permissions: Vec<Permission>,
+    pub max_concurrent: u32,
+}
+
+impl Actor {
+    pub fn tenant(&self) -> TenantId {
+        match self {
+            Self::Visitor { tenant, .. } => *tenant,
+            Self::Agent(agent) => agent.tenant,
+        }
+    }
+
+    pub fn sender(&self) -> Sender {
+        match self {
+            Self::Visitor { chatroom, name, .. } => {
+                Sender { kind: SenderKind::Visitor, id: Some(chatroom.to_string()), name: name.clone() }
+            }
+            Self::Agent(agent) => {
+                Sender { kind: SenderKind::Agent, id: Some(agent.id.to_string()), name: agent.name.clone() }
+            }
+        }
+    }
+
+    pub fn kind(&self) -> SenderKind {
+        match self {
+            Self::Visitor { .. } => SenderKind::Visitor,
+            Self::Agent(_) => SenderKind::Agent,
+        }
+    }
+}
+
+fn system_sender() -> Sender {
+    Sender { kind: SenderKind::System, id: None, name: "Parley".into() }
+}
+
+fn not_found() -> ChatError {
+    ChatError::new(Code::ChatroomNotFound, "no such chatroom")
+}
+
+/// The chatroom, if the actor may act in it: a visitor in their own, an agent in one they hold
+/// (or, with `chatrooms:moderate`, any of the tenant's when `moderating`).
+pub async fn load_for(
+    state: &AppState,
+    actor: &Actor,
+    id: ChatroomId,
+    moderating: bool,
+) -> Result<Chatroom, ChatError> {
+    if let Actor::Visitor { chatroom, .. } = actor
+        && *chatroom != id
+    {
+        return Err(ChatError::new(Code::NotInChatroom, "this token opens another chatroom"));
+    }
+    let room = state.repos.chatrooms.get(&actor.tenant(), &id).await?.ok_or_else(not_found)?;
+    if let Actor::Agent(agent) = actor {
+        let holds = room.agent_id == Some(agent.id);
+        let moderates = moderating && agent.permissions.contains(&Permission::ChatroomsModerate);
+        if !holds && !moderates {
+            return Err(ChatError::new(Code::NotInChatroom, "join the chatroom first"));
+        }
+    }
+    Ok(room)
+}
+
+/// Tells the chatroom's connections (and the tenant's agents, when the queue changed) about the
+/// chatroom's new state.
+pub async fn announce(state: &AppState, room: &Chatroom, queue_changed: bool) {
+    let frame = ServerFrame::Chatroom(ChatroomView::from(room)).to_json();
+    let kind = NoticeKind::Status { chatroom_id: room.id, status: room.status, agent_id: room.agent_id };
+    state.bus.publish(Notice { route: Route::Chatroom(room.id), kind, origin: None, frame }).await;
+    if queue_changed {
+        queue_changed_for(state, room.tenant_id).await;
+    }
+}
+
+pub async fn queue_changed_for(state: &AppState, tenant: TenantId) {
+    state
+        .bus
+        .publish(Notice {
+            route: Route::Tenant(tenant),
+            kind: NoticeKind::QueueChanged,
+            origin: None,
+            frame: String::new(),
+        })
+        .await;
+}
+
+async fn event(state: &AppState, event_type: EventType, room: &Chatroom, data: serde_json::Value) {
+    queue_event(state, OutgoingEvent::new(event_type, room.tenant_id, room.id, data)).await;
+}
+
+/// Hands the event to the node's queue, which produces it to Kafka (or the outbox) in order.
+async fn queue_event(state: &AppState, event: OutgoingEvent) {
+    if let Err(shared::events::QueueClosed(event)) = state.events.push(event).await {
+        // Only while the node stops, after the queue was closed.
+        tracing::error!(event_id = %event.envelope.id, event_type = %event.envelope.event_type, "event dropped at shutdown");
+    }
+}
+
+/// What a visitor gives when opening the widget.
+pub struct NewVisitor {
+    pub email: EmailAddress,
+    pub name: Name,
+    pub identity: VisitorIdentity,
+    pub info: VisitorInfo,
+}
+
+/// Opens a chatroom for a visitor: stored as waiting with the greeting as its first message, in
+/// the tenant's queue, announced with `chatroom.created`.
+pub async fn open(state: &AppState, chatbot: &Chatbot, visitor: NewVisitor) -> Result<Chatroom, ChatError> {
+    let verified = matches!(visitor.identity, VisitorIdentity::Verified);
+    let mut room = Chatroom::new(
+        ChatroomId::new(),
+        chatbot.tenant_id,
+        chatbot.id,
+        visitor.email,
+        visitor.name,
+        verified,
+        visitor.info,
+        Timestamp::now(),
+    );
+    state.repos.chatrooms.insert(&room).await?;
+    let greeting = store_system_message(state, &room, chatbot.settings.greeting.as_str()).await?;
+    room.last_seq = greeting.seq;
+    queue_changed_for(state, room.tenant_id).await;
+    let data = serde_json::json!({
+        "chatroomId": room.id,
+        "chatbotId": room.chatbot_id,
+        "name": room.name,
+        "email": room.email,
+        "identityVerified": room.identity_verified,
+        "visitor": room.visitor,
+        "createdAt": room.created_at,
+    });
+    event(state, EventType::ChatroomCreated, &room, data).await;
+    Ok(room)
+}
+
+/// Stores a message from Parley itself and shows it to the chatroom.
+pub async fn store_system_message(state: &AppState, room: &Chatroom, text: &str) -> Result<Message, ChatError> {
+    let seq = state.repos.chatrooms.next_seq(&room.tenant_id, &room.id).await?.ok_or_else(not_found)?;
+    let message = Message {
+        id: MessageId::new(),
+        tenant_id: room.tenant_id,
+        chatroom_id: room.id,
+        seq,
+        client_msg_id: ClientMsgId::system(),
+        sender: system_sender(),
+        message: text.to_owned(),
+        sent_at: Timestamp::now(),
+        read: false,
+    };
+    state.repos.messages.insert(&message).await?;
+    publish_message(state, &message, None).await;
+    Ok(message)
+}
+
+async fn publish_message(state: &AppState, message: &Message, origin: Option<Origin>) {
+    let frame = ServerFrame::Message(MessageView::from(message)).to_json();
+    let notice = Notice {
+        route: Route::Chatroom(message.chatroom_id),
+        kind: NoticeKind::Message { seq: message.seq },
+        origin,
+        frame,
+    };
+    state.bus.publish(notice).await;
+}
+
+/// A message `send` accepted: `fresh` is false when its `clientMsgId` was stored before.
+pub struct Sent {
+    pub message: Message,
+    pub fresh: bool,
+}
+
+/// Validates, numbers, stores and delivers a chat message; the returned message is what the
+/// sender's ack names. A `clientMsgId` already stored in the chatroom returns that message and
+/// stores nothing.
+pub async fn send(
+    state: &AppState,
+    actor: &Actor,
+    origin: Origin,
+    chatroom: ChatroomId,
+    client_msg_id: ClientMsgId,
+    text: String,
+) -> Result<Sent, ChatError> {
+    if text.len() > state.config.limits.message_bytes {
+        return Err(ChatError::new(
+            Code::MessageTooLarge,
+            format!("a message holds at most {} bytes", state.config.limits.message_bytes),
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(ChatError::new(Code::MessageEmpty, "the message is empty"));
+    }
+    let room = load_for(state, actor, chatroom, false).await?;
+    let tenant = room.tenant_id;
+    if let Some(first) = state.repos.messages.find_by_client_id(&tenant, &room.id, &client_msg_id).await? {
+        return Ok(Sent { message: first, fresh: false });
+    }
+    if !room.status.is_open() {
+        return Err(closed(&room));
+    }
+    let seq = match state.repos.chatrooms.next_seq(&tenant, &room.id).await? {
+        Some(seq) => seq,
+        None => return Err(ChatError::new(Code::ChatroomClosed, "the chatroom is closed")),
+    };
+    let message = Message {
+        id: MessageId::new(),
+        tenant_id: tenant,
+        chatroom_id: room.id,
+        seq,
+        client_msg_id,
+        sender: actor.sender(),
+        message: text,
+        sent_at: Timestamp::now(),
+        read: false,
+    };
+    let message = match state.repos.messages.insert(&message).await? {
+        Inserted::New => message,
+        // The same clientMsgId raced in from another connection: its message is the one.
+        Inserted::Duplicate(first) => return Ok(Sent { message: first, fresh: false }),
+    };
+    publish_message(state, &message, Some(origin)).await;
+    if actor.kind() == SenderKind::Agent && room.first_agent_reply_at.is_none() {
+        state.repos.chatrooms.set_first_agent_reply(&tenant, &room.id, message.sent_at).await?;
+    }
+    state.metrics.messages_sent.inc();
+    Ok(Sent { message, fresh: true })
+}
+
+/// Produces `message.sent`; called after the sender has its ack.
+pub async fn message_sent(state: &AppState, message: &Message) {
+    let data = serde_json::json!({
+        "chatroomId": message.chatroom_id,
+        "messageId": message.id,
+        "seq": message.seq,
+        "clientMsgId": message.client_msg_id,
+        "sender": message.sender,
+        "message": message.message,
+        "sentAt": message.sent_at,
+    });
+    let event = OutgoingEvent::new(EventType::MessageSent, message.tenant_id, message.chatroom_id, data);
+    queue_event(state, event).await;
+}
+
+fn closed(room: &Chatroom) -> ChatError {
+    ChatError::new(Code::ChatroomClosed, format!("the chatroom is {}", room.status))
+}
+
+pub async fn typing(
+    state: &AppState,
+    actor: &Actor,
+    origin: Origin,
+    chatroom: ChatroomId,
+    typing: bool,
+) -> Result<(), ChatError> {
+    let room = load_for(state, actor, chatroom, false).await?;
+    if !room.status.is_open() {
+        return Err(closed(&room));
+    }
+    let frame = ServerFrame::Typing { chatroom_id: room.id, sender: actor.sender(), typing }.to_json();
+    let notice = Notice { route: Route::Chatroom(room.id), kind: NoticeKind::Typing, origin: Some(origin), frame };
+    state.bus.publish(notice).await;
+    Ok(())
+}
+
+/// Records that the actor has read the other side's messages up to `up_to` and tells the other side.
+pub async fn read(
+    state: &AppState,
+    actor: &Actor,
+    origin: Origin,
+    chatroom: ChatroomId,
+    up_to: u64,
+) -> Result<(), ChatError> {
+    let room = load_for(state, actor, chatroom, false).await?;
+    let up_to = up_to.min(room.last_seq);
+    let reader = actor.kind();
+    state.repos.messages.mark_read(&room.tenant_id, &room.id, reader, up_to).await?;
+    state.repos.chatrooms.set_read(&room.tenant_id, &room.id, reader, up_to).await?;
+    let frame = ServerFrame::Read { chatroom_id: room.id, reader, up_to_seq: up_to }.to_json();
+    let notice = Notice { route: Route::Chatroom(room.id), kind: NoticeKind::Read, origin: Some(origin), frame };
+    state.bus.publish(notice).await;
+    Ok(())
+}
+
+/// Claims a waiting chatroom for the agent; a chatroom someone else claimed first is
+/// `chatroom_already_claimed`.
+pub async fn join(state: &AppState, agent: &AgentActor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
+    let held = state.repos.chatrooms.count_for_agent(&agent.tenant, &agent.id).await?;
+    if held >= u64::from(agent.max_concurrent) {
+        return Err(ChatError::new(
+            Code::TooManyChatrooms,
+            format!("you hold {held} chatrooms, your limit is {}", agent.max_concurrent),
+        ));
+    }
+    let claim = Transition {
+        to: ChatroomStatus::Active,
+        agent: AgentChange::Set(AssignedAgent { id: agent.id, name: agent.name.clone(), email: agent.email.clone() }),
+        standby_until: None,
+        close_reason: None,
+    };
+    let claimed =
+        state.repos.chatrooms.transition(&agent.tenant, &chatroom, &[ChatroomStatus::Waiting], None, &claim).await?;
+    let Some(room) = claimed else {
+        let room = state.repos.chatrooms.get(&agent.tenant, &chatroom).await?.ok_or_else(not_found)?;
+        return Err(match room.status {
+            ChatroomStatus::Active | ChatroomStatus::Standby if room.agent_id == Some(agent.id) => {
+                ChatError::new(Code::InvalidState, "you hold this chatroom already")
+            }
+            ChatroomStatus::Active | ChatroomStatus::Standby if room.agent_id.is_some() => {
+                ChatError::new(Code::ChatroomAlreadyClaimed, "another agent joined this chatroom first")
+            }
+            ChatroomStatus::Standby => {
+                ChatError::new(Code::InvalidState, "the visitor is away; wait for them to come back")
+            }
+            _ => closed(&room),
+        });
+    };
+    tell_agent(state, agent.id, NoticeKind::Assigned { chatroom_id: room.id }).await;
+    announce(state, &room, true).await;
+    let joined = store_system_message(state, &room, &format!("{} joined the chat", agent.name)).await?;
+    let waited_ms = Timestamp::now().unix_millis() - room.created_at.unix_millis();
+    let data = serde_json::json!({
+        "chatroomId": room.id,
+        "agentId": agent.id,
+        "agentName": agent.name,
+        "waitedMs": waited_ms,
+    });
+    event(state, EventType::ChatroomAgentJoined, &room, data).await;
+    Ok(Chatroom { last_seq: joined.seq, ..room })
+}
+
+async fn tell_agent(state: &AppState, agent: UserId, kind: NoticeKind) {
+    state.bus.publish(Notice { route: Route::Agent(agent), kind, origin: None, frame: String::new() }).await;
+}
+
+/// Hands the chatroom back to the queue (or, while the visitor is away, leaves it unheld).
+pub async fn leave(state: &AppState, agent: &AgentActor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
+    let room = load_for(state, &Actor::Agent(agent.clone()), chatroom, false).await?;
+    let to = match room.status {
+        ChatroomStatus::Active => ChatroomStatus::Waiting,
+        ChatroomStatus::Standby => ChatroomStatus::Standby,
+        _ => return Err(closed(&room)),
+    };
+    let change = Transition { to, agent: AgentChange::Clear, standby_until: room.standby_until, close_reason: None };
+    let left =
+        state.repos.chatrooms.transition(&agent.tenant, &room.id, &[room.status], Some(&agent.id), &change).await?;
+    let Some(room) = left else {
+        return Err(ChatError::new(Code::InvalidState, "the chatroom changed meanwhile; look again"));
+    };
+    announce(state, &room, room.status == ChatroomStatus::Waiting).await;
+    store_system_message(state, &room, &format!("{} left the chat", agent.name)).await?;
+    event(state, EventType::ChatroomAgentLeft, &room, serde_json::json!({"chatroomId": room.id, "agentId": agent.id}))
+        .await;
+    Ok(room)
+}
+
+/// Ends the chatroom: closed by its visitor or agent, marked stale, or blocked. An agent who does
+/// not hold it needs `chatrooms:moderate`.
+pub async fn end(
+    state: &AppState,
+    actor: &Actor,
+    chatroom: ChatroomId,
+    reason: CloseReason,
+) -> Result<Chatroom, ChatError> {
+    let moderating = !matches!(reason, CloseReason::ClosedByVisitor);
+    let room = load_for(state, actor, chatroom, moderating).await?;
+    if !room.status.is_open() {
+        return Err(closed(&room));
+    }
+    let to = match reason {
+        CloseReason::MarkedStale => ChatroomStatus::Stale,
+        CloseReason::Blocked => ChatroomStatus::Blocked,
+        _ => ChatroomStatus::Closed,
+    };
+    let change = Transition { to, agent: AgentChange::Keep, standby_until: None, close_reason: Some(reason) };
+    let ended = state.repos.chatrooms.transition(&room.tenant_id, &room.id, &[room.status], None, &change).await?;
+    let Some(ended) = ended else {
+        return Err(ChatError::new(Code::InvalidState, "the chatroom changed meanwhile; look again"));
+    };
+    if reason == CloseReason::Blocked
+        && let Actor::Agent(agent) = actor
+    {
+        let block = Block::new(
+            ended.tenant_id,
+            ended.chatbot_id,
+            ended.id,
+            ended.email.clone(),
+            ended.visitor.ip.clone(),
+            agent.id,
+            Timestamp::now(),
+        );
+        state.repos.blocks.insert(&block).await?;
+    }
+    announce(state, &ended, room.status == ChatroomStatus::Waiting).await;
+    let (event_type, by) = match (reason, actor) {
+        (CloseReason::MarkedStale, _) => (EventType::ChatroomMarkedStale, actor.sender()),
+        (CloseReason::Blocked, _) => (EventType::ChatroomBlocked, actor.sender()),
+        _ => (EventType::ChatroomClosed, actor.sender()),
+    };
+    let data = serde_json::json!({
+        "chatroomId": ended.id,
+        "reason": reason,
+        "by": {"kind": by.kind, "id": by.id},
+        "closedAt": ended.closed_at,
+    });
+    event(state, event_type, &ended, data).await;
+    Ok(ended)
+}
+
+/// A visitor connection arrived: a chatroom in standby is taken back (active again if an agent
+/// holds it, else back in the queue).
+pub async fn visitor_arrived(
+    state: &AppState,
+    room: &Chatroom,
+    conn: crate::hub::ConnId,
+) -> Result<Chatroom, ChatError> {
+    if let Err(err) = state.presence.arrive(room.tenant_id, room.id, conn).await {
+        tracing::warn!(error = %err, "presence not recorded");
+    }
+    // Read after recording presence: a departure racing with this arrival either sees this
+    // connection, or put the chatroom in standby before this read.
+    let room = state.repos.chatrooms.get(&room.tenant_id, &room.id).await?.ok_or_else(not_found)?;
+    if room.status != ChatroomStatus::Standby {
+        return Ok(room);
+    }
+    resume_from_standby(state, &room).await
+}
+
+async fn resume_from_standby(state: &AppState, room: &Chatroom) -> Result<Chatroom, ChatError> {
+    let to = if room.agent_id.is_some() { ChatroomStatus::Active } else { ChatroomStatus::Waiting };
+    let change = Transition { to, agent: AgentChange::Keep, standby_until: None, close_reason: None };
+    match state.repos.chatrooms.transition(&room.tenant_id, &room.id, &[ChatroomStatus::Standby], None, &change).await?
+    {
+        Some(resumed) => {
+            announce(state, &resumed, to == ChatroomStatus::Waiting).await;
+            let data = serde_json::json!({"chatroomId": resumed.id, "status": resumed.status});
+            event(state, EventType::ChatroomResumed, &resumed, data).await;
+            Ok(resumed)
+        }
+        // Another connection resumed it first.
+        None => Ok(state.repos.chatrooms.get(&room.tenant_id, &room.id).await?.ok_or_else(not_found)?),
+    }
+}
+
+/// A visitor connection ended: when it was the chatroom's last, the chatroom goes to standby for
+/// the configured time.
+pub async fn visitor_departed(
+    state: &AppState,
+    tenant: TenantId,
+    chatroom: ChatroomId,
+    conn: crate::hub::ConnId,
+) -> Result<(), ChatError> {
+    let left = match state.presence.leave(tenant, chatroom, conn).await {
+        Ok(left) => left,
+        Err(err) => {
+            tracing::warn!(error = %err, "presence not updated; standby skipped");
+            return Ok(());
+        }
+    };
+    if left == 0 {
+        go_standby(state, tenant, chatroom).await?;
+    }
+    Ok(())
+}
+
+/// Puts an open chatroom with no visitor connection in standby.
+pub async fn go_standby(state: &AppState, tenant: TenantId, chatroom: ChatroomId) -> Result<(), ChatError> {
+    let until =
+        Timestamp::from_unix_millis(Timestamp::now().unix_millis() + state.config.timing.standby.as_millis() as i64);
+    let change = Transition {
+        to: ChatroomStatus::Standby,
+        agent: AgentChange::Keep,
+        standby_until: Some(until),
+        close_reason: None,
+    };
+    let from = [ChatroomStatus::Waiting, ChatroomStatus::Active];
+    let Some(room) = state.repos.chatrooms.transition(&tenant, &chatroom, &from, None, &change).await? else {
+        return Ok(());
+    };
+    announce(state, &room, room.agent_id.is_none()).await;
+    let data = serde_json::json!({"chatroomId": room.id, "standbyUntil": until});
+    event(state, EventType::ChatroomStandby, &room, data).await;
+    // The visitor may have come back while this ran; if so, they take the chatroom back.
+    if state.presence.count(room.id).await.unwrap_or(0) > 0 {
+        resume_from_standby(state, &room).await?;
+    }
+    Ok(())
+}
+
+/// Closes a chatroom whose standby ran out (reason `visitor_left`).
+pub async fn expire_standby(state: &AppState, room: &Chatroom) -> Result<(), ChatError> {
+    let change = Transition {
+        to: ChatroomStatus::Closed,
+        agent: AgentChange::Keep,
+        standby_until: None,
+        close_reason: Some(CloseReason::VisitorLeft),
+    };
+    let from = [ChatroomStatus::Standby];
+    let Some(closed) = state.repos.chatrooms.transition(&room.tenant_id, &room.id, &from, None, &change).await? else {
+        return Ok(());
+    };
+    announce(state, &closed, false).await;
+    let data = serde_json::json!({
+        "chatroomId": closed.id,
+        "reason": CloseReason::VisitorLeft,
+        "by": {"kind": SenderKind::System, "id": null},
+        "closedAt": closed.closed_at,
+    });
+    event(state, EventType::ChatroomClosed, &closed, data).await;
+    Ok(())
+}

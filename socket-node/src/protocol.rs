@@ -1,0 +1,375 @@
+//! The WebSocket protocol, version 1: JSON text frames tagged by `type`.
+//!
+//! Clients send [`ClientFrame`]s; the server answers with [`ServerFrame`]s. The first client frame
+//! must be `auth`; errors are `error` frames with a stable code ([`Code`]), and the few that end
+//! the connection are close frames with a code from [`close`]. `docs/protocol.md` is the
+//! reference for clients; this module is what it describes.
+//!
+//! Nothing a client sends says who it is except its token: frames carry no tenant, sender or
+//! seq, and a frame with a field the protocol does not define is refused (`invalid_frame`), so
+//! a client cannot even suggest one.
+
+use serde::{Deserialize, Serialize};
+use shared::domain::{
+    Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason, Message, Sender, SenderKind, Timestamp, UserId,
+};
+
+/// The protocol version `ready` announces and `auth` may ask for.
+pub const VERSION: u32 = 1;
+
+/// What a client sends.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase", deny_unknown_fields)]
+pub enum ClientFrame {
+    /// The first frame: a visitor's chatroom token or an agent's access token. Sent again later,
+    /// with a fresh token of the same user, it extends the connection past the old token's expiry.
+    Auth {
+        token: String,
+        #[serde(default)]
+        v: Option<u32>,
+    },
+    Send {
+        chatroom_id: ChatroomId,
+        client_msg_id: ClientMsgId,
+        message: String,
+    },
+    Typing {
+        chatroom_id: ChatroomId,
+        typing: bool,
+    },
+    Read {
+        chatroom_id: ChatroomId,
+        up_to_seq: u64,
+    },
+    /// Replays every stored message after `after_seq`, in order; then live messages follow.
+    Resume {
+        chatroom_id: ChatroomId,
+        after_seq: u64,
+    },
+    Join {
+        chatroom_id: ChatroomId,
+    },
+    Leave {
+        chatroom_id: ChatroomId,
+    },
+    Close {
+        chatroom_id: ChatroomId,
+    },
+    Mark {
+        chatroom_id: ChatroomId,
+        #[serde(rename = "as")]
+        mark: Mark,
+    },
+    Ping {
+        #[serde(default)]
+        nonce: Option<String>,
+    },
+}
+
+impl ClientFrame {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Auth { .. } => "auth",
+            Self::Send { .. } => "send",
+            Self::Typing { .. } => "typing",
+            Self::Read { .. } => "read",
+            Self::Resume { .. } => "resume",
+            Self::Join { .. } => "join",
+            Self::Leave { .. } => "leave",
+            Self::Close { .. } => "close",
+            Self::Mark { .. } => "mark",
+            Self::Ping { .. } => "ping",
+        }
+    }
+}
+
+/// What an agent can mark a chatroom as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mark {
+    Stale,
+    Blocked,
+}
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase")]
+pub enum ServerFrame {
+    /// The answer to a successful `auth`.
+    Ready {
+        v: u32,
+        role: Role,
+        /// The visitor's chatroom, or the chatrooms the agent holds.
+        chatrooms: Vec<ChatroomView>,
+    },
+    Message(MessageView),
+    /// The message is stored under `seq`; sent again for a repeated `clientMsgId`.
+    Ack {
+        chatroom_id: ChatroomId,
+        client_msg_id: ClientMsgId,
+        seq: u64,
+        sent_at: Timestamp,
+    },
+    Typing {
+        chatroom_id: ChatroomId,
+        sender: Sender,
+        typing: bool,
+    },
+    /// The other side has read every message up to `up_to_seq`.
+    Read {
+        chatroom_id: ChatroomId,
+        reader: SenderKind,
+        up_to_seq: u64,
+    },
+    /// A chatroom's state changed (or was asked for).
+    Chatroom(ChatroomView),
+    /// The tenant's waiting chatrooms, oldest first (agents only).
+    Queue {
+        chatrooms: Vec<ChatroomView>,
+    },
+    /// A resume has replayed everything up to `last_seq`.
+    Resumed {
+        chatroom_id: ChatroomId,
+        last_seq: u64,
+    },
+    Error {
+        code: Code,
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        chatroom_id: Option<ChatroomId>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        client_msg_id: Option<ClientMsgId>,
+    },
+    Pong {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        nonce: Option<String>,
+    },
+}
+
+impl ServerFrame {
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Self::Error { code, message: message.into(), chatroom_id: None, client_msg_id: None }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Plain data with string keys: serialising cannot fail.
+        serde_json::to_string(self).expect("server frames serialise")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Visitor,
+    Agent,
+}
+
+/// A chatroom as clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatroomView {
+    pub chatroom_id: ChatroomId,
+    pub status: ChatroomStatus,
+    pub name: String,
+    pub email: String,
+    pub identity_verified: bool,
+    pub agent: Option<AgentView>,
+    pub last_seq: u64,
+    pub visitor_read_seq: u64,
+    pub agent_read_seq: u64,
+    pub created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub standby_until: Option<Timestamp>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_reason: Option<CloseReason>,
+}
+
+/// The agent holding a chatroom, as the visitor sees them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentView {
+    pub id: UserId,
+    pub name: String,
+}
+
+impl From<&Chatroom> for ChatroomView {
+    fn from(room: &Chatroom) -> Self {
+        Self {
+            chatroom_id: room.id,
+            status: room.status,
+            name: room.name.as_str().to_owned(),
+            email: room.email.as_str().to_owned(),
+            identity_verified: room.identity_verified,
+            agent: room.agent().map(|agent| AgentView { id: agent.id, name: agent.name }),
+            last_seq: room.last_seq,
+            visitor_read_seq: room.visitor_read_seq,
+            agent_read_seq: room.agent_read_seq,
+            created_at: room.created_at,
+            standby_until: room.standby_until,
+            close_reason: room.close_reason,
+        }
+    }
+}
+
+/// A stored message as clients see it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageView {
+    pub chatroom_id: ChatroomId,
+    pub seq: u64,
+    pub client_msg_id: ClientMsgId,
+    pub sender: Sender,
+    pub message: String,
+    pub sent_at: Timestamp,
+}
+
+impl From<&Message> for MessageView {
+    fn from(message: &Message) -> Self {
+        Self {
+            chatroom_id: message.chatroom_id,
+            seq: message.seq,
+            client_msg_id: message.client_msg_id.clone(),
+            sender: message.sender.clone(),
+            message: message.message.clone(),
+            sent_at: message.sent_at,
+        }
+    }
+}
+
+/// The stable codes of `error` frames (and of the close reasons that carry one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// The frame is not JSON, not a known shape, or has a field the protocol does not define.
+    InvalidFrame,
+    /// The `type` is not one this version knows.
+    UnknownType,
+    /// A binary frame: the protocol is text only.
+    BinaryNotSupported,
+    /// Another frame before `auth`, or a second `auth` for someone else.
+    AuthRequired,
+    TokenInvalid,
+    TokenExpired,
+    /// The token's user is not an active agent of the tenant, or lacks `chatrooms:join`.
+    PermissionDenied,
+    UnsupportedVersion,
+    ChatroomNotFound,
+    /// The connection may not act in this chatroom (a visitor's other chatroom, or an agent who
+    /// does not hold it).
+    NotInChatroom,
+    /// This needs an agent: a visitor's token cannot join, leave, close for others or mark.
+    AgentOnly,
+    ChatroomAlreadyClaimed,
+    /// The agent holds `assigning.maxConcurrent` chatrooms already.
+    TooManyChatrooms,
+    ChatroomClosed,
+    MessageTooLarge,
+    MessageEmpty,
+    /// The frame is valid but the chatroom is not in a state that allows it.
+    InvalidState,
+    RateLimited,
+    /// Something failed on our side; the frame may be sent again.
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(&self) -> &'static str {
+        // The serde names, without allocating.
+        match self {
+            Self::InvalidFrame => "invalid_frame",
+            Self::UnknownType => "unknown_type",
+            Self::BinaryNotSupported => "binary_not_supported",
+            Self::AuthRequired => "auth_required",
+            Self::TokenInvalid => "token_invalid",
+            Self::TokenExpired => "token_expired",
+            Self::PermissionDenied => "permission_denied",
+            Self::UnsupportedVersion => "unsupported_version",
+            Self::ChatroomNotFound => "chatroom_not_found",
+            Self::NotInChatroom => "not_in_chatroom",
+            Self::AgentOnly => "agent_only",
+            Self::ChatroomAlreadyClaimed => "chatroom_already_claimed",
+            Self::TooManyChatrooms => "too_many_chatrooms",
+            Self::ChatroomClosed => "chatroom_closed",
+            Self::MessageTooLarge => "message_too_large",
+            Self::MessageEmpty => "message_empty",
+            Self::InvalidState => "invalid_state",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// Close codes. 1000/1001/1008/1009/1011 are the standard ones; 44xx mirror HTTP statuses.
+pub mod close {
+    /// The chatroom ended (closed, stale); the reason is the chatroom's close reason.
+    pub const NORMAL: u16 = 1000;
+    /// The node is shutting down; reconnect (to any node) and resume.
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame larger than the limit.
+    pub const TOO_BIG: u16 = 1009;
+    /// The node failed; reconnect and resume.
+    pub const INTERNAL: u16 = 1011;
+    /// No `auth` within the deadline, a bad or expired token, or frames before `auth`.
+    pub const UNAUTHORIZED: u16 = 4401;
+    /// The visitor was blocked, or the agent lost the permission.
+    pub const FORBIDDEN: u16 = 4403;
+    /// The connection could not keep up with its chatrooms (its send queue filled).
+    pub const TOO_SLOW: u16 = 4408;
+    /// Too many connections from this address.
+    pub const TOO_MANY: u16 = 4429;
+}
+
+/// Parses a text frame into a [`ClientFrame`], or the code and words of the `error` frame that
+/// answers it. Serde's message names the field that is wrong, with any submitted value taken out.
+pub fn parse(text: &str) -> Result<ClientFrame, (Code, String)> {
+    serde_json::from_str(text).map_err(|err| {
+        let detail = shared::json::without_values(&err.to_string());
+        if err.is_data() && detail.starts_with("unknown variant") {
+            (Code::UnknownType, format!("unknown frame type: {detail}"))
+        } else if err.is_syntax() || err.is_eof() {
+            (Code::InvalidFrame, "the frame is not valid JSON".to_owned())
+        } else {
+            (Code::InvalidFrame, format!("the frame does not have the expected shape: {detail}"))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(text: &str) -> Code {
+        match parse(text) {
+            Err((code, _)) => code,
+            Ok(frame) => panic!("{text} parsed as {frame:?}"),
+        }
+    }
+
+    #[test]
+    fn frames_parse_with_camel_case_fields() {
+        let room = ChatroomId::new();
+        let frame = parse(&format!(r#"{{"type":"send","chatroomId":"{room}","clientMsgId":"m-1","message":"hi"}}"#));
+        assert!(matches!(frame, Ok(ClientFrame::Send { chatroom_id, .. }) if chatroom_id == room));
+        let mark = parse(&format!(r#"{{"type":"mark","chatroomId":"{room}","as":"blocked"}}"#)).unwrap();
+        assert!(matches!(mark, ClientFrame::Mark { mark: Mark::Blocked, .. }));
+    }
+
+    #[test]
+    fn client_sent_identity_fields_are_refused() {
+        let room = ChatroomId::new();
+        for extra in [r#""tenantId":"t""#, r#""sender":{"kind":"agent"}"#, r#""seq":7"#] {
+            let text = format!(r#"{{"type":"send","chatroomId":"{room}","clientMsgId":"m","message":"x",{extra}}}"#);
+            assert_eq!(code(&text), Code::InvalidFrame, "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_frames_get_stable_codes_without_the_values_sent() {
+        assert_eq!(code("{"), Code::InvalidFrame);
+        assert_eq!(code("[]"), Code::InvalidFrame);
+        assert_eq!(code(r#"{"type":"dance"}"#), Code::UnknownType);
+        assert_eq!(code(r#"{"message":"no type"}"#), Code::InvalidFrame);
+        let Err((_, message)) = parse(r#"{"type":"auth","token":12345678}"#) else { panic!("a number is no token") };
+        assert!(!message.contains("12345678"), "{message}");
+    }
+}

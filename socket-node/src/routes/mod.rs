@@ -1,0 +1,31 @@
+//! The socket-node's HTTP routes.
+
+mod health;
+mod sessions;
+mod ws;
+
+use axum::{
+    Router,
+    http::{Method, header},
+    routing::{get, post},
+};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::state::AppState;
+
+pub fn router(state: AppState) -> Router {
+    // The widget calls from the tenant's own site. Any origin may ask; the widget check then
+    // refuses origins the chatbot does not allow (`origin_not_allowed`). No cookies are used.
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::mirror_request())
+        .allow_methods([Method::POST])
+        .allow_headers([header::CONTENT_TYPE]);
+    Router::new()
+        .route("/v1/visitor/sessions", post(sessions::create).layer(cors))
+        .route("/v1/ws", get(ws::upgrade))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(shared::error::not_found)
+        .with_state(state)
+}

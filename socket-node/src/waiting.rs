@@ -1,0 +1,87 @@
+//! The waiting queue agents watch, and the timers behind standby.
+//!
+//! Both are read from MongoDB, where a chatroom's status and deadline are stored anyway: the
+//! queue is the tenant's chatrooms with status `waiting`, oldest first (index `tenantId, status,
+//! createdAt`), and an expired standby is a chatroom with status `standby` whose `standbyUntil`
+//! has passed (index `status, standbyUntil`). Redis carries the *changes*: a `queueChanged`
+//! notice on the bus makes each node with agents of that tenant rebuild the queue once and push
+//! it to them. So a flushed or restarted Redis loses no waiting visitor and no standby deadline.
+
+use std::{collections::HashSet, sync::Arc};
+
+use shared::domain::{ChatroomStatus, TenantId};
+use tokio::sync::{mpsc, watch};
+
+use crate::{
+    bus::{Notice, NoticeKind, Route},
+    protocol::{ChatroomView, ServerFrame},
+    state::AppState,
+};
+
+/// The longest queue an agent is shown.
+pub const QUEUE_LIMIT: u32 = 200;
+
+/// The tenant's queue as a `queue` frame.
+pub async fn queue_frame(state: &AppState, tenant: &TenantId) -> Result<ServerFrame, shared::repos::RepoError> {
+    let rooms = state.repos.chatrooms.list_waiting(tenant, QUEUE_LIMIT).await?;
+    Ok(ServerFrame::Queue { chatrooms: rooms.iter().map(ChatroomView::from).collect() })
+}
+
+/// Rebuilds the queue of each tenant named on `changes` (coalescing bursts: a tenant named many
+/// times while a rebuild runs is rebuilt once more) and pushes it to this node's agents.
+pub async fn run_refresher(
+    state: AppState,
+    mut changes: mpsc::UnboundedReceiver<TenantId>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let first = tokio::select! {
+            tenant = changes.recv() => match tenant { Some(t) => t, None => return },
+            _ = shutdown.changed() => return,
+        };
+        let mut tenants = HashSet::from([first]);
+        while let Ok(tenant) = changes.try_recv() {
+            tenants.insert(tenant);
+        }
+        for tenant in tenants {
+            match queue_frame(&state, &tenant).await {
+                Ok(frame) => {
+                    let notice = Notice {
+                        route: Route::Tenant(tenant),
+                        kind: NoticeKind::Queue,
+                        origin: None,
+                        frame: frame.to_json(),
+                    };
+                    state.hub.dispatch(Arc::new(notice), None);
+                }
+                Err(err) => tracing::error!(error = %err, tenant_id = %tenant, "queue not rebuilt"),
+            }
+        }
+    }
+}
+
+/// Closes chatrooms whose standby expired (reason `visitor_left`), every `standby_sweep`. Every
+/// node sweeps; the close is a conditional update, so exactly one node closes each chatroom.
+pub async fn run_standby_sweeper(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(state.config.timing.standby_sweep);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        let overdue = match state.repos.chatrooms.list_overdue_standby(shared::domain::Timestamp::now(), 100).await {
+            Ok(rooms) => rooms,
+            Err(err) => {
+                tracing::error!(error = %err, "standby sweep failed");
+                continue;
+            }
+        };
+        for room in overdue {
+            debug_assert_eq!(room.status, ChatroomStatus::Standby);
+            if let Err(err) = crate::chat::expire_standby(&state, &room).await {
+                tracing::error!(error = %err, chatroom_id = %room.id, "standby not expired");
+            }
+        }
+    }
+}

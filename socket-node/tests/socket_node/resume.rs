@@ -1,0 +1,113 @@
+//! Losing nothing: duplicate sends store one message; a dropped connection resumes with every
+//! message it missed, once each and in order; a visitor who stays away closes the chatroom.
+
+use serde_json::json;
+
+use crate::{story::stored_messages, support::*};
+
+/// A visitor on node 0 and an agent on node 1 who joined; returns (visitor, agent, session).
+async fn chatting(cluster: &Cluster, tenant: &Tenant) -> (Client, Client, Session) {
+    let session = open_session(cluster.node(0), tenant).await;
+    let (visitor, _) = Client::authenticated(cluster.node(0), &session.token).await;
+    let (mut agent, _, _) = agent_client(cluster.node(1), &tenant.agent).await;
+    join(&mut agent, &session.chatroom_id).await;
+    (visitor, agent, session)
+}
+
+#[tokio::test]
+async fn a_repeated_client_msg_id_gets_the_same_ack_and_stores_one_message() {
+    let cluster = cluster().await;
+    let tenant = cluster.tenant().await;
+    let (mut visitor, mut agent, session) = chatting(&cluster, &tenant).await;
+    let room = session.chatroom_id.as_str();
+    let send = json!({"type": "send", "chatroomId": room, "clientMsgId": "retry-1", "message": "once only"});
+    visitor.send(send.clone()).await;
+    let first = visitor.next_where("ack", |f| f["clientMsgId"] == "retry-1").await;
+    visitor.send(send.clone()).await;
+    let second = visitor.next_where("ack", |f| f["clientMsgId"] == "retry-1").await;
+    assert_eq!(first, second, "the same ack, seq and time");
+
+    // From a second connection of the same visitor (a reconnect that retries), too.
+    let (mut again, _) = Client::authenticated(cluster.node(1), &session.token).await;
+    again.send(send).await;
+    assert_eq!(again.next_where("ack", |f| f["clientMsgId"] == "retry-1").await, first);
+
+    let after = agent.say_acked(room, "and this is next").await;
+    assert_eq!(after, first["seq"].as_u64().unwrap() + 1, "a duplicate takes no seq");
+    let stored = stored_messages(&cluster, room).await;
+    assert_eq!(stored.iter().filter(|m| m.get_str("message") == Ok("once only")).count(), 1);
+    agent.message("once only").await;
+    cluster.messages_topic.caught_up().await;
+    let sent = cluster.messages_topic.of_type("message.sent");
+    assert_eq!(sent.iter().filter(|e| e["data"]["clientMsgId"] == "retry-1").count(), 1, "one message.sent");
+}
+
+#[tokio::test]
+async fn a_visitor_who_drops_resumes_with_everything_missed_once_and_in_order() {
+    let cluster = cluster().await;
+    let tenant = cluster.tenant().await;
+    let (mut visitor, mut agent, session) = chatting(&cluster, &tenant).await;
+    let room = session.chatroom_id.as_str();
+    let last_seen = visitor.say_acked(room, "I have a question").await;
+    agent.message("I have a question").await;
+
+    // The visitor's network goes: the chatroom goes to standby and the agent sees it.
+    visitor.close().await;
+    let standby = agent.next_where("chatroom", |f| f["status"] == "standby").await;
+    assert!(standby["standbyUntil"].is_string());
+    cluster.chatrooms_topic.wait_for("chatroom.standby", |e| e["data"]["chatroomId"] == room).await;
+
+    // The agent keeps answering meanwhile: stored, acked.
+    let mut missed = Vec::new();
+    for i in 0..5 {
+        missed.push(agent.say_acked(room, &format!("answer {i}")).await);
+    }
+
+    // The visitor comes back on the other node and resumes from what they had.
+    let (mut back, ready) = Client::authenticated(cluster.node(1), &session.token).await;
+    assert_eq!(ready["chatrooms"][0]["status"], "active", "the chatroom is active again");
+    back.send(json!({"type": "resume", "chatroomId": room, "afterSeq": last_seen})).await;
+    let resumed = back.next_of("resumed").await;
+    let replayed: Vec<u64> =
+        back.seen.iter().filter(|f| f["type"] == "message").map(|f| f["seq"].as_u64().unwrap()).collect();
+    assert_eq!(replayed, missed, "every missed message, once, in order, nothing from before");
+    assert_eq!(resumed["lastSeq"].as_u64(), missed.last().copied());
+    let texts: Vec<&str> =
+        back.seen.iter().filter(|f| f["type"] == "message").map(|f| f["message"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["answer 0", "answer 1", "answer 2", "answer 3", "answer 4"]);
+    agent.next_where("chatroom", |f| f["status"] == "active").await;
+    cluster.chatrooms_topic.wait_for("chatroom.resumed", |e| e["data"]["chatroomId"] == room).await;
+
+    // And live again, both ways.
+    agent.say_acked(room, "welcome back").await;
+    assert_eq!(back.message("welcome back").await["seq"].as_u64(), Some(missed.last().unwrap() + 1));
+    back.say_acked(room, "thanks").await;
+    agent.message("thanks").await;
+}
+
+#[tokio::test]
+async fn a_visitor_who_stays_away_past_the_standby_closes_the_chatroom_as_visitor_left() {
+    let cluster = cluster().await;
+    let tenant = cluster.tenant().await;
+    let (visitor, mut agent, session) = chatting(&cluster, &tenant).await;
+    let room = session.chatroom_id.as_str();
+    visitor.close().await;
+    agent.next_where("chatroom", |f| f["status"] == "standby").await;
+    let closed = agent.next_where("chatroom", |f| f["status"] == "closed").await;
+    assert_eq!(closed["closeReason"], "visitor_left");
+    let event = cluster.chatrooms_topic.wait_for("chatroom.closed", |e| e["data"]["chatroomId"] == room).await;
+    assert_eq!(event["data"]["reason"], "visitor_left");
+    cluster.chatrooms_topic.caught_up().await;
+    let closes = cluster.chatrooms_topic.of_type("chatroom.closed");
+    assert_eq!(
+        closes.iter().filter(|e| e["data"]["chatroomId"] == room).count(),
+        1,
+        "two sweeping nodes close it once"
+    );
+
+    // Coming back too late: the visitor sees the closed chatroom and cannot write.
+    let (mut late, ready) = Client::authenticated(cluster.node(0), &session.token).await;
+    assert_eq!(ready["chatrooms"][0]["status"], "closed");
+    late.say(room, "hello?").await;
+    assert_eq!(late.error().await["code"], "chatroom_closed");
+}
