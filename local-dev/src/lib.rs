@@ -95,17 +95,17 @@ pub struct Backends {
 /// Connects the configured services; what is not configured lives in process memory.
 pub async fn backends(config: &Config) -> Result<Backends, ServiceError> {
     let mut described = Vec::new();
-    let repos = match &config.mongo {
+    let db = match &config.mongo {
         Some(mongo) => {
-            let db = shared::mongo::open(mongo).await?;
             described.push(("storage", format!("MongoDB database {:?}", mongo.database)));
-            Repos::mongo(&db)
+            Some(shared::mongo::open(mongo).await?)
         }
         None => {
             described.push(("storage", "process memory (set MONGODB_URL to use MongoDB)".to_owned()));
-            Repos::memory()
+            None
         }
     };
+    let repos = db.as_ref().map_or_else(Repos::memory, Repos::mongo);
     let cache = match &config.redis {
         Some(redis) => Some(shared::redis::connect(redis).await?),
         None => None,
@@ -123,8 +123,17 @@ pub async fn backends(config: &Config) -> Result<Backends, ServiceError> {
     let events: Arc<dyn EventPublisher> = match &config.kafka {
         Some(kafka) => {
             shared::events::ensure_topics(kafka, &Topic::ALL).await?;
-            described.push(("events", format!("Kafka at {}", kafka.brokers)));
-            Arc::new(KafkaPublisher::connect(kafka).await?)
+            let publisher = KafkaPublisher::connect(kafka).await?;
+            match &db {
+                Some(db) => {
+                    described.push(("events", format!("Kafka at {}, MongoDB outbox while it is down", kafka.brokers)));
+                    shared::events::kafka_with_outbox(publisher, db, std::future::pending()).0
+                }
+                None => {
+                    described.push(("events", format!("Kafka at {}", kafka.brokers)));
+                    Arc::new(publisher)
+                }
+            }
         }
         None => {
             described.push(("events", "process memory (set KAFKA_BROKERS to use Kafka)".to_owned()));

@@ -18,7 +18,7 @@ use shared::{
     client_ip::TrustedProxies,
     domain::Timestamp,
     error::ServiceError,
-    events::{EventQueue, KafkaPublisher, MongoOutbox, OutboxPublisher, Topic},
+    events::{EventQueue, KafkaPublisher, Topic},
     ratelimit::{RateLimiter, RedisRateLimiter},
     redis::Redis,
     repos::Repos,
@@ -93,9 +93,9 @@ impl Node {
 
         let node =
             Arc::new(NodeInfo { id: uuid::Uuid::new_v4().simple().to_string(), address, started_at: Timestamp::now() });
-        let outbox = Arc::new(OutboxPublisher::new(Arc::new(kafka.clone()), Arc::new(MongoOutbox::new(&db))));
-        let (events, events_task) = EventQueue::spawn(outbox.clone(), 10_000);
         let (shutdown_tx, shutdown) = watch::channel(false);
+        let (outbox, relay) = shared::events::kafka_with_outbox(kafka.clone(), &db, wait_for(shutdown.clone()));
+        let (events, events_task) = EventQueue::spawn(outbox, 10_000);
         let hub = Arc::new(Hub::default());
         let (queue_changes_tx, queue_changes) = tokio::sync::mpsc::unbounded_channel();
         let bus = Bus::new(redis.clone(), node.id.clone(), hub.clone(), queue_changes_tx);
@@ -130,7 +130,7 @@ impl Node {
         tasks.push(tokio::spawn(crate::waiting::run_refresher(state.clone(), queue_changes, shutdown.clone())));
         tasks.push(tokio::spawn(crate::waiting::run_standby_sweeper(state.clone(), shutdown.clone())));
         tasks.push(tokio::spawn(run_heartbeat(state.clone(), shutdown.clone())));
-        tasks.push(outbox.spawn_relay(Duration::from_secs(1), wait_for(shutdown.clone())));
+        tasks.push(relay);
         Ok(Self { state, shutdown: ShutdownTrigger(Arc::new(shutdown_tx)), tasks, events: events_task })
     }
 

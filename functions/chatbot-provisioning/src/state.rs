@@ -31,14 +31,17 @@ impl AppState {
         let db = shared::mongo::open(&config.mongo).await?;
         let redis = shared::redis::connect(&config.redis).await?;
         shared::events::ensure_topics(&config.kafka, &[Topic::Tenants]).await?;
-        let events = KafkaPublisher::connect(&config.kafka).await?;
+        // Events wait in the MongoDB outbox while Kafka is down; the relay runs as long as the
+        // process does (on Lambda, while an invocation runs; the socket-nodes relay too).
+        let kafka = KafkaPublisher::connect(&config.kafka).await?;
+        let (events, _relay) = shared::events::kafka_with_outbox(kafka, &db, std::future::pending());
         let repos = Repos::mongo(&db);
         Ok(Self {
             access: ChatbotAccess::new(repos.chatbots.clone(), config.identity.clone(), Some(redis)),
             repos,
             tokens: AccessTokens::new(&config.auth),
             identity: config.identity.clone(),
-            events: Arc::new(events),
+            events,
             policy: config.policy.clone(),
         })
     }

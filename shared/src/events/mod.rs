@@ -27,6 +27,7 @@ pub use kafka::{KafkaLogContext, KafkaPublisher, consume, ensure_topics};
 pub use memory::MemoryPublisher;
 pub use outbox::{
     MemoryOutbox, MongoOutbox, OutboxEntry, OutboxPublisher, OutboxStore, RelayPass, ensure_outbox_indexes,
+    kafka_with_outbox,
 };
 pub use queue::{EventQueue, QUEUE_BATCH, QueueClosed};
 

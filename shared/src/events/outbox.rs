@@ -56,6 +56,21 @@ pub use store::{OutboxEntry, OutboxStore, RELAY_LEASE};
 use super::{EventPublisher, OutgoingEvent, PublishError};
 use crate::repos::RepoError;
 
+/// How often every process's relay looks at the outbox.
+pub const RELAY_EVERY: Duration = Duration::from_secs(1);
+
+/// Kafka behind the MongoDB outbox, as every Parley process that produces events publishes:
+/// the publisher, and its relay running every [`RELAY_EVERY`] until `shutdown` resolves.
+pub fn kafka_with_outbox(
+    kafka: super::KafkaPublisher,
+    db: &mongodb::Database,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> (Arc<OutboxPublisher>, JoinHandle<()>) {
+    let publisher = Arc::new(OutboxPublisher::new(Arc::new(kafka), Arc::new(MongoOutbox::new(db))));
+    let relay = publisher.clone().spawn_relay(RELAY_EVERY, shutdown);
+    (publisher, relay)
+}
+
 /// Entries one relay pass publishes at most.
 pub const RELAY_BATCH: usize = 100;
 

@@ -47,7 +47,22 @@ contract!(
     of_many_holders_racing_for_the_lease_one_gets_it,
     an_expired_lease_can_be_taken_over,
     a_holder_that_keeps_renewing_keeps_the_lease,
+    an_event_stored_late_goes_out_in_the_order_it_happened,
 );
+
+/// An event that waited out a broker timeout on one node is stored after events that happened
+/// later on another: the outbox hands them back in the order they happened (UUID v7 event ids).
+async fn an_event_stored_late_goes_out_in_the_order_it_happened(b: Backend) {
+    let tenant = TenantId::new();
+    let earlier = event(tenant, "room-a", 1);
+    let later = event(tenant, "room-a", 2);
+    assert!(earlier.envelope.id.to_string() < later.envelope.id.to_string());
+    b.store.push(std::slice::from_ref(&later)).await.unwrap();
+    b.store.push(std::slice::from_ref(&earlier)).await.unwrap();
+    let read: Vec<OutgoingEvent> =
+        b.store.oldest(10).await.unwrap().into_iter().map(|e| e.event.expect("readable")).collect();
+    assert_eq!(read, [earlier, later]);
+}
 
 async fn entries_come_back_whole_and_oldest_first(b: Backend) {
     assert!(b.store.is_empty().await.unwrap());
@@ -191,7 +206,7 @@ async fn an_unreadable_mongodb_entry_does_not_hide_the_others() {
     db.db
         .collection::<Document>("outbox")
         .insert_one(doc! {
-            "_id": mongodb::bson::oid::ObjectId::new(), "eventId": "x", "topic": "agents", "key": "k",
+            "_id": mongodb::bson::oid::ObjectId::new(), "eventId": "00000000-0000-7000-8000-000000000000", "topic": "agents", "key": "k",
             "envelope": "{}", "createdAt": mongodb::bson::DateTime::now(),
         })
         .await
