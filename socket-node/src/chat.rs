@@ -305,21 +305,12 @@ fn closed(room: &Chatroom) -> ChatError {
     ChatError::new(Code::ChatroomClosed, format!("the chatroom is {}", room.status))
 }
 
-pub async fn typing(
-    state: &AppState,
-    actor: &Actor,
-    origin: Origin,
-    chatroom: ChatroomId,
-    typing: bool,
-) -> Result<(), ChatError> {
-    let room = load_for(state, actor, chatroom, false).await?;
-    if !room.status.is_open() {
-        return Err(closed(&room));
-    }
-    let frame = ServerFrame::Typing { chatroom_id: room.id, sender: actor.sender(), typing }.to_json();
-    let notice = Notice { route: Route::Chatroom(room.id), kind: NoticeKind::Typing, origin: Some(origin), frame };
+/// Shows the other side that the actor is typing. Nothing is stored or read: the caller has
+/// checked that its connection follows the chatroom (the hot path stays off MongoDB).
+pub async fn typing(state: &AppState, actor: &Actor, origin: Origin, chatroom: ChatroomId, typing: bool) {
+    let frame = ServerFrame::Typing { chatroom_id: chatroom, sender: actor.sender(), typing }.to_json();
+    let notice = Notice { route: Route::Chatroom(chatroom), kind: NoticeKind::Typing, origin: Some(origin), frame };
     state.bus.publish(notice).await;
-    Ok(())
 }
 
 /// Records that the actor has read the other side's messages up to `up_to` and tells the other side.

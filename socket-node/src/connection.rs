@@ -289,8 +289,11 @@ impl Session {
                 }
             }
             ClientFrame::Typing { chatroom_id, typing } => {
-                if let Err(err) = chat::typing(&state, &actor, origin, chatroom_id, typing).await {
-                    self.refuse_with(err, Some(chatroom_id), None).await;
+                // A connection follows exactly the open chatrooms it may act in.
+                if self.following.contains_key(&chatroom_id) {
+                    chat::typing(&state, &actor, origin, chatroom_id, typing).await;
+                } else {
+                    self.refuse_with(not_following(&actor), Some(chatroom_id), None).await;
                 }
             }
             ClientFrame::Read { chatroom_id, up_to_seq } => {
@@ -494,10 +497,7 @@ impl Session {
     /// A client's `resume`: everything stored after `after_seq`, in order, then `resumed`.
     async fn resume(&mut self, actor: &Actor, chatroom: ChatroomId, after_seq: u64) -> Result<(), ChatError> {
         if !self.following.contains_key(&chatroom) {
-            return Err(match actor {
-                Actor::Visitor { .. } => ChatError::new(Code::NotInChatroom, "this token opens another chatroom"),
-                Actor::Agent(_) => ChatError::new(Code::NotInChatroom, "join the chatroom first"),
-            });
+            return Err(not_following(actor));
         }
         self.following.insert(chatroom, Delivered::from(after_seq));
         self.replay(actor.tenant(), chatroom).await?;
@@ -598,6 +598,14 @@ impl Session {
                 self.state.hub.unsubscribe(Route::Agent(agent.id), self.id);
             }
         }
+    }
+}
+
+/// The refusal for a chatroom this connection does not follow.
+fn not_following(actor: &Actor) -> ChatError {
+    match actor {
+        Actor::Visitor { .. } => ChatError::new(Code::NotInChatroom, "this token opens another chatroom"),
+        Actor::Agent(_) => ChatError::new(Code::NotInChatroom, "join the chatroom first"),
     }
 }
 
