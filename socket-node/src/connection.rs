@@ -12,7 +12,10 @@
 use std::{
     collections::{BTreeSet, HashMap},
     net::IpAddr,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -35,7 +38,9 @@ use crate::{
     state::{AppState, IpSlot},
 };
 
-/// How long the session waits for room in its writer's queue before it gives the client up.
+/// How long the session waits for room in its writer's queue before it gives the client up, and
+/// how long the writer then has to hand over the last frames (the close frame among them)
+/// before the socket is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages fetched per page when replaying.
 const REPLAY_PAGE: u32 = 200;
@@ -88,6 +93,11 @@ struct Session {
     id: ConnId,
     outlet: Outlet,
     out: mpsc::Sender<Outgoing>,
+    /// Rung by the hub when this connection's queue is full.
+    kick: Arc<Notify>,
+    /// Set when a frame found no room in time: nothing more is queued, and the connection ends
+    /// with 4408.
+    too_slow: AtomicBool,
     actor: Option<Actor>,
     following: HashMap<ChatroomId, Delivered>,
     token_expires: Option<Instant>,
@@ -105,8 +115,11 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
     };
 
     let capacity = state.config.limits.send_queue;
-    let (out, out_rx) = mpsc::channel(capacity);
-    let writer = tokio::spawn(write(sink, out_rx));
+    // One place more than the queue holds, kept for the close frame: a connection closed because
+    // its queue filled is still told why (4408) when its client reads again.
+    let (out, out_rx) = mpsc::channel(capacity + 1);
+    let close_slot = out.clone().try_reserve_owned().expect("a new queue has room");
+    let mut writer = tokio::spawn(write(sink, out_rx));
     let (hub_tx, mut hub_rx) = mpsc::channel(capacity);
     let kick = Arc::new(Notify::new());
     let id = state.next_connection_id();
@@ -115,6 +128,8 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
         state: state.clone(),
         id,
         out,
+        kick: kick.clone(),
+        too_slow: AtomicBool::new(false),
         actor: None,
         following: HashMap::new(),
         token_expires: None,
@@ -128,6 +143,9 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
     let mut shutdown = state.shutdown.clone();
 
     let ending = loop {
+        if session.too_slow.load(Ordering::Relaxed) {
+            break Ending::Close(close::TOO_SLOW, "too_slow");
+        }
         let deadline = match (&session.actor, session.token_expires) {
             (None, _) => auth_deadline,
             (Some(_), Some(expires)) => expires,
@@ -160,10 +178,7 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
                     break ending;
                 }
             }
-            () = kick.notified() => {
-                state.metrics.slow_connections_dropped.inc();
-                break Ending::Close(close::TOO_SLOW, "too_slow");
-            }
+            () = kick.notified() => break Ending::Close(close::TOO_SLOW, "too_slow"),
             _ = pings.tick() => {
                 if last_heard.elapsed() > timing.ping * 3 {
                     break Ending::Gone;
@@ -183,12 +198,26 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
         }
     };
 
-    if let Ending::Close(code, reason) = ending {
-        let _ = session.out.try_send(Outgoing::Close(code, reason));
+    // However the loop noticed it (a failed push reads as the client gone), a connection that
+    // could not keep up is closed as too slow.
+    let ending =
+        if session.too_slow.load(Ordering::Relaxed) { Ending::Close(close::TOO_SLOW, "too_slow") } else { ending };
+    match ending {
+        Ending::Close(code, reason) => {
+            if code == close::TOO_SLOW {
+                state.metrics.slow_connections_dropped.inc();
+            }
+            drop(close_slot.send(Outgoing::Close(code, reason)));
+        }
+        Ending::Gone => drop(close_slot),
     }
     session.clean_up().await;
     drop(session);
-    let _ = tokio::time::timeout(WRITE_TIMEOUT, writer).await;
+    // A client that does not take its last frames in time is cut off: the socket is dropped
+    // rather than left to a writer that would wait on it for as long as the peer lives.
+    if tokio::time::timeout(WRITE_TIMEOUT, &mut writer).await.is_err() {
+        writer.abort();
+    }
 }
 
 async fn write(mut sink: futures::stream::SplitSink<WebSocket, WsMessage>, mut queue: mpsc::Receiver<Outgoing>) {
@@ -209,9 +238,20 @@ async fn write(mut sink: futures::stream::SplitSink<WebSocket, WsMessage>, mut q
 
 impl Session {
     /// Queues for the writer, waiting a little when it is behind; false when the client is gone
-    /// or too slow.
+    /// or too slow. Too slow: the writer's queue stayed full for [`WRITE_TIMEOUT`], or the hub
+    /// found this connection's other queue full meanwhile (a kick).
     async fn push(&self, outgoing: Outgoing) -> bool {
-        matches!(tokio::time::timeout(WRITE_TIMEOUT, self.out.send(outgoing)).await, Ok(Ok(())))
+        if self.too_slow.load(Ordering::Relaxed) {
+            return false;
+        }
+        tokio::select! {
+            biased;
+            sent = self.out.send(outgoing) => return sent.is_ok(),
+            () = self.kick.notified() => {}
+            () = tokio::time::sleep(WRITE_TIMEOUT) => {}
+        }
+        self.too_slow.store(true, Ordering::Relaxed);
+        false
     }
 
     async fn emit(&self, frame: &ServerFrame) -> bool {
@@ -391,13 +431,17 @@ impl Session {
 
     async fn visitor(&mut self, claims: shared::auth::ChatroomClaims) -> Result<(), ChatError> {
         if let Some(actor) = &self.actor {
-            return match actor {
-                Actor::Visitor { chatroom, .. } if *chatroom == claims.sub => {
-                    self.token_expires = Some(Self::expiry(claims.exp));
-                    Ok(())
-                }
-                _ => Err(ChatError::new(Code::TokenInvalid, "a connection keeps the identity it authenticated with")),
-            };
+            let Actor::Visitor { tenant, chatroom, .. } = actor else { return Err(another_identity()) };
+            if *chatroom != claims.sub {
+                return Err(another_identity());
+            }
+            // A fresh token of the same visitor: the connection lives on, and says so.
+            let room = self.state.repos.chatrooms.get(tenant, chatroom).await?;
+            let room = room.ok_or_else(|| ChatError::new(Code::TokenInvalid, "the token's chatroom does not exist"))?;
+            self.token_expires = Some(Self::expiry(claims.exp));
+            let chatrooms = vec![ChatroomView::from(&room)];
+            self.emit(&ServerFrame::Ready { v: protocol::VERSION, role: Role::Visitor, chatrooms }).await;
+            return Ok(());
         }
         let (tenant, chatroom) = (claims.tid, claims.sub);
         self.state.hub.subscribe(Route::Chatroom(chatroom), &self.outlet);
@@ -424,15 +468,11 @@ impl Session {
     }
 
     async fn agent(&mut self, claims: shared::auth::AccessClaims) -> Result<(), ChatError> {
-        if let Some(actor) = &self.actor {
-            return match actor {
-                Actor::Agent(agent) if agent.id == claims.sub && claims.perms.contains(&Permission::ChatroomsJoin) => {
-                    self.token_expires = Some(Self::expiry(claims.exp));
-                    Ok(())
-                }
-                _ => Err(ChatError::new(Code::TokenInvalid, "a connection keeps the identity it authenticated with")),
-            };
-        }
+        let refreshing = match &self.actor {
+            None => false,
+            Some(Actor::Agent(agent)) if agent.id == claims.sub => true,
+            Some(_) => return Err(another_identity()),
+        };
         if !claims.perms.contains(&Permission::ChatroomsJoin) {
             return Err(ChatError::new(Code::PermissionDenied, "this needs the chatrooms:join permission"));
         }
@@ -448,6 +488,16 @@ impl Session {
             permissions: claims.perms.clone(),
             max_concurrent: user.assigning.max_concurrent,
         };
+        if refreshing {
+            // A fresh token of the same agent: the connection lives on with what the token and
+            // the account say now (permissions changed by an admin take effect here).
+            let held = self.state.repos.chatrooms.list_for_agent(&agent.tenant, &agent.id).await?;
+            self.actor = Some(Actor::Agent(agent));
+            self.token_expires = Some(Self::expiry(claims.exp));
+            let chatrooms = held.iter().map(ChatroomView::from).collect();
+            self.emit(&ServerFrame::Ready { v: protocol::VERSION, role: Role::Agent, chatrooms }).await;
+            return Ok(());
+        }
         self.state.hub.subscribe(Route::Tenant(agent.tenant), &self.outlet);
         self.state.hub.subscribe(Route::Agent(agent.id), &self.outlet);
         let held = self.state.repos.chatrooms.list_for_agent(&agent.tenant, &agent.id).await?;
@@ -607,6 +657,10 @@ fn not_following(actor: &Actor) -> ChatError {
         Actor::Visitor { .. } => ChatError::new(Code::NotInChatroom, "this token opens another chatroom"),
         Actor::Agent(_) => ChatError::new(Code::NotInChatroom, "join the chatroom first"),
     }
+}
+
+fn another_identity() -> ChatError {
+    ChatError::new(Code::TokenInvalid, "a connection keeps the identity it authenticated with")
 }
 
 #[cfg(test)]

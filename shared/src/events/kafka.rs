@@ -139,8 +139,15 @@ impl KafkaPublisher {
     }
 }
 
+/// How long the outbox relay's availability question may take.
+const AVAILABILITY_TIMEOUT: Duration = Duration::from_secs(2);
+
 #[async_trait]
 impl EventPublisher for KafkaPublisher {
+    async fn available(&self) -> bool {
+        self.probe(AVAILABILITY_TIMEOUT).await
+    }
+
     async fn publish(&self, event: &OutgoingEvent) -> Result<(), PublishError> {
         let payload = serde_json::to_vec(&event.envelope).map_err(|e| PublishError::Rejected(e.to_string()))?;
         let topic = event.topic.name(&self.topic_prefix);

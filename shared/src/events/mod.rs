@@ -196,6 +196,13 @@ pub trait EventPublisher: Send + Sync {
     async fn publish_all(&self, events: &[OutgoingEvent]) -> Vec<Result<(), PublishError>> {
         futures::future::join_all(events.iter().map(|event| self.publish(event))).await
     }
+
+    /// Whether the broker answers now (a cheap question, answered within seconds). The outbox
+    /// relay asks before it sends anything, so no event is sent into an outage and then
+    /// delivered late, after events that were stored meanwhile.
+    async fn available(&self) -> bool {
+        true
+    }
 }
 
 /// Publishes an event about a change that is already stored. A failure does not undo the change

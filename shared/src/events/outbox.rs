@@ -192,11 +192,12 @@ impl OutboxPublisher {
     /// Publishes the oldest entries (up to [`RELAY_BATCH`]) in order, removing those the broker
     /// acknowledged, and clears this publisher's backlog when the outbox is found empty.
     ///
-    /// The oldest entry goes first, alone, as a probe: while the broker is down, one event waits
-    /// out the message timeout rather than a whole batch. The rest follow together, enqueued in
-    /// order. The pass stops at the first entry the broker did not take; entries after it stay,
-    /// even if some of them got through (they are published again: at least once). Entries the
-    /// broker refused are dropped and logged. Errors are MongoDB's.
+    /// First the broker is asked whether it answers (a metadata request for Kafka): while it is
+    /// down, nothing is sent, so no event waits out a message timeout and then lands after
+    /// events stored meanwhile. Then the batch goes in one chain per key, the chains side by
+    /// side; a chain stops at the first entry the broker did not take, and that entry and the
+    /// rest of its key stay for the next pass (other keys go on). Entries the broker refused are
+    /// dropped and logged. Errors are MongoDB's.
     pub async fn relay_once(&self) -> Result<RelayPass, RepoError> {
         let _relaying = self.relaying.lock().await;
         let mut pass = RelayPass::default();
@@ -223,33 +224,42 @@ impl OutboxPublisher {
     }
 
     async fn relay_batch(&self, pass: &mut RelayPass) -> Result<(), RepoError> {
-        let entries = self.store.oldest(RELAY_BATCH).await?;
-        let Some((probe, rest)) = entries.split_first() else { return Ok(()) };
-        let mut outcomes = vec![self.relay_entry(probe).await];
-        if !matches!(outcomes[0], Err(PublishError::Unavailable(_))) {
-            outcomes.extend(join_all(rest.iter().map(|entry| self.relay_entry(entry))).await);
+        if !self.inner.available().await {
+            pass.broker_unavailable = true;
+            tracing::info!("Kafka does not answer; the outbox waits");
+            return Ok(());
         }
-
-        let mut done: Vec<ObjectId> = Vec::new();
-        for (entry, outcome) in entries.iter().zip(outcomes) {
-            match outcome {
-                Ok(()) => pass.relayed += 1,
-                Err(PublishError::Unavailable(reason)) => {
-                    pass.broker_unavailable = true;
-                    tracing::info!(
-                        waiting_from = %entry.id,
-                        reason = %reason,
-                        relayed = pass.relayed,
-                        "Kafka is still unavailable; the outbox waits"
-                    );
+        // One chain per key, the chains side by side: a key's events go one after the other and
+        // its chain stops at the first the broker does not take, so a broker that comes back
+        // half-ready (some sends fail, some pass) cannot put a later event of a key before an
+        // earlier one.
+        let entries = self.store.oldest(RELAY_BATCH).await?;
+        let mut chains: Vec<(&str, Vec<&OutboxEntry>)> = Vec::new();
+        for entry in &entries {
+            let key = entry.event.as_ref().map_or("", |e| e.key.as_str());
+            match chains.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, chain)) => chain.push(entry),
+                None => chains.push((key, vec![entry])),
+            }
+        }
+        let outcomes = join_all(chains.iter().map(|(_, chain)| async move {
+            let mut outcomes = Vec::new();
+            for &entry in chain {
+                let outcome = self.relay_entry(entry).await;
+                let stop = matches!(outcome, Err(PublishError::Unavailable(_)));
+                outcomes.push((entry, outcome));
+                if stop {
                     break;
                 }
-                Err(PublishError::Rejected(reason)) => {
-                    pass.dropped += 1;
-                    log_dropped(entry, &reason);
-                }
             }
-            done.push(entry.id);
+            outcomes
+        }))
+        .await;
+        let mut done: Vec<ObjectId> = Vec::new();
+        for (entry, outcome) in outcomes.into_iter().flatten() {
+            if self.settle(entry, outcome, pass) {
+                done.push(entry.id);
+            }
         }
         self.store.remove(&done).await?;
         pass.more = entries.len() == RELAY_BATCH && !pass.broker_unavailable;
@@ -257,6 +267,24 @@ impl OutboxPublisher {
             tracing::info!(relayed = pass.relayed, dropped = pass.dropped, "relayed events from the outbox");
         }
         Ok(())
+    }
+
+    /// Counts one entry's outcome; true when it leaves the outbox (published, or refused for
+    /// good), false when it waits for the broker.
+    fn settle(&self, entry: &OutboxEntry, outcome: Result<(), PublishError>, pass: &mut RelayPass) -> bool {
+        match outcome {
+            Ok(()) => pass.relayed += 1,
+            Err(PublishError::Unavailable(reason)) => {
+                pass.broker_unavailable = true;
+                tracing::info!(waiting_from = %entry.id, reason = %reason, "Kafka is unavailable; the outbox waits");
+                return false;
+            }
+            Err(PublishError::Rejected(reason)) => {
+                pass.dropped += 1;
+                log_dropped(entry, &reason);
+            }
+        }
+        true
     }
 
     async fn relay_entry(&self, entry: &OutboxEntry) -> Result<(), PublishError> {

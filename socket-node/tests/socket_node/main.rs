@@ -1,7 +1,10 @@
 //! Integration tests of the socket-node on the real services that `scripts/test` starts.
 
 mod claims;
+mod connections;
 mod frames;
+mod observability;
+mod operations;
 mod outages;
 mod resume;
 mod startup;

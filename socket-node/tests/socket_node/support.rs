@@ -1,16 +1,24 @@
 //! What every socket-node test needs: two socket-nodes (a visitor can be on one and the agent on
 //! the other) beside the tenant and chatbot-provisioning functions, all on the test's own
 //! database, Redis prefix and Kafka topics; accounts and a chatbot made the way a user makes
-//! them; WebSocket clients; and the `chatrooms` and `messages` topics read from the beginning.
+//! them; WebSocket clients; the nodes' `/metrics`; and the `chatrooms` and `messages` topics read
+//! from the beginning.
 //!
 //! The nodes trust `X-Forwarded-For` from 127.0.0.1, so a test can be "another visitor" by
 //! sending another address.
 
-use std::{collections::VecDeque, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, VecDeque},
+    net::SocketAddr,
+    sync::Arc,
+    time::Duration,
+};
 
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-pub use shared::testing::{Account, Api, EventLog, assert_error, eventually, expect_status, from_ip, random_string};
+pub use shared::testing::{
+    Account, Api, EventLog, anonymous, assert_error, eventually, expect_status, from_ip, random_string,
+};
 use shared::{
     config::{Env, KafkaConfig},
     events::Topic,
@@ -49,6 +57,8 @@ pub struct Cluster {
     pub chatrooms_topic: Arc<EventLog>,
     pub messages_topic: Arc<EventLog>,
     pub jwt_keys: String,
+    /// The variables the nodes were started with (to start another like them).
+    pub env: Vec<(&'static str, String)>,
 }
 
 /// Two nodes with the product's settings except a short standby (`PARLEY_STANDBY_SECS`=2).
@@ -110,13 +120,19 @@ pub async fn cluster_on(kafka: KafkaConfig, extra: &[(&'static str, &str)]) -> C
         chatrooms_topic: Arc::new(chatrooms_topic),
         messages_topic: Arc::new(messages_topic),
         jwt_keys,
+        env: vars,
     }
 }
 
 /// Starts a socket-node on a port of its own with `vars`.
 pub async fn start_node(vars: &[(&'static str, String)]) -> TestNode {
-    let config = socket_node::Config::from_env(&Env::from_pairs(vars.to_vec())).expect("a valid socket-node config");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    start_node_on(listener, vars).await
+}
+
+/// Starts a socket-node with `vars` serving on `listener`.
+pub async fn start_node_on(listener: tokio::net::TcpListener, vars: &[(&'static str, String)]) -> TestNode {
+    let config = socket_node::Config::from_env(&Env::from_pairs(vars.to_vec())).expect("a valid socket-node config");
     let address: SocketAddr = listener.local_addr().unwrap();
     let node = socket_node::Node::start(config, address).await.expect("the socket-node starts");
     let trigger = node.shutdown_trigger();
@@ -135,7 +151,10 @@ pub async fn start_node(vars: &[(&'static str, String)]) -> TestNode {
 pub struct Tenant {
     pub admin: Account,
     pub agent: Account,
+    pub chatbot_id: String,
     pub api_key: String,
+    /// What the tenant's backend signs visitors' emails with (`parley_is_...`).
+    pub identity_secret: String,
 }
 
 impl Cluster {
@@ -152,13 +171,36 @@ impl Cluster {
             "settings": {"greeting": "Hi! A live agent will join shortly."},
         });
         let created = expect_status(self.chatbots.post("/chatbots", admin.bearer(), body).await, 201).await;
-        Tenant { api_key: created["apiKey"].as_str().unwrap().to_owned(), admin, agent }
+        Tenant {
+            chatbot_id: created["chatbot"]["id"].as_str().unwrap().to_owned(),
+            api_key: created["apiKey"].as_str().unwrap().to_owned(),
+            identity_secret: created["identitySecret"].as_str().unwrap().to_owned(),
+            admin,
+            agent,
+        }
     }
 
     /// Another agent (role `agent`) of `admin`'s tenant.
     pub async fn agent(&self, admin: &Account) -> Account {
         accounts::agent(&self.tenant, &self.tenants_topic, admin).await
     }
+
+    /// Chatroom tokens signed with the cluster's keys, valid for `ttl` (a visitor's fresh token,
+    /// as the nodes would issue it).
+    pub fn chatroom_tokens(&self, ttl: Duration) -> shared::auth::ChatroomTokens {
+        let env = Env::from_pairs([(shared::auth::AuthConfig::KEYS_VAR, self.jwt_keys.as_str())]);
+        let config = shared::auth::AuthConfig::from_env(&env).expect("the cluster's keys");
+        shared::auth::ChatroomTokens::new(&config, ttl)
+    }
+}
+
+/// The identity signature of `email` as the tenant's backend makes it: hex HMAC-SHA256 keyed
+/// with the chatbot's identity secret.
+pub fn sign(identity_secret: &str, email: &str) -> String {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(identity_secret.as_bytes()).expect("any key length");
+    mac.update(email.as_bytes());
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 // --- visitor sessions ---------------------------------------------------------------------------
@@ -182,14 +224,20 @@ pub fn session_body(tenant: &Tenant, name: &str, email: &str) -> Value {
 
 /// `POST /v1/visitor/sessions` from `ip` with the chatbot's origin and `body`.
 pub async fn post_session(node: &TestNode, ip: &str, body: &Value) -> reqwest::Response {
-    node.api
+    session_request(node, ip, Some(ORIGIN)).json(body).send().await.expect("the socket-node answers")
+}
+
+/// A `POST /v1/visitor/sessions` from `ip` (`X-Forwarded-For`) as a browser on a page of
+/// `origin` makes it, to send with a body.
+pub fn session_request(node: &TestNode, ip: &str, origin: Option<&str>) -> reqwest::RequestBuilder {
+    let request = node
+        .api
         .request(reqwest::Method::POST, "/v1/visitor/sessions", from_ip(ip))
-        .header("origin", ORIGIN)
-        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36")
-        .json(body)
-        .send()
-        .await
-        .expect("the socket-node answers")
+        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0 Safari/537.36");
+    match origin {
+        Some(origin) => request.header("origin", origin),
+        None => request,
+    }
 }
 
 /// Opens a session for a new visitor (random email, own address); it must succeed.
@@ -209,6 +257,30 @@ pub fn random_ip() -> String {
     format!("203.0.{}.{}", (n >> 8) % 256, n % 256)
 }
 
+// --- what operators see -------------------------------------------------------------------------
+
+/// The node's `/metrics`, each sample by its name and labels as written
+/// (`parley_connections{role="visitor"}`). Fails unless it is Prometheus text.
+pub async fn metrics(node: &TestNode) -> HashMap<String, f64> {
+    let response = node.api.get("/metrics", anonymous()).await;
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let text = response.text().await.unwrap();
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {line}"));
+            (name.to_owned(), value.parse().unwrap_or_else(|_| panic!("not a number: {line}")))
+        })
+        .collect()
+}
+
+/// One sample of the node's `/metrics` (0 when absent).
+pub async fn metric(node: &TestNode, sample: &str) -> f64 {
+    metrics(node).await.get(sample).copied().unwrap_or_default()
+}
+
 // --- WebSocket clients --------------------------------------------------------------------------
 
 /// A WebSocket client that reads frames in order and keeps what it skipped.
@@ -226,9 +298,25 @@ pub struct Closed {
     pub reason: String,
 }
 
+/// The WebSocket stream a [`Client`] reads.
+pub type WsStream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 impl Client {
     pub async fn connect(node: &TestNode) -> Self {
         let (stream, _) = tokio_tungstenite::connect_async(&node.ws_url).await.expect("the WebSocket upgrade");
+        Self::over(stream)
+    }
+
+    /// Connects as a client at `ip` (sent as `X-Forwarded-For`, which the nodes believe from
+    /// 127.0.0.1).
+    pub async fn connect_from(node: &TestNode, ip: &str) -> Self {
+        let (stream, _) =
+            tokio_tungstenite::connect_async(upgrade_request(node, ip)).await.expect("the WebSocket upgrade");
+        Self::over(stream)
+    }
+
+    /// A client over a stream the test opened itself.
+    pub fn over(stream: WsStream) -> Self {
         Self { stream, pending: VecDeque::new(), seen: Vec::new() }
     }
 
@@ -248,8 +336,8 @@ impl Client {
         self.stream.send(message).await.expect("the frame is sent");
     }
 
-    /// The next frame, or None when the server closed the connection.
-    async fn read(&mut self) -> Result<Value, Closed> {
+    /// The next frame (kept ones first), or how the server ended the connection.
+    pub async fn read(&mut self) -> Result<Value, Closed> {
         if let Some(frame) = self.pending.pop_front() {
             return Ok(frame);
         }
@@ -351,6 +439,14 @@ impl Client {
     pub async fn close(mut self) {
         let _ = self.stream.close(None).await;
     }
+}
+
+/// The upgrade request of `GET /v1/ws` on `node` from a client at `ip`.
+fn upgrade_request(node: &TestNode, ip: &str) -> tungstenite::handshake::client::Request {
+    use tungstenite::client::IntoClientRequest as _;
+    let mut request = node.ws_url.as_str().into_client_request().expect("a WebSocket URL");
+    request.headers_mut().insert("x-forwarded-for", ip.parse().expect("an address"));
+    request
 }
 
 /// An agent signed in on `node`, with their `ready` and first `queue` frames read.

@@ -109,6 +109,10 @@ impl Switch {
 
 #[async_trait]
 impl EventPublisher for Switch {
+    async fn available(&self) -> bool {
+        self.mode.load(Ordering::SeqCst) != DOWN
+    }
+
     async fn publish(&self, event: &OutgoingEvent) -> Result<(), PublishError> {
         self.attempts.fetch_add(1, Ordering::SeqCst);
         match self.mode.load(Ordering::SeqCst) {
