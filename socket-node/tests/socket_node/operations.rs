@@ -142,15 +142,6 @@ async fn the_chatroom_keeps_the_address_a_trusted_proxy_saw_not_one_the_visitor_
 
 // --- ending, marking and reading chatrooms ------------------------------------------------------
 
-/// A visitor on node 0 and the tenant's agent on node 1 who joined.
-async fn chatting(cluster: &Cluster, tenant: &Tenant) -> (Client, Client, Session) {
-    let session = open_session(cluster.node(0), tenant).await;
-    let (visitor, _) = Client::authenticated(cluster.node(0), &session.token).await;
-    let (mut agent, _, _) = agent_client(cluster.node(1), &tenant.agent).await;
-    join(&mut agent, &session.chatroom_id).await;
-    (visitor, agent, session)
-}
-
 #[tokio::test]
 async fn a_visitor_who_reads_and_closes_ends_the_chatroom_and_the_agent_sees_both() {
     let cluster = cluster().await;

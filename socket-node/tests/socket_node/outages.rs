@@ -7,15 +7,6 @@ use shared::testing::PrivateKafka;
 
 use crate::support::*;
 
-/// A visitor on node 0 and an agent on node 1 who joined.
-async fn chatting(cluster: &Cluster, tenant: &Tenant) -> (Client, Client, Session) {
-    let session = open_session(cluster.node(0), tenant).await;
-    let (visitor, _) = Client::authenticated(cluster.node(0), &session.token).await;
-    let (mut agent, _, _) = agent_client(cluster.node(1), &tenant.agent).await;
-    join(&mut agent, &session.chatroom_id).await;
-    (visitor, agent, session)
-}
-
 #[tokio::test]
 async fn with_kafka_stopped_chat_goes_on_and_every_event_arrives_in_order_once_it_is_back() {
     let mut kafka = PrivateKafka::start().await;

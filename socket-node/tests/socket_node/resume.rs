@@ -5,15 +5,6 @@ use serde_json::json;
 
 use crate::{story::stored_messages, support::*};
 
-/// A visitor on node 0 and an agent on node 1 who joined; returns (visitor, agent, session).
-async fn chatting(cluster: &Cluster, tenant: &Tenant) -> (Client, Client, Session) {
-    let session = open_session(cluster.node(0), tenant).await;
-    let (visitor, _) = Client::authenticated(cluster.node(0), &session.token).await;
-    let (mut agent, _, _) = agent_client(cluster.node(1), &tenant.agent).await;
-    join(&mut agent, &session.chatroom_id).await;
-    (visitor, agent, session)
-}
-
 #[tokio::test]
 async fn a_repeated_client_msg_id_gets_the_same_ack_and_stores_one_message() {
     let cluster = cluster().await;

@@ -456,6 +456,15 @@ pub async fn agent_client(node: &TestNode, agent: &Account) -> (Client, Value, V
     (client, ready, queue)
 }
 
+/// A new visitor connected to node 0 and the tenant's agent on node 1, who joined the chatroom.
+pub async fn chatting(cluster: &Cluster, tenant: &Tenant) -> (Client, Client, Session) {
+    let session = open_session(cluster.node(0), tenant).await;
+    let (visitor, _) = Client::authenticated(cluster.node(0), &session.token).await;
+    let (mut agent, _, _) = agent_client(cluster.node(1), &tenant.agent).await;
+    join(&mut agent, &session.chatroom_id).await;
+    (visitor, agent, session)
+}
+
 /// The agent joins the chatroom and reads the chatroom frame that confirms it.
 pub async fn join(agent: &mut Client, chatroom_id: &str) -> Value {
     agent.send(json!({"type": "join", "chatroomId": chatroom_id})).await;
