@@ -148,9 +148,9 @@ async fn main() {
         sending.as_secs_f64()
     );
     println!("  achieved     {:.0} msg/s", all.len() as f64 / sending.as_secs_f64());
-    println!("  acked        {}", acked.lock().unwrap());
+    println!("  acked        {} (within 30 s of each visitor's last send)", acked.lock().unwrap());
     println!(
-        "  delivered    {} (lost {}, duplicated {})",
+        "  delivered    {} (not yet delivered when the bench stopped waiting: {}; duplicated: {})",
         all.len(),
         expected.saturating_sub(all.len() as u64),
         duplicates.lock().unwrap()
