@@ -442,11 +442,12 @@ pub async fn end(
         state.repos.blocks.insert(&block).await?;
     }
     announce(state, &ended, room.status == ChatroomStatus::Waiting).await;
-    let (event_type, by) = match (reason, actor) {
-        (CloseReason::MarkedStale, _) => (EventType::ChatroomMarkedStale, actor.sender()),
-        (CloseReason::Blocked, _) => (EventType::ChatroomBlocked, actor.sender()),
-        _ => (EventType::ChatroomClosed, actor.sender()),
+    let event_type = match reason {
+        CloseReason::MarkedStale => EventType::ChatroomMarkedStale,
+        CloseReason::Blocked => EventType::ChatroomBlocked,
+        _ => EventType::ChatroomClosed,
     };
+    let by = actor.sender();
     let data = serde_json::json!({
         "chatroomId": ended.id,
         "reason": reason,
@@ -515,8 +516,7 @@ pub async fn visitor_departed(
 
 /// Puts an open chatroom with no visitor connection in standby.
 pub async fn go_standby(state: &AppState, tenant: TenantId, chatroom: ChatroomId) -> Result<(), ChatError> {
-    let until =
-        Timestamp::from_unix_millis(Timestamp::now().unix_millis() + state.config.timing.standby.as_millis() as i64);
+    let until = Timestamp::now().plus_std(state.config.timing.standby);
     let change = Transition {
         to: ChatroomStatus::Standby,
         agent: AgentChange::Keep,

@@ -21,10 +21,6 @@ struct Lease {
     until: Timestamp,
 }
 
-fn to_time(ttl: Duration) -> time::Duration {
-    time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX)
-}
-
 #[async_trait]
 impl OutboxStore for MemoryOutbox {
     async fn push(&self, events: &[OutgoingEvent]) -> Result<(), RepoError> {
@@ -66,7 +62,7 @@ impl OutboxStore for MemoryOutbox {
         match lease.as_ref() {
             Some(current) if current.holder != holder && current.until > now => Ok(false),
             _ => {
-                *lease = Some(Lease { holder: holder.to_owned(), until: now.plus(to_time(ttl)) });
+                *lease = Some(Lease { holder: holder.to_owned(), until: now.plus_std(ttl) });
                 Ok(true)
             }
         }

@@ -80,10 +80,6 @@ fn term_id(generation: i64) -> String {
     format!("{RELAY_LEASE}:{generation}")
 }
 
-fn to_time(ttl: Duration) -> time::Duration {
-    time::Duration::try_from(ttl).unwrap_or(time::Duration::MAX)
-}
-
 fn decode(entry: &Document) -> Option<OutboxEntry> {
     let id = entry.get_object_id("_id").ok()?;
     let created_at = entry
@@ -152,7 +148,7 @@ impl OutboxStore for MongoOutbox {
         let now = Timestamp::now();
         let generation = match self.latest_term().await? {
             // Held, with more than half its time left: nothing to write.
-            Some((_, current, until)) if current == holder && until > now.plus(to_time(ttl / 2)) => return Ok(true),
+            Some((_, current, until)) if current == holder && until > now.plus_std(ttl / 2) => return Ok(true),
             // Ours to renew, or expired and anyone's to take: the next term.
             Some((generation, current, until)) if current == holder || until <= now => generation + 1,
             Some(_) => return Ok(false),
@@ -163,7 +159,7 @@ impl OutboxStore for MongoOutbox {
             "lock": RELAY_LEASE,
             "generation": generation,
             "holder": holder,
-            "until": now.plus(to_time(ttl)),
+            "until": now.plus_std(ttl),
         };
         match self.locks.insert_one(term).await {
             Ok(_) => {}
