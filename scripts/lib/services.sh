@@ -5,12 +5,16 @@
 #   Redis     Debian's redis-server (installed with apt-get when missing)
 #   MongoDB   FerretDB 1.24.2 with its SQLite backend, built from the Go module proxy
 #   Kafka     Apache Kafka 3.9.1 in single-node KRaft mode, assembled from Maven Central
+#   SMTP      Mailpit 1.33.1, built from the Go module proxy: an SMTP server that keeps every
+#             message and shows it over HTTP (tests read mail back through its API)
 #
 # Source this file, call `services_start`, and `services_stop` when done (scripts/test traps it).
 # `services_start` exports PARLEY_MONGODB_URL, PARLEY_REDIS_URL and PARLEY_KAFKA_BROKERS, and
 # PARLEY_KAFKA_LIBS: the directory of Kafka's jars, from which tests start private brokers they can
 # stop and restart (shared::testing::PrivateKafka, which repeats start_kafka's command line and
-# properties: keep the two alike).
+# properties: keep the two alike). It also exports PARLEY_SMTP_HOST and PARLEY_SMTP_PORT (Mailpit's
+# SMTP side), PARLEY_MAILPIT_URL (its HTTP API and web UI) and PARLEY_MAILPIT_BIN (from which tests
+# start private SMTP servers: shared::testing::PrivateMailpit).
 # When MONGODB_URL, REDIS_URL or KAFKA_BROKERS is already set, that service is used as it is and
 # nothing is started for it (Kafka's jars are provisioned all the same, for the private brokers).
 #
@@ -22,6 +26,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 FERRETDB_VERSION=v1.24.2
 KAFKA_VERSION=3.9.1
+MAILPIT_VERSION=v1.33.1
 SERVICES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../services" && pwd)
 
 _services_pids=()
@@ -87,6 +92,16 @@ provision_kafka() {
         -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >&2 ||
         die "Maven could not fetch Apache Kafka $KAFKA_VERSION"
     touch "$KAFKA_LIBS/.complete"
+}
+
+provision_mailpit() {
+    MAILPIT_BIN=$PARLEY_CACHE_DIR/mailpit-$MAILPIT_VERSION/mailpit
+    [ -x "$MAILPIT_BIN" ] && return
+    command -v go >/dev/null || die "Go is needed to build Mailpit (see README)"
+    say "building Mailpit $MAILPIT_VERSION from the Go module proxy (once; cached in $PARLEY_CACHE_DIR)"
+    mkdir -p "$(dirname "$MAILPIT_BIN")"
+    GOBIN=$(dirname "$MAILPIT_BIN") GOFLAGS=-buildvcs=false go install -trimpath \
+        "github.com/axllent/mailpit@$MAILPIT_VERSION" || die "could not build Mailpit"
 }
 
 # --- start and stop ----------------------------------------------------------------------------
@@ -167,6 +182,21 @@ print(cid)')
     say "Apache Kafka $KAFKA_VERSION (KRaft, single node) listening on 127.0.0.1:$port"
 }
 
+# shared/src/testing/mailbox.rs starts private SMTP servers with this same command line.
+start_mailpit() {
+    local smtp_port http_port dir=$_services_run_dir/mailpit
+    smtp_port=$(free_port)
+    http_port=$(free_port)
+    mkdir -p "$dir"
+    "$MAILPIT_BIN" --smtp "127.0.0.1:$smtp_port" --listen "127.0.0.1:$http_port" \
+        --database "$dir/mailpit.db" --max 0 --quiet >"$dir/mailpit.log" 2>&1 &
+    _services_pids+=($!)
+    wait_for_port Mailpit "$smtp_port" "$dir/mailpit.log" $! 20
+    wait_for_port Mailpit "$http_port" "$dir/mailpit.log" $! 20
+    export PARLEY_SMTP_HOST=127.0.0.1 PARLEY_SMTP_PORT=$smtp_port PARLEY_MAILPIT_URL=http://127.0.0.1:$http_port
+    say "Mailpit $MAILPIT_VERSION: SMTP on 127.0.0.1:$smtp_port, web UI and API on $PARLEY_MAILPIT_URL"
+}
+
 services_start() {
     mkdir -p "$PARLEY_CACHE_DIR/runs"
     _services_run_dir=$(mktemp -d "$PARLEY_CACHE_DIR/runs/run.XXXXXX")
@@ -193,6 +223,9 @@ services_start() {
     else
         start_kafka
     fi
+    provision_mailpit
+    export PARLEY_MAILPIT_BIN=$MAILPIT_BIN
+    start_mailpit
 }
 
 services_stop() {

@@ -144,6 +144,16 @@ impl<T: Serialize> IntoResponse for Json<T> {
     }
 }
 
+/// For a nullable field of a partial update: `Some(None)` when the body says `null`, `Some(Some(v))`
+/// for a value, and (with `#[serde(default)]`) `None` when the field is absent.
+pub fn present<'de, T, D>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::without_values;

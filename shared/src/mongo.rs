@@ -90,6 +90,8 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
                 plain(doc! { "tenantId": 1, "agentId": 1, "status": 1 }, "tenant_agent_status"),
                 // The standby sweep, across tenants.
                 plain(doc! { "status": 1, "standbyUntil": 1 }, "status_standby_until"),
+                // The unclaimed-chatroom sweep, across tenants.
+                plain(doc! { "status": 1, "updatedAt": 1 }, "status_updated"),
             ],
         ),
         (

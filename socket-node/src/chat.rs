@@ -448,14 +448,52 @@ pub async fn end(
         _ => EventType::ChatroomClosed,
     };
     let by = actor.sender();
-    let data = serde_json::json!({
-        "chatroomId": ended.id,
-        "reason": reason,
-        "by": {"kind": by.kind, "id": by.id},
-        "closedAt": ended.closed_at,
-    });
-    event(state, event_type, &ended, data).await;
+    event(state, event_type, &ended, ended_data(&ended, reason, by.kind, by.id)).await;
     Ok(ended)
+}
+
+/// The data of `chatroom.closed`, `chatroom.marked_stale` and `chatroom.blocked`.
+fn ended_data(room: &Chatroom, reason: CloseReason, by: SenderKind, by_id: Option<String>) -> serde_json::Value {
+    serde_json::json!({
+        "chatroomId": room.id,
+        "reason": reason,
+        "by": {"kind": by, "id": by_id},
+        "closedAt": room.closed_at,
+        "transcriptRequested": room.transcript_requested,
+    })
+}
+
+/// Records that the visitor wants the conversation by email when it ends (the email function
+/// sends it on `chatroom.closed` or `chatroom.marked_stale`), and shows both sides.
+pub async fn request_transcript(state: &AppState, actor: &Actor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
+    let room = load_for(state, actor, chatroom, false).await?;
+    match state.repos.chatrooms.request_transcript(&room.tenant_id, &room.id).await? {
+        Some(asked) => {
+            announce(state, &asked, false).await;
+            Ok(asked)
+        }
+        None => Err(closed(&room)),
+    }
+}
+
+/// Announces a chatroom that has waited too long with nobody joining (`chatroom.unclaimed`),
+/// once per wait: of several nodes sweeping, the one whose mark lands produces the event.
+pub async fn alert_unclaimed(state: &AppState, room: &Chatroom) -> Result<(), ChatError> {
+    let now = Timestamp::now();
+    let Some(marked) = state.repos.chatrooms.mark_unclaimed_alerted(&room.tenant_id, &room.id, now).await? else {
+        return Ok(());
+    };
+    let Some(waiting_since) = marked.waiting_since() else { return Ok(()) };
+    let data = serde_json::json!({
+        "chatroomId": marked.id,
+        "chatbotId": marked.chatbot_id,
+        "name": marked.name,
+        "email": marked.email,
+        "waitingSince": waiting_since,
+        "waitedMs": now.unix_millis() - waiting_since.unix_millis(),
+    });
+    event(state, EventType::ChatroomUnclaimed, &marked, data).await;
+    Ok(())
 }
 
 /// A visitor connection arrived: a chatroom in standby is taken back (active again if an agent
@@ -550,12 +588,7 @@ pub async fn expire_standby(state: &AppState, room: &Chatroom) -> Result<(), Cha
         return Ok(());
     };
     announce(state, &closed, false).await;
-    let data = serde_json::json!({
-        "chatroomId": closed.id,
-        "reason": CloseReason::VisitorLeft,
-        "by": {"kind": SenderKind::System, "id": null},
-        "closedAt": closed.closed_at,
-    });
+    let data = ended_data(&closed, CloseReason::VisitorLeft, SenderKind::System, None);
     event(state, EventType::ChatroomClosed, &closed, data).await;
     Ok(())
 }

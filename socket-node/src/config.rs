@@ -84,8 +84,12 @@ impl Default for Limits {
 pub struct Timing {
     /// `PARLEY_STANDBY_SECS` (default 600): how long a chatroom waits for its visitor to come back.
     pub standby: Duration,
-    /// `PARLEY_STANDBY_SWEEP_MS` (default 1000): how often expired standbys are looked for.
+    /// `PARLEY_STANDBY_SWEEP_MS` (default 1000): how often expired standbys (and unclaimed
+    /// chatrooms) are looked for.
     pub standby_sweep: Duration,
+    /// `PARLEY_UNCLAIMED_ALERT_SECS` (default 300): how long a chatroom waits in the queue before
+    /// `chatroom.unclaimed` tells the email function to alert the tenant's agents.
+    pub unclaimed_alert: Duration,
     /// `PARLEY_AUTH_TIMEOUT_SECS` (default 10): the time a new connection has to send `auth`.
     pub auth_timeout: Duration,
     /// `PARLEY_PING_SECS` (default 20): WebSocket pings; a connection silent for three is dead.
@@ -99,6 +103,7 @@ impl Timing {
         Ok(Self {
             standby: Duration::from_secs(positive(env, "PARLEY_STANDBY_SECS", 600)?),
             standby_sweep: Duration::from_millis(positive(env, "PARLEY_STANDBY_SWEEP_MS", 1000)?),
+            unclaimed_alert: Duration::from_secs(positive(env, "PARLEY_UNCLAIMED_ALERT_SECS", 300)?),
             auth_timeout: Duration::from_secs(positive(env, "PARLEY_AUTH_TIMEOUT_SECS", 10)?),
             ping: Duration::from_secs(positive(env, "PARLEY_PING_SECS", 20)?),
             heartbeat: Duration::from_secs(positive(env, "PARLEY_HEARTBEAT_SECS", 5)?),

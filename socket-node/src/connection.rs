@@ -375,6 +375,15 @@ impl Session {
                     self.refuse_with(err, Some(chatroom_id), None).await;
                 }
             }
+            ClientFrame::Transcript { chatroom_id } => {
+                let result = match agent {
+                    None => chat::request_transcript(&state, &actor, chatroom_id).await.map(drop),
+                    Some(_) => Err(ChatError::new(Code::VisitorOnly, "only the visitor asks for their transcript")),
+                };
+                if let Err(err) = result {
+                    self.refuse_with(err, Some(chatroom_id), None).await;
+                }
+            }
             ClientFrame::Mark { chatroom_id, mark } => {
                 let reason = match mark {
                     Mark::Stale => CloseReason::MarkedStale,

@@ -55,6 +55,10 @@ pub enum ClientFrame {
     Close {
         chatroom_id: ChatroomId,
     },
+    /// The visitor wants the conversation by email when the chatroom ends.
+    Transcript {
+        chatroom_id: ChatroomId,
+    },
     Mark {
         chatroom_id: ChatroomId,
         #[serde(rename = "as")]
@@ -77,6 +81,7 @@ impl ClientFrame {
             Self::Join { .. } => "join",
             Self::Leave { .. } => "leave",
             Self::Close { .. } => "close",
+            Self::Transcript { .. } => "transcript",
             Self::Mark { .. } => "mark",
             Self::Ping { .. } => "ping",
         }
@@ -182,6 +187,8 @@ pub struct ChatroomView {
     pub standby_until: Option<Timestamp>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<CloseReason>,
+    /// The visitor asked for the transcript by email.
+    pub transcript_requested: bool,
 }
 
 /// The agent holding a chatroom, as the visitor sees them.
@@ -207,6 +214,7 @@ impl From<&Chatroom> for ChatroomView {
             created_at: room.created_at,
             standby_until: room.standby_until,
             close_reason: room.close_reason,
+            transcript_requested: room.transcript_requested,
         }
     }
 }
@@ -259,6 +267,8 @@ pub enum Code {
     NotInChatroom,
     /// This needs an agent: a visitor's token cannot join, leave, close for others or mark.
     AgentOnly,
+    /// This needs the visitor: only they ask for their transcript.
+    VisitorOnly,
     ChatroomAlreadyClaimed,
     /// The agent holds `assigning.maxConcurrent` chatrooms already.
     TooManyChatrooms,
@@ -287,6 +297,7 @@ impl Code {
             Self::ChatroomNotFound => "chatroom_not_found",
             Self::NotInChatroom => "not_in_chatroom",
             Self::AgentOnly => "agent_only",
+            Self::VisitorOnly => "visitor_only",
             Self::ChatroomAlreadyClaimed => "chatroom_already_claimed",
             Self::TooManyChatrooms => "too_many_chatrooms",
             Self::ChatroomClosed => "chatroom_closed",

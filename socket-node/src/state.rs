@@ -128,7 +128,7 @@ impl Node {
             .map_err(|_| ServiceError::unreachable("Redis", "pub/sub", "no subscription within 10s"))?
             .map_err(|_| ServiceError::unreachable("Redis", "pub/sub", "the subscription ended"))?;
         tasks.push(tokio::spawn(crate::waiting::run_refresher(state.clone(), queue_changes, shutdown.clone())));
-        tasks.push(tokio::spawn(crate::waiting::run_standby_sweeper(state.clone(), shutdown.clone())));
+        tasks.push(tokio::spawn(crate::waiting::run_sweeper(state.clone(), shutdown.clone())));
         tasks.push(tokio::spawn(run_heartbeat(state.clone(), shutdown.clone())));
         tasks.push(relay);
         Ok(Self { state, shutdown: ShutdownTrigger(Arc::new(shutdown_tx)), tasks, events: events_task })

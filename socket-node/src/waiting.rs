@@ -9,7 +9,7 @@
 
 use std::{collections::HashSet, sync::Arc};
 
-use shared::domain::{ChatroomStatus, TenantId};
+use shared::domain::{ChatroomStatus, TenantId, Timestamp};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
@@ -60,9 +60,12 @@ pub async fn run_refresher(
     }
 }
 
-/// Closes chatrooms whose standby expired (reason `visitor_left`), every `standby_sweep`. Every
-/// node sweeps; the close is a conditional update, so exactly one node closes each chatroom.
-pub async fn run_standby_sweeper(state: AppState, mut shutdown: watch::Receiver<bool>) {
+/// Every `standby_sweep`: closes chatrooms whose standby expired (reason `visitor_left`), and
+/// announces chatrooms that have waited `unclaimed_alert` with nobody joining
+/// (`chatroom.unclaimed`, which the email function turns into an alert to the tenant's agents).
+/// Every node sweeps; both changes are conditional updates, so exactly one node acts on each
+/// chatroom.
+pub async fn run_sweeper(state: AppState, mut shutdown: watch::Receiver<bool>) {
     let mut ticks = tokio::time::interval(state.config.timing.standby_sweep);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -70,18 +73,33 @@ pub async fn run_standby_sweeper(state: AppState, mut shutdown: watch::Receiver<
             _ = ticks.tick() => {}
             _ = shutdown.changed() => return,
         }
-        let overdue = match state.repos.chatrooms.list_overdue_standby(shared::domain::Timestamp::now(), 100).await {
-            Ok(rooms) => rooms,
-            Err(err) => {
-                tracing::error!(error = %err, "standby sweep failed");
-                continue;
-            }
-        };
-        for room in overdue {
-            debug_assert_eq!(room.status, ChatroomStatus::Standby);
-            if let Err(err) = crate::chat::expire_standby(&state, &room).await {
-                tracing::error!(error = %err, chatroom_id = %room.id, "standby not expired");
-            }
+        sweep_standby(&state).await;
+        sweep_unclaimed(&state).await;
+    }
+}
+
+async fn sweep_standby(state: &AppState) {
+    let overdue = match state.repos.chatrooms.list_overdue_standby(Timestamp::now(), 100).await {
+        Ok(rooms) => rooms,
+        Err(err) => return tracing::error!(error = %err, "standby sweep failed"),
+    };
+    for room in overdue {
+        debug_assert_eq!(room.status, ChatroomStatus::Standby);
+        if let Err(err) = crate::chat::expire_standby(state, &room).await {
+            tracing::error!(error = %err, chatroom_id = %room.id, "standby not expired");
+        }
+    }
+}
+
+async fn sweep_unclaimed(state: &AppState) {
+    let waiting_since = Timestamp::now().minus_std(state.config.timing.unclaimed_alert);
+    let unclaimed = match state.repos.chatrooms.list_unclaimed(waiting_since, 100).await {
+        Ok(rooms) => rooms,
+        Err(err) => return tracing::error!(error = %err, "unclaimed-chatroom sweep failed"),
+    };
+    for room in unclaimed {
+        if let Err(err) = crate::chat::alert_unclaimed(state, &room).await {
+            tracing::error!(error = %err, chatroom_id = %room.id, "unclaimed chatroom not announced");
         }
     }
 }

@@ -1,31 +1,39 @@
-//! The email function: Kafka-triggered notifications (welcome, new-chatroom alerts, transcripts, password reset, invitations) over SES v2 or SMTP.
+//! The email function: Kafka-triggered notifications over SMTP (self-hosted) or Amazon SES v2.
 //!
-//! It runs on AWS Lambda, under `cargo lambda watch`, or as a plain server (`cargo run -p email`,
-//! listening on `PARLEY_HTTP_ADDR`, default `127.0.0.1:8084`).
+//! It reads the `chatrooms` and `tenants` topics and sends:
+//! - a welcome to the visitor on `chatroom.created`;
+//! - an alert to the tenant's available agents on `chatroom.unclaimed` (a socket-node produces
+//!   it when a chatroom has waited `PARLEY_UNCLAIMED_ALERT_SECS` with nobody joining);
+//! - the transcript to the visitor on `chatroom.closed` / `chatroom.marked_stale` when they
+//!   asked for it (`transcriptRequested`);
+//! - the password-reset link on `password_reset.requested`, the invitation on `user.invited`.
 //!
-//! Routes so far: `GET /healthz`. Its features come with their issue; until then it serves
-//! nothing else.
+//! [`handle`] is the one core: [`compose`] decides the emails, the [`sent_log`] makes each go at
+//! most once per (event id, recipient), [`transport`] sends with retries, and what cannot be
+//! sent goes to the `emails.dlq` topic. Two thin adapters feed it: [`lambda`] (a `KafkaEvent`
+//! batch on AWS Lambda or under `cargo lambda watch`) and [`consumer`] (an rdkafka consumer group
+//! when self-hosted: `cargo run -p email`, which also serves `GET /healthz` on
+//! `PARLEY_HTTP_ADDR`, default `127.0.0.1:8084`).
 //!
-//! Tests: `scripts/test -p email`.
+//! Tests: `scripts/test -p email` (real FerretDB, Kafka and Mailpit; SES against a local
+//! stand-in, named as such).
 
-use std::net::SocketAddr;
+pub mod compose;
+pub mod config;
+pub mod consumer;
+pub mod handle;
+pub mod lambda;
+pub mod message;
+pub mod sent_log;
+pub mod state;
+pub mod transport;
 
 use axum::Router;
-use shared::config::{ConfigError, Env, HttpConfig};
+pub use config::Config;
+pub use handle::{Delivery, HandleError, Outcome, handle};
+pub use state::AppState;
 
-pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8084);
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub http: HttpConfig,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { http: HttpConfig::from_env(env, DEFAULT_ADDR)? })
-    }
-}
-
+/// The HTTP side of the self-hosted process: health only.
 pub fn router() -> Router {
     shared::http::health_routes()
 }

@@ -4,5 +4,25 @@ use shared::{config::Env, telemetry::exit_on_error};
 async fn main() {
     shared::telemetry::init();
     let config = exit_on_error(email::Config::from_env(&Env::from_process()));
-    exit_on_error(shared::http::serve(email::router(), config.http.addr).await);
+    let state = exit_on_error(email::AppState::connect(&config).await);
+    if shared::http::is_lambda() {
+        tracing::info!("running on AWS Lambda");
+        exit_on_error(email::lambda::run(state).await);
+        return;
+    }
+    // Self-hosted: the consumer group, and a health endpoint beside it; SIGTERM stops both.
+    let listener = exit_on_error(shared::http::bind(config.http.addr).await);
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let router = shared::http::with_common_layers(email::router());
+    let server = tokio::spawn(shared::http::serve_on(listener, router, async move {
+        let _ = stopped.wait_for(|stopped| *stopped).await;
+    }));
+    let consumed = email::consumer::run(state, &config, async {
+        shared::http::shutdown_signal().await;
+        let _ = stop.send(true);
+    })
+    .await;
+    let _ = stop.send(true);
+    exit_on_error(consumed);
+    let _ = server.await;
 }

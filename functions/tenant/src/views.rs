@@ -10,6 +10,8 @@ pub struct TenantView {
     #[schema(value_type = String, format = "uuid")]
     pub id: String,
     pub name: String,
+    /// The name emails to visitors come from (the tenant's name unless set).
+    pub email_sender_name: String,
     #[schema(value_type = String, format = DateTime)]
     pub created_at: String,
     #[schema(value_type = String, format = DateTime)]
@@ -21,6 +23,7 @@ impl From<&Tenant> for TenantView {
         Self {
             id: t.id.to_string(),
             name: t.name.to_string(),
+            email_sender_name: t.sender_name().to_string(),
             created_at: t.created_at.to_rfc3339(),
             updated_at: t.updated_at.to_rfc3339(),
         }

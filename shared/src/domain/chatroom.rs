@@ -54,6 +54,13 @@ pub struct Chatroom {
     pub closed_at: Option<Timestamp>,
     #[serde(default)]
     pub close_reason: Option<CloseReason>,
+    /// The visitor asked for the conversation by email; it is sent when the chatroom ends.
+    #[serde(default)]
+    pub transcript_requested: bool,
+    /// When agents were alerted that this chatroom waits unclaimed; cleared when it goes back to
+    /// the queue, so a chatroom waiting again is alerted again.
+    #[serde(default)]
+    pub unclaimed_alert_at: Option<Timestamp>,
 }
 
 impl Chatroom {
@@ -90,6 +97,8 @@ impl Chatroom {
             first_agent_reply_at: None,
             closed_at: None,
             close_reason: None,
+            transcript_requested: false,
+            unclaimed_alert_at: None,
         }
     }
 
@@ -105,6 +114,12 @@ impl Chatroom {
 
     pub fn is_open(&self) -> bool {
         self.status.is_open()
+    }
+
+    /// Since when the chatroom has waited in the queue, if it is waiting: a status change sets
+    /// `updatedAt`, and nothing else does.
+    pub fn waiting_since(&self) -> Option<Timestamp> {
+        (self.status == ChatroomStatus::Waiting).then_some(self.updated_at)
     }
 }
 
@@ -275,6 +290,9 @@ impl Transition {
             }
         }
         room.standby_until = self.standby_until;
+        if self.to == ChatroomStatus::Waiting {
+            room.unclaimed_alert_at = None;
+        }
         if let Some(reason) = self.close_reason {
             room.closed_at = Some(now);
             room.close_reason = Some(reason);
@@ -327,9 +345,12 @@ mod tests {
         assert_eq!((room.closed_at, room.close_reason), (Some(later), Some(CloseReason::VisitorLeft)));
         assert!(!room.is_open());
 
+        room.unclaimed_alert_at = Some(later);
         let back = Transition { agent: AgentChange::Clear, ..Transition::to(ChatroomStatus::Waiting) };
         back.apply(&mut room, later);
         assert_eq!(room.agent(), None);
+        assert_eq!(room.unclaimed_alert_at, None, "waiting again: alerted again");
+        assert_eq!(room.waiting_since(), Some(later));
         assert_eq!(room.close_reason, Some(CloseReason::VisitorLeft), "no reason given: the old one stays");
     }
 

@@ -52,7 +52,7 @@ pub use origin::{Origin, OriginPattern, Wildcard};
 pub use permission::Permission;
 pub use role::Role;
 pub use session::Session;
-pub use tenant::Tenant;
+pub use tenant::{Tenant, TenantPatch};
 pub use timestamp::Timestamp;
 pub use user::{Assigning, IpAddresses, IpRange, PasswordChangeToken, SeenIp, User, UserPatch, UserStatus};
 

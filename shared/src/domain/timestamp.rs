@@ -43,6 +43,11 @@ impl Timestamp {
         self.plus(Duration::try_from(duration).unwrap_or(Duration::MAX))
     }
 
+    /// The instant `duration` before this one.
+    pub fn minus_std(self, duration: std::time::Duration) -> Self {
+        self.plus(-Duration::try_from(duration).unwrap_or(Duration::MAX))
+    }
+
     /// RFC 3339 in UTC, e.g. `2026-11-25T10:15:30.123Z`.
     pub fn to_rfc3339(&self) -> String {
         self.0.format(&Rfc3339).unwrap_or_default()

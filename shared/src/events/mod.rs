@@ -42,16 +42,19 @@ pub enum Topic {
     Messages,
     /// Tenant, user, role and chatbot lifecycle, password resets.
     Tenants,
+    /// Emails the email function gave up on, each with its event and the reason (`emails.dlq`).
+    EmailsDlq,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [Topic::Chatrooms, Topic::Messages, Topic::Tenants];
+    pub const ALL: [Topic; 4] = [Topic::Chatrooms, Topic::Messages, Topic::Tenants, Topic::EmailsDlq];
 
     pub fn base_name(&self) -> &'static str {
         match self {
             Self::Chatrooms => "chatrooms",
             Self::Messages => "messages",
             Self::Tenants => "tenants",
+            Self::EmailsDlq => "emails.dlq",
         }
     }
 
@@ -85,7 +88,11 @@ pub enum EventType {
     ChatroomClosed,
     ChatroomMarkedStale,
     ChatroomBlocked,
+    /// A chatroom waited in the queue longer than the alert threshold with no agent joining.
+    ChatroomUnclaimed,
     MessageSent,
+    /// An email that could not be sent, on the dead-letter topic.
+    EmailDeadLettered,
 }
 
 impl EventType {
@@ -112,7 +119,9 @@ impl EventType {
             Self::ChatroomClosed => "chatroom.closed",
             Self::ChatroomMarkedStale => "chatroom.marked_stale",
             Self::ChatroomBlocked => "chatroom.blocked",
+            Self::ChatroomUnclaimed => "chatroom.unclaimed",
             Self::MessageSent => "message.sent",
+            Self::EmailDeadLettered => "email.dead_lettered",
         }
     }
 
@@ -127,7 +136,9 @@ impl EventType {
             | Self::ChatroomResumed
             | Self::ChatroomClosed
             | Self::ChatroomMarkedStale
-            | Self::ChatroomBlocked => Topic::Chatrooms,
+            | Self::ChatroomBlocked
+            | Self::ChatroomUnclaimed => Topic::Chatrooms,
+            Self::EmailDeadLettered => Topic::EmailsDlq,
             _ => Topic::Tenants,
         }
     }

@@ -66,6 +66,24 @@ pub trait ChatroomRepo: Send + Sync {
     /// Standby chatrooms of every tenant whose `standbyUntil` is at or before `now`, earliest
     /// deadline first, at most `limit`: what the standby sweep closes.
     async fn list_overdue_standby(&self, now: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError>;
+
+    /// Records that the visitor wants the conversation by email when it ends. `None` when the
+    /// chatroom is not the tenant's or has ended; asking twice changes nothing.
+    async fn request_transcript(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<Chatroom>, RepoError>;
+
+    /// Waiting chatrooms of every tenant that have waited since `waiting_since` or earlier and
+    /// whose agents were not alerted yet, longest-waiting first, at most `limit`: what the
+    /// unclaimed-chatroom sweep alerts about.
+    async fn list_unclaimed(&self, waiting_since: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError>;
+
+    /// Marks the chatroom's agents alerted at `now`, only if it is still waiting and was not
+    /// marked yet: of several nodes sweeping at once, exactly one gets `Some` and sends the alert.
+    async fn mark_unclaimed_alerted(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        now: Timestamp,
+    ) -> Result<Option<Chatroom>, RepoError>;
 }
 
 pub(super) fn chatroom_exists() -> RepoError {
@@ -113,6 +131,22 @@ pub(super) fn read_up_to(room: &Chatroom, reader: SenderKind, up_to: u64) -> Opt
     }
     *mark = up_to;
     Some(next)
+}
+
+/// The chatroom with a transcript requested, if it is open.
+pub(super) fn transcript(room: &Chatroom) -> Option<Chatroom> {
+    room.is_open().then(|| Chatroom { transcript_requested: true, ..room.clone() })
+}
+
+/// Whether the chatroom waits unclaimed since `waiting_since` or earlier, not yet alerted.
+pub(super) fn unclaimed(room: &Chatroom, waiting_since: Timestamp) -> bool {
+    room.unclaimed_alert_at.is_none() && room.waiting_since().is_some_and(|since| since <= waiting_since)
+}
+
+/// The chatroom marked alerted at `now`, if it still waits and was not alerted yet.
+pub(super) fn unclaimed_alerted(room: &Chatroom, now: Timestamp) -> Option<Chatroom> {
+    (room.status == ChatroomStatus::Waiting && room.unclaimed_alert_at.is_none())
+        .then(|| Chatroom { unclaimed_alert_at: Some(now), ..room.clone() })
 }
 
 /// Whether the chatroom is one `agent` holds.

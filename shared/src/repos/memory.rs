@@ -19,7 +19,7 @@ use super::{
 use crate::domain::{
     Block, BlockId, Chatbot, ChatbotId, ChatbotPatch, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, EmailAddress,
     Message, MessageId, Name, PasswordChangeToken, Role, RoleId, SeenIp, SenderKind, Session, SessionId, Tenant,
-    TenantId, Timestamp, Transition, User, UserId, UserPatch,
+    TenantId, TenantPatch, Timestamp, Transition, User, UserId, UserPatch,
 };
 
 fn oldest_first<T>(mut rows: Vec<T>, key: impl Fn(&T) -> (Timestamp, String)) -> Vec<T> {
@@ -47,11 +47,10 @@ impl TenantRepo for MemoryTenants {
         Ok(self.rows.lock().unwrap().get(id).cloned())
     }
 
-    async fn rename(&self, id: &TenantId, name: &Name) -> Result<Tenant, RepoError> {
+    async fn update(&self, id: &TenantId, patch: &TenantPatch) -> Result<Tenant, RepoError> {
         let mut rows = self.rows.lock().unwrap();
         let tenant = rows.get_mut(id).ok_or_else(tenant_not_found)?;
-        tenant.name = name.clone();
-        tenant.updated_at = Timestamp::now();
+        patch.apply_to(tenant, Timestamp::now());
         Ok(tenant.clone())
     }
 
@@ -422,6 +421,27 @@ impl ChatroomRepo for MemoryChatrooms {
         rows.sort_by_key(|r| (r.standby_until, r.id.to_string()));
         rows.truncate(limit as usize);
         Ok(rows)
+    }
+
+    async fn request_transcript(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<Chatroom>, RepoError> {
+        Ok(self.change(tenant, id, chatrooms::transcript))
+    }
+
+    async fn list_unclaimed(&self, waiting_since: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
+        let mut rows: Vec<Chatroom> =
+            self.rows.lock().unwrap().values().filter(|r| chatrooms::unclaimed(r, waiting_since)).cloned().collect();
+        rows.sort_by_key(|r| (r.updated_at, r.id.to_string()));
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+
+    async fn mark_unclaimed_alerted(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        now: Timestamp,
+    ) -> Result<Option<Chatroom>, RepoError> {
+        Ok(self.change(tenant, id, |room| chatrooms::unclaimed_alerted(room, now)))
     }
 }
 

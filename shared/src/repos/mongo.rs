@@ -35,7 +35,7 @@ use crate::{
     domain::{
         Block, Chatbot, ChatbotId, ChatbotPatch, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, EmailAddress,
         Message, Name, PasswordChangeToken, Role, RoleId, SeenIp, SenderKind, Session, SessionId, Tenant, TenantId,
-        Timestamp, Transition, User, UserId, UserPatch,
+        TenantPatch, Timestamp, Transition, User, UserId, UserPatch,
     },
     mongo::{classify, is_duplicate_key},
 };
@@ -112,12 +112,16 @@ impl TenantRepo for MongoTenants {
         self.collection.find_one(doc! { "_id": id.to_string() }).await.map_err(classify)
     }
 
-    async fn rename(&self, id: &TenantId, name: &Name) -> Result<Tenant, RepoError> {
+    async fn update(&self, id: &TenantId, patch: &TenantPatch) -> Result<Tenant, RepoError> {
+        let mut set = doc! { "updatedAt": Timestamp::now() };
+        if let Some(name) = &patch.name {
+            set.insert("name", name.as_str());
+        }
+        if let Some(sender) = &patch.email_sender_name {
+            set.insert("emailSenderName", sender.as_ref().map(Name::as_str));
+        }
         self.collection
-            .find_one_and_update(
-                doc! { "_id": id.to_string() },
-                doc! { "$set": { "name": name.as_str(), "updatedAt": Timestamp::now() } },
-            )
+            .find_one_and_update(doc! { "_id": id.to_string() }, doc! { "$set": set })
             .return_document(ReturnDocument::After)
             .await
             .map_err(classify)?
@@ -689,6 +693,31 @@ impl ChatroomRepo for MongoChatrooms {
         }
         let filter = doc! { "status": ChatroomStatus::Standby.as_str(), "standbyUntil": { "$lte": now } };
         self.list(filter, doc! { "standbyUntil": 1, "_id": 1 }, Some(self::limit(limit))).await
+    }
+
+    async fn request_transcript(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<Chatroom>, RepoError> {
+        self.change(tenant, id, chatrooms::transcript).await
+    }
+
+    async fn list_unclaimed(&self, waiting_since: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = doc! {
+            "status": ChatroomStatus::Waiting.as_str(),
+            "updatedAt": { "$lte": waiting_since },
+            "unclaimedAlertAt": null,
+        };
+        self.list(filter, doc! { "updatedAt": 1, "_id": 1 }, Some(self::limit(limit))).await
+    }
+
+    async fn mark_unclaimed_alerted(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        now: Timestamp,
+    ) -> Result<Option<Chatroom>, RepoError> {
+        self.change(tenant, id, |room| chatrooms::unclaimed_alerted(room, now)).await
     }
 }
 

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 
 use super::RepoError;
-use crate::domain::{Name, Tenant, TenantId};
+use crate::domain::{Tenant, TenantId, TenantPatch};
 
 /// Tenants. A tenant is its own scope, so its id is the only key.
 #[async_trait]
@@ -10,8 +10,8 @@ pub trait TenantRepo: Send + Sync {
 
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, RepoError>;
 
-    /// Renames the tenant; `tenant_not_found` when it does not exist.
-    async fn rename(&self, id: &TenantId, name: &Name) -> Result<Tenant, RepoError>;
+    /// Applies `patch` and answers the updated tenant; `tenant_not_found` when it does not exist.
+    async fn update(&self, id: &TenantId, patch: &TenantPatch) -> Result<Tenant, RepoError>;
 
     /// Removes the tenant's own row (sign-up undoes a half-made tenant with it); `tenant_not_found`
     /// when it does not exist.

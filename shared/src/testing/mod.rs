@@ -13,7 +13,9 @@
 //! - [`event_log`]: one of the test's topics read from the beginning ([`EventLog`]);
 //! - [`private_kafka`]: a Kafka broker of the test's own, to stop and restart ([`PrivateKafka`]);
 //! - [`accounts`]: tenants, admins and agents made through the tenant function's HTTP API;
-//! - [`lambda`]: a stand-in for the Lambda Runtime API, to run a function binary as on Lambda.
+//! - [`lambda`]: a stand-in for the Lambda Runtime API, to run a function binary as on Lambda;
+//! - [`mailbox`]: mail read back from the SMTP server (Mailpit) the harness runs, and private
+//!   SMTP servers to start late.
 
 use std::{future::Future, time::Duration};
 
@@ -24,6 +26,7 @@ pub mod accounts;
 pub mod client;
 pub mod event_log;
 pub mod lambda;
+pub mod mailbox;
 pub mod private_kafka;
 
 pub use accounts::{ALL_PERMISSIONS, Account, Invitation, Tokens};
@@ -32,6 +35,7 @@ pub use client::{
     sorted, strings, strong_password, unique_email,
 };
 pub use event_log::{EVENT_TIMEOUT, EventLog};
+pub use mailbox::{Mail, Mailbox, PrivateMailpit};
 pub use private_kafka::PrivateKafka;
 
 use crate::config::{ConfigError, Env, KafkaConfig, MongoConfig, RedisConfig};

@@ -5,8 +5,8 @@ use shared::{
     auth::{ApiKey, IdentityKeys},
     domain::{
         ApiKeys, Assigning, Chatbot, ChatbotId, ChatbotPatch, ChatbotStatus, EmailAddress, Name, OriginPattern,
-        PasswordChangeToken, Permission, Role, RoleId, Session, SessionId, Tenant, TenantId, Timestamp, User, UserId,
-        UserPatch, UserStatus, WidgetSettings,
+        PasswordChangeToken, Permission, Role, RoleId, Session, SessionId, Tenant, TenantId, TenantPatch, Timestamp,
+        User, UserId, UserPatch, UserStatus, WidgetSettings,
     },
     repos::{RepoError, Repos, RolePatch, Rotation},
     testing::TestDatabase,
@@ -42,7 +42,7 @@ macro_rules! contract {
 mod chat;
 
 contract!(
-    tenants_are_stored_read_and_renamed,
+    tenants_are_stored_read_and_updated,
     an_email_address_belongs_to_one_user_across_all_tenants,
     users_are_scoped_to_their_tenant,
     a_user_patch_changes_only_what_it_names,
@@ -96,18 +96,29 @@ fn assert_code<T: std::fmt::Debug>(result: Result<T, RepoError>, expected: &str)
     }
 }
 
-async fn tenants_are_stored_read_and_renamed(b: Backend) {
+async fn tenants_are_stored_read_and_updated(b: Backend) {
     let acme = tenant(&b.repos, "Acme").await;
     assert_eq!(b.repos.tenants.get(&acme.id).await.unwrap(), Some(acme.clone()));
     assert_eq!(b.repos.tenants.get(&TenantId::new()).await.unwrap(), None);
+    assert_eq!(acme.sender_name().as_str(), "Acme", "emails come from the tenant's name by default");
 
-    let renamed = b.repos.tenants.rename(&acme.id, &name("Acme Support")).await.unwrap();
+    let rename = TenantPatch { name: Some(name("Acme Support")), ..TenantPatch::default() };
+    let renamed = b.repos.tenants.update(&acme.id, &rename).await.unwrap();
     assert_eq!(renamed.name.as_str(), "Acme Support");
     assert!(renamed.updated_at >= acme.updated_at);
     assert_eq!(renamed.created_at, acme.created_at);
-    assert_eq!(b.repos.tenants.get(&acme.id).await.unwrap(), Some(renamed));
+    assert_eq!(b.repos.tenants.get(&acme.id).await.unwrap(), Some(renamed.clone()));
 
-    assert_code(b.repos.tenants.rename(&TenantId::new(), &name("Ghost")).await, "tenant_not_found");
+    let sender = TenantPatch { email_sender_name: Some(Some(name("Acme Help Desk"))), ..TenantPatch::default() };
+    let with_sender = b.repos.tenants.update(&acme.id, &sender).await.unwrap();
+    assert_eq!((with_sender.name.as_str(), with_sender.sender_name().as_str()), ("Acme Support", "Acme Help Desk"));
+    assert_eq!(b.repos.tenants.get(&acme.id).await.unwrap(), Some(with_sender));
+    let reset = TenantPatch { email_sender_name: Some(None), ..TenantPatch::default() };
+    let reset = b.repos.tenants.update(&acme.id, &reset).await.unwrap();
+    assert_eq!(reset.sender_name().as_str(), "Acme Support");
+    assert_eq!(b.repos.tenants.get(&acme.id).await.unwrap(), Some(reset));
+
+    assert_code(b.repos.tenants.update(&TenantId::new(), &rename).await, "tenant_not_found");
     assert_code(b.repos.tenants.insert(&acme).await, "tenant_exists");
 }
 

@@ -12,7 +12,7 @@ use shared::{
     ApiError, Json,
     auth::Agent,
     client_ip::ClientIp,
-    domain::{EmailAddress, Name, Permission, Role, Tenant, User},
+    domain::{EmailAddress, Name, Permission, Role, Tenant, TenantPatch, User},
     events::EventType,
 };
 use utoipa::ToSchema;
@@ -108,10 +108,15 @@ pub async fn get_tenant(State(state): State<AppState>, agent: Agent) -> Result<J
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TenantUpdate {
     #[schema(value_type = String, max_length = 100)]
-    name: Name,
+    #[serde(default)]
+    name: Option<Name>,
+    /// The name emails to visitors come from; `null` goes back to the tenant's name.
+    #[schema(value_type = Option<String>, max_length = 100)]
+    #[serde(default, deserialize_with = "shared::json::present")]
+    email_sender_name: Option<Option<Name>>,
 }
 
-/// Renames the tenant (`tenant:manage`).
+/// Renames the tenant or sets the name its emails come from (`tenant:manage`).
 #[utoipa::path(patch, path = "/tenant", tag = "tenants", security(("bearer" = [])), request_body = TenantUpdate,
     responses((status = 200, body = TenantView), (status = 403, description = "permission_denied")))]
 pub async fn update_tenant(
@@ -120,7 +125,9 @@ pub async fn update_tenant(
     Json(body): Json<TenantUpdate>,
 ) -> Result<Json<TenantView>, ApiError> {
     agent.require(Permission::TenantManage)?;
-    let tenant = state.repos.tenants.rename(&agent.tenant_id, &body.name).await?;
-    state.publish(EventType::TenantUpdated, tenant.id, json!({ "tenantId": tenant.id, "name": tenant.name })).await;
+    let patch = TenantPatch { name: body.name, email_sender_name: body.email_sender_name };
+    let tenant = state.repos.tenants.update(&agent.tenant_id, &patch).await?;
+    let data = json!({ "tenantId": tenant.id, "name": tenant.name, "emailSenderName": tenant.email_sender_name });
+    state.publish(EventType::TenantUpdated, tenant.id, data).await;
     Ok(Json(TenantView::from(&tenant)))
 }

@@ -36,8 +36,31 @@ async fn renaming_the_tenant_is_answered_shown_everywhere_and_announced() {
     assert_eq!(expect_status(app.get("/me", admin.bearer()).await, 200).await["tenant"]["name"], "Acme Support");
 
     let event = app.events.wait_for("tenant.updated", |e| e["tenantId"] == admin.tenant_id).await;
-    assert_eq!(event["data"], json!({ "tenantId": admin.tenant_id, "name": "Acme Support" }));
+    let expected = json!({ "tenantId": admin.tenant_id, "name": "Acme Support", "emailSenderName": null });
+    assert_eq!(event["data"], expected);
     assert_eq!(app.events.key_of(event["id"].as_str().unwrap()), Some(admin.tenant_id.clone()));
+}
+
+#[tokio::test]
+async fn emails_come_from_the_tenant_name_until_a_sender_name_is_set() {
+    let app = spawn_app().await;
+    let admin = sign_up(&app).await;
+    let tenant = expect_status(app.get("/tenant", admin.bearer()).await, 200).await;
+    assert_eq!(tenant["emailSenderName"], "Acme");
+
+    let body = json!({ "emailSenderName": "Acme Help Desk" });
+    let updated = expect_status(app.patch("/tenant", admin.bearer(), body).await, 200).await;
+    assert_eq!((&updated["name"], &updated["emailSenderName"]), (&json!("Acme"), &json!("Acme Help Desk")));
+    let renamed = expect_status(app.patch("/tenant", admin.bearer(), json!({ "name": "Acme Ltd" })).await, 200).await;
+    assert_eq!(renamed["emailSenderName"], "Acme Help Desk", "a rename keeps the sender name");
+
+    let reset = json!({ "emailSenderName": null });
+    let reset = expect_status(app.patch("/tenant", admin.bearer(), reset).await, 200).await;
+    assert_eq!(reset["emailSenderName"], "Acme Ltd");
+
+    let header_injection = json!({ "emailSenderName": "Acme\r\nBcc: everyone@example.com" });
+    assert_error(app.patch("/tenant", admin.bearer(), header_injection).await, 422, "invalid_body").await;
+    assert_eq!(expect_status(app.get("/tenant", admin.bearer()).await, 200).await["emailSenderName"], "Acme Ltd");
 }
 
 #[tokio::test]

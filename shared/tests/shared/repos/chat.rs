@@ -38,6 +38,8 @@ contract!(
     read_marks_never_go_down_nor_past_the_last_message,
     the_first_agent_reply_is_recorded_once,
     overdue_standby_chatrooms_are_swept_earliest_first,
+    a_transcript_is_requested_only_while_open,
+    unclaimed_chatrooms_are_alerted_once_per_wait,
     blocks_match_the_email_or_the_ip_for_one_chatbot,
 );
 
@@ -488,6 +490,63 @@ async fn overdue_standby_chatrooms_are_swept_earliest_first(b: Backend) {
     let left = Transition::close(ChatroomStatus::Closed, CloseReason::VisitorLeft);
     c.transition(&other.id, &earliest.id, &[ChatroomStatus::Standby], None, &left).await.unwrap().unwrap();
     assert_eq!(ids(&c.list_overdue_standby(now, 10).await.unwrap()), vec![later.id, on_time.id]);
+}
+
+async fn a_transcript_is_requested_only_while_open(b: Backend) {
+    let (a, other) = (tenant(&b.repos, "A").await, tenant(&b.repos, "B").await);
+    let room = room(&b.repos, &a.id).await;
+    let c = &b.repos.chatrooms;
+    assert!(c.request_transcript(&other.id, &room.id).await.unwrap().is_none(), "another tenant's");
+    let asked = c.request_transcript(&a.id, &room.id).await.unwrap().expect("an open chatroom");
+    assert!(asked.transcript_requested);
+    assert_eq!(c.get(&a.id, &room.id).await.unwrap().unwrap(), asked);
+
+    let closed = Transition::close(ChatroomStatus::Closed, CloseReason::ClosedByVisitor);
+    let closed = c.transition(&a.id, &room.id, &ChatroomStatus::OPEN, None, &closed).await.unwrap().unwrap();
+    assert!(closed.transcript_requested, "the request outlives the close that sends it");
+    let late = room_in(&b.repos, &a.id, ChatroomStatus::Closed).await;
+    assert!(c.request_transcript(&a.id, &late.id).await.unwrap().is_none(), "too late once ended");
+}
+
+async fn room_in(repos: &Repos, tenant: &TenantId, status: ChatroomStatus) -> Chatroom {
+    let room = Chatroom { status, ..new_room(tenant, Timestamp::now()) };
+    repos.chatrooms.insert(&room).await.unwrap();
+    room
+}
+
+async fn unclaimed_chatrooms_are_alerted_once_per_wait(b: Backend) {
+    let (a, other) = (tenant(&b.repos, "A").await, tenant(&b.repos, "B").await);
+    let waiting = |tenant: &TenantId, since: i64| Chatroom { updated_at: at(since), ..new_room(tenant, at(since)) };
+    let (long, longest, recent) = (waiting(&a.id, 20_000), waiting(&other.id, 10_000), waiting(&a.id, 90_000));
+    let held = Chatroom { status: ChatroomStatus::Active, ..waiting(&a.id, 1_000) };
+    for room in [&long, &longest, &recent, &held] {
+        b.repos.chatrooms.insert(room).await.unwrap();
+    }
+    let c = &b.repos.chatrooms;
+    let cutoff = at(60_000);
+    assert_eq!(ids(&c.list_unclaimed(cutoff, 10).await.unwrap()), vec![longest.id, long.id]);
+    assert_eq!(ids(&c.list_unclaimed(cutoff, 1).await.unwrap()), vec![longest.id]);
+    assert!(c.list_unclaimed(cutoff, 0).await.unwrap().is_empty());
+
+    // Two sweepers race for the same chatroom: one alerts.
+    let now = at(61_000);
+    let (first, second) =
+        tokio::join!(c.mark_unclaimed_alerted(&a.id, &long.id, now), c.mark_unclaimed_alerted(&a.id, &long.id, now));
+    let winners = [first.unwrap(), second.unwrap()].into_iter().flatten().collect::<Vec<_>>();
+    assert_eq!(winners.len(), 1, "exactly one sweeper alerts");
+    assert_eq!(winners[0].unclaimed_alert_at, Some(now));
+    assert_eq!(ids(&c.list_unclaimed(cutoff, 10).await.unwrap()), vec![longest.id]);
+    assert!(c.mark_unclaimed_alerted(&other.id, &long.id, now).await.unwrap().is_none(), "another tenant's");
+    assert!(c.mark_unclaimed_alerted(&a.id, &held.id, now).await.unwrap().is_none(), "not waiting");
+
+    // Claimed, then handed back: it waits again, from now, and is alerted again later.
+    let ada = agent("Ada");
+    claim(&b.repos, &long, &ada).await.expect("claimed");
+    let back = Transition { agent: AgentChange::Clear, ..Transition::to(ChatroomStatus::Waiting) };
+    let back = c.transition(&a.id, &long.id, &[ChatroomStatus::Active], None, &back).await.unwrap().unwrap();
+    assert_eq!(back.unclaimed_alert_at, None);
+    assert!(!ids(&c.list_unclaimed(cutoff, 10).await.unwrap()).contains(&long.id), "waiting since just now");
+    assert!(ids(&c.list_unclaimed(Timestamp::now(), 10).await.unwrap()).contains(&long.id));
 }
 
 async fn blocks_match_the_email_or_the_ip_for_one_chatbot(b: Backend) {

@@ -1,0 +1,381 @@
+//! Which emails an event asks for, and what they say.
+//!
+//! Each builder reads what it needs beyond the event from MongoDB (the tenant's sender name, the
+//! chatroom and its messages, the agents to alert) and writes both parts: plain text, and HTML in
+//! which everything a visitor or agent typed is escaped ([`escape_html`]). Links start with the
+//! configured public address; set-password tokens travel in the link's fragment (`#token=...`),
+//! which browsers never send to a server.
+
+use serde::Deserialize;
+use shared::{
+    domain::{ChatroomId, ChatroomStatus, EmailAddress, Permission, SenderKind, TenantId, Timestamp, UserStatus},
+    events::Envelope,
+    repos::RepoError,
+};
+
+use crate::{
+    message::{Email, EmailKind, Mailbox, escape_html, escape_lines, plain},
+    state::AppState,
+};
+
+/// The display name of mail that is not on a tenant's behalf (account emails).
+pub const PARLEY: &str = "Parley";
+
+/// The most messages a transcript lists; longer conversations end with a note.
+pub const TRANSCRIPT_LIMIT: u32 = 2_000;
+
+/// What an event asks for.
+#[derive(Debug)]
+pub enum Composed {
+    Emails(Vec<Email>),
+    /// No email: why (a kind of event that sends none, a chatroom claimed before the alert, ...).
+    Nothing(&'static str),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    /// The event's data is not what its type promises: it can never be sent.
+    #[error("malformed {event_type} data: {detail}")]
+    Malformed { event_type: String, detail: String },
+    /// MongoDB failed; the event is retried.
+    #[error(transparent)]
+    Repo(#[from] RepoError),
+}
+
+fn data<T: for<'de> Deserialize<'de>>(envelope: &Envelope) -> Result<T, ComposeError> {
+    serde_json::from_value(envelope.data.clone()).map_err(|err| ComposeError::Malformed {
+        event_type: envelope.event_type.clone(),
+        detail: shared::json::without_values(&err.to_string()),
+    })
+}
+
+/// The emails `envelope` asks for.
+pub async fn compose(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
+    match envelope.event_type.as_str() {
+        "chatroom.created" => welcome(state, envelope).await,
+        "chatroom.unclaimed" => unclaimed_alert(state, envelope).await,
+        "chatroom.closed" | "chatroom.marked_stale" => transcript(state, envelope).await,
+        "password_reset.requested" => password_reset(state, envelope),
+        "user.invited" => invitation(state, envelope).await,
+        _ => Ok(Composed::Nothing("this kind of event sends no email")),
+    }
+}
+
+/// The tenant's sender name, or Parley's when the tenant is gone.
+async fn sender(state: &AppState, tenant: &TenantId) -> Result<Mailbox, ComposeError> {
+    let name = state.repos.tenants.get(tenant).await?.map(|t| t.sender_name().as_str().to_owned());
+    Ok(Mailbox::new(name.as_deref().unwrap_or(PARLEY), state.mail.from.clone()))
+}
+
+fn email(
+    state: &AppState,
+    kind: EmailKind,
+    from: Mailbox,
+    to: Mailbox,
+    subject: &str,
+    text: String,
+    html: String,
+) -> Email {
+    Email { reply_to: state.mail.reply_to.clone(), ..Email::new(kind, from, to, subject, plain(&text), html) }
+}
+
+/// A whole HTML document around `body` (already escaped), with `heading` (raw text).
+fn layout(heading: &str, body: &str, footer: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>{title}</title></head>\n\
+         <body style=\"margin:0;padding:24px;background:#f4f5f7;font-family:-apple-system,Segoe UI,Roboto,sans-serif;color:#1f2937\">\n\
+         <div style=\"max-width:560px;margin:0 auto;background:#ffffff;border-radius:8px;padding:24px\">\n\
+         <h1 style=\"font-size:20px;margin:0 0 16px\">{title}</h1>\n{body}\n\
+         <p style=\"color:#6b7280;font-size:12px;margin-top:24px\">{footer}</p>\n</div>\n</body></html>\n",
+        title = escape_html(heading),
+        footer = escape_html(footer),
+    )
+}
+
+fn paragraph(html: &str) -> String {
+    format!("<p style=\"line-height:1.5\">{html}</p>\n")
+}
+
+fn button(href: &str, label: &str) -> String {
+    format!(
+        "<p><a href=\"{href}\" style=\"display:inline-block;background:#2563eb;color:#ffffff;padding:10px 18px;\
+         border-radius:6px;text-decoration:none\">{label}</a></p>\n<p style=\"font-size:12px;color:#6b7280\">\
+         Or open this address: {href}</p>\n",
+        href = escape_html(href),
+        label = escape_html(label),
+    )
+}
+
+/// `2026-11-25 10:15 UTC`.
+fn when(at: Timestamp) -> String {
+    let t = at.as_offset_date_time();
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+}
+
+/// A fragment value: everything but unreserved characters percent-encoded.
+fn fragment_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// --- welcome -------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatroomCreated {
+    name: String,
+    email: EmailAddress,
+}
+
+async fn welcome(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
+    let event: ChatroomCreated = data(envelope)?;
+    let from = sender(state, &envelope.tenant_id).await?;
+    let company = from.name.clone();
+    let subject = format!("Thanks for contacting {company}");
+    let text = format!(
+        "Hi {name},\n\nThanks for reaching out to {company}. A live agent will join your chat shortly: keep the \
+         chat window open to talk with them. If you close it, you have ten minutes to come back to the same \
+         conversation.\n\n{company}\n",
+        name = event.name,
+    );
+    let body = paragraph(&format!("Hi {},", escape_html(&event.name)))
+        + &paragraph(&format!(
+            "Thanks for reaching out to {}. A live agent will join your chat shortly: keep the chat window open \
+             to talk with them. If you close it, you have ten minutes to come back to the same conversation.",
+            escape_html(&company)
+        ));
+    let html = layout(&subject, &body, &format!("Sent by {company} because you started a chat."));
+    let to = Mailbox::new(&event.name, event.email);
+    Ok(Composed::Emails(vec![email(state, EmailKind::Welcome, from, to, &subject, text, html)]))
+}
+
+// --- unclaimed-chatroom alert --------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatroomUnclaimed {
+    chatroom_id: ChatroomId,
+    waiting_since: Timestamp,
+}
+
+async fn unclaimed_alert(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
+    let event: ChatroomUnclaimed = data(envelope)?;
+    let tenant = envelope.tenant_id;
+    let Some(room) = state.repos.chatrooms.get(&tenant, &event.chatroom_id).await? else {
+        return Ok(Composed::Nothing("the chatroom no longer exists"));
+    };
+    if room.status != ChatroomStatus::Waiting {
+        return Ok(Composed::Nothing("an agent joined the chatroom before the alert went out"));
+    }
+    let roles = state.repos.roles.list(&tenant).await?;
+    let mut agents = Vec::new();
+    for user in state.repos.users.list(&tenant).await? {
+        let takes_chats = user.status == UserStatus::Active
+            && user.password_hash.is_some()
+            && user.assigning.enabled
+            && user.permissions(&roles).contains(&Permission::ChatroomsJoin);
+        if takes_chats
+            && state.repos.chatrooms.count_for_agent(&tenant, &user.id).await?
+                < u64::from(user.assigning.max_concurrent)
+        {
+            agents.push(user);
+        }
+    }
+    if agents.is_empty() {
+        return Ok(Composed::Nothing("no agent of the tenant can take the chatroom"));
+    }
+    let chatbot = state.repos.chatbots.get(&tenant, &room.chatbot_id).await?;
+    let chatbot = chatbot.map(|c| c.name.as_str().to_owned()).unwrap_or_else(|| "a deleted chatbot".into());
+    let minutes = ((envelope.occurred_at.unix_millis() - event.waiting_since.unix_millis()) / 60_000).max(1);
+    let link = state.mail.public_url.join(&format!("/console/chatrooms/{}", room.id));
+    let from = Mailbox::new(PARLEY, state.mail.from.clone());
+    let subject = format!("{} has waited {minutes} min for an agent", room.name.as_str());
+    let emails = agents
+        .into_iter()
+        .map(|agent| {
+            let text = format!(
+                "Hi {agent},\n\n{visitor} <{visitor_email}> has been waiting {minutes} min for an agent on {chatbot}, \
+                 since {since}, and nobody has joined yet.\n\nJoin the chat: {link}\n",
+                agent = agent.name.as_str(),
+                visitor = room.name.as_str(),
+                visitor_email = room.email,
+                since = when(event.waiting_since),
+            );
+            let body = paragraph(&format!("Hi {},", escape_html(agent.name.as_str())))
+                + &paragraph(&format!(
+                    "<strong>{visitor}</strong> &lt;{visitor_email}&gt; has been waiting {minutes} min for an agent \
+                     on {chatbot}, since {since}, and nobody has joined yet.",
+                    visitor = escape_html(room.name.as_str()),
+                    visitor_email = escape_html(room.email.as_str()),
+                    chatbot = escape_html(&chatbot),
+                    since = when(event.waiting_since),
+                ))
+                + &button(&link, "Join the chat");
+            let html = layout(&subject, &body, "Sent by Parley because you take chats and this one is unclaimed.");
+            let to = Mailbox::new(agent.name.as_str(), agent.email.clone());
+            email(state, EmailKind::UnclaimedAlert, from.clone(), to, &subject, text, html)
+        })
+        .collect();
+    Ok(Composed::Emails(emails))
+}
+
+// --- transcript ----------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatroomEnded {
+    chatroom_id: ChatroomId,
+    #[serde(default)]
+    transcript_requested: bool,
+}
+
+async fn transcript(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
+    let event: ChatroomEnded = data(envelope)?;
+    if !event.transcript_requested {
+        return Ok(Composed::Nothing("the visitor did not ask for a transcript"));
+    }
+    let tenant = envelope.tenant_id;
+    let Some(room) = state.repos.chatrooms.get(&tenant, &event.chatroom_id).await? else {
+        return Ok(Composed::Nothing("the chatroom no longer exists"));
+    };
+    let messages = state.repos.messages.list_after(&tenant, &room.id, 0, TRANSCRIPT_LIMIT).await?;
+    let from = sender(state, &tenant).await?;
+    let company = from.name.clone();
+    let subject = format!("Your conversation with {company}");
+    let mut text = format!(
+        "Hi {name},\n\nHere is your conversation with {company}, which started on {started}.\n\n",
+        name = room.name.as_str(),
+        started = when(room.created_at),
+    );
+    let mut rows = String::new();
+    for message in &messages {
+        let who = match message.sender.kind {
+            SenderKind::Visitor => "You".to_owned(),
+            _ => message.sender.name.clone(),
+        };
+        let at = when(message.sent_at);
+        text.push_str(&format!("[{at}] {who}: {}\n", message.message));
+        let colour = if message.sender.kind == SenderKind::System { "#6b7280" } else { "#1f2937" };
+        rows.push_str(&format!(
+            "<tr><td style=\"vertical-align:top;padding:6px 8px 6px 0;white-space:nowrap;color:#6b7280;font-size:12px\">\
+             {at}</td><td style=\"vertical-align:top;padding:6px 0;color:{colour}\"><strong>{who}</strong><br>{text}</td></tr>\n",
+            at = escape_html(&at),
+            who = escape_html(&who),
+            text = escape_lines(&message.message),
+        ));
+    }
+    if messages.len() as u32 == TRANSCRIPT_LIMIT {
+        text.push_str(&format!("\n(The transcript shows the first {TRANSCRIPT_LIMIT} messages.)\n"));
+    }
+    text.push_str(&format!("\n{company}\n"));
+    let body = paragraph(&format!("Hi {},", escape_html(room.name.as_str())))
+        + &paragraph(&format!(
+            "Here is your conversation with {}, which started on {}.",
+            escape_html(&company),
+            when(room.created_at)
+        ))
+        + &format!("<table style=\"border-collapse:collapse;width:100%\">\n{rows}</table>\n");
+    let html = layout(&subject, &body, &format!("Sent by {company} because you asked for a transcript of your chat."));
+    let to = Mailbox::new(room.name.as_str(), room.email.clone());
+    Ok(Composed::Emails(vec![email(state, EmailKind::Transcript, from, to, &subject, text, html)]))
+}
+
+// --- account emails ------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SetPasswordEvent {
+    email: EmailAddress,
+    name: String,
+    token: String,
+    expires_at: Timestamp,
+    #[serde(default)]
+    invited_by: Option<shared::domain::UserId>,
+}
+
+fn set_password_link(state: &AppState, page: &str, token: &str) -> String {
+    state.mail.public_url.join(&format!("/console/{page}#token={}", fragment_value(token)))
+}
+
+fn password_reset(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
+    let event: SetPasswordEvent = data(envelope)?;
+    let link = set_password_link(state, "reset-password", &event.token);
+    let subject = "Reset your Parley password";
+    let until = when(event.expires_at);
+    let text = format!(
+        "Hi {name},\n\nSomeone (we hope you) asked to reset the password of your Parley account. Choose a new \
+         password here, until {until}:\n\n{link}\n\nIf it was not you, ignore this email: your password stays as \
+         it is.\n",
+        name = event.name,
+    );
+    let body = paragraph(&format!("Hi {},", escape_html(&event.name)))
+        + &paragraph(&format!(
+            "Someone (we hope you) asked to reset the password of your Parley account. Choose a new password \
+             here, until {until}:"
+        ))
+        + &button(&link, "Choose a new password")
+        + &paragraph("If it was not you, ignore this email: your password stays as it is.");
+    let html = layout(subject, &body, "Sent by Parley because a password reset was asked for.");
+    let from = Mailbox::new(PARLEY, state.mail.from.clone());
+    let to = Mailbox::new(&event.name, event.email);
+    Ok(Composed::Emails(vec![email(state, EmailKind::PasswordReset, from, to, subject, text, html)]))
+}
+
+async fn invitation(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
+    let event: SetPasswordEvent = data(envelope)?;
+    let tenant = state.repos.tenants.get(&envelope.tenant_id).await?;
+    let team = tenant.map(|t| t.name.as_str().to_owned()).unwrap_or_else(|| "a team".into());
+    let inviter = match event.invited_by {
+        Some(id) => state.repos.users.get(&envelope.tenant_id, &id).await?.map(|u| u.name.as_str().to_owned()),
+        None => None,
+    };
+    let inviter = inviter.unwrap_or_else(|| "An administrator".into());
+    let link = set_password_link(state, "accept-invitation", &event.token);
+    let subject = format!("{inviter} invited you to {team} on Parley");
+    let until = when(event.expires_at);
+    let text = format!(
+        "Hi {name},\n\n{inviter} invited you to answer {team}'s visitors on Parley. Choose your password to \
+         sign in, until {until}:\n\n{link}\n",
+        name = event.name,
+    );
+    let body = paragraph(&format!("Hi {},", escape_html(&event.name)))
+        + &paragraph(&format!(
+            "{} invited you to answer {}'s visitors on Parley. Choose your password to sign in, until {until}:",
+            escape_html(&inviter),
+            escape_html(&team)
+        ))
+        + &button(&link, "Accept the invitation");
+    let html = layout(&subject, &body, "Sent by Parley because someone invited this address.");
+    let from = Mailbox::new(PARLEY, state.mail.from.clone());
+    let to = Mailbox::new(&event.name, event.email);
+    Ok(Composed::Emails(vec![email(state, EmailKind::Invitation, from, to, &subject, text, html)]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_in_fragments_are_percent_encoded() {
+        assert_eq!(fragment_value("pwt_a.b.c-d_e~f"), "pwt_a.b.c-d_e~f");
+        assert_eq!(fragment_value("a b&c#d"), "a%20b%26c%23d");
+    }
+
+    #[test]
+    fn times_read_as_utc_minutes() {
+        assert_eq!(when(Timestamp::from_unix_millis(1_795_600_800_000)), "2026-11-25 10:00 UTC");
+    }
+
+    #[test]
+    fn the_layout_escapes_its_heading_and_footer() {
+        let html = layout("<b>Hi</b>", "<p>body</p>", "a & b");
+        assert!(html.contains("<h1 style=\"font-size:20px;margin:0 0 16px\">&lt;b&gt;Hi&lt;/b&gt;</h1>"), "{html}");
+        assert!(html.contains("a &amp; b") && html.contains("<p>body</p>"));
+    }
+}

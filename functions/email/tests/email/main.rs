@@ -1,0 +1,10 @@
+//! The email function's tests, on real services: FerretDB (or MongoDB), Kafka, and Mailpit (a
+//! real SMTP server that keeps what it receives; the tests read mail back through its API).
+//! SES cannot be reached from here: its tests use a local stand-in and say so in their names.
+
+mod adapters;
+mod failures;
+mod kinds;
+mod once;
+mod ses;
+mod support;
