@@ -151,6 +151,15 @@ impl Mailbox {
         .await
     }
 
+    /// The first message to `address` that `matches` (other mail to it is skipped), waiting up
+    /// to [`MAIL_TIMEOUT`].
+    pub async fn wait_for_where(&self, address: &str, matches: impl Fn(&Mail) -> bool) -> Mail {
+        eventually(MAIL_TIMEOUT, &format!("a matching message to {address}"), || async {
+            self.to(address).await.into_iter().find(|m| matches(m))
+        })
+        .await
+    }
+
     async fn read(&self, id: &str) -> Mail {
         let full: Full = serde_json::from_value(self.get(&format!("/api/v1/message/{id}")).await).expect("a message");
         let headers = self.get(&format!("/api/v1/message/{id}/headers")).await;

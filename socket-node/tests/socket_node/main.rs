@@ -2,6 +2,7 @@
 
 mod claims;
 mod connections;
+mod emails;
 mod frames;
 mod observability;
 mod operations;

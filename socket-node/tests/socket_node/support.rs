@@ -145,6 +145,37 @@ pub async fn start_node_on(listener: tokio::net::TcpListener, vars: &[(&'static 
     TestNode { api: Api::new(format!("http://{address}")), ws_url: format!("ws://{address}/v1/ws"), node: Some(node) }
 }
 
+/// The email function, consuming the cluster's topics and sending to the harness's Mailpit.
+/// Stops when dropped.
+pub struct EmailFunction {
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Cluster {
+    pub async fn start_email_function(&self) -> EmailFunction {
+        let (host, port) = shared::testing::Mailbox::smtp();
+        let mut vars = self.env.clone();
+        vars.extend([
+            ("PARLEY_SMTP_HOST", host),
+            ("PARLEY_SMTP_PORT", port.to_string()),
+            ("PARLEY_EMAIL_GROUP", format!("test-email-{}", random_string(12))),
+            ("PARLEY_PUBLIC_URL", "https://chat.example.com".to_owned()),
+        ]);
+        let config = email::Config::from_env(&Env::from_pairs(vars)).expect("a valid email config");
+        let state = email::AppState::connect(&config).await.expect("the email function connects");
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            let stopping = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(err) = email::consumer::run(state, &config, stopping).await {
+                panic!("the email consumer failed: {err}");
+            }
+        });
+        EmailFunction { _stop: stop }
+    }
+}
+
 // --- accounts and chatbots ----------------------------------------------------------------------
 
 /// A tenant with its admin, one agent, and a chatbot allowed on [`ORIGIN`].
