@@ -41,6 +41,18 @@ pub fn with_common_layers(router: Router) -> Router {
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }
 
+/// `value` with every byte but the unreserved ones (`A-Z a-z 0-9 - . _ ~`) percent-encoded: safe
+/// in a query value or a URL fragment.
+pub fn percent_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Binds `addr`; the error names the address (`cannot listen on 127.0.0.1:8080: Address in use`).
 pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))
@@ -107,4 +119,13 @@ pub async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_unreserved_bytes_stay_as_they_are() {
+        assert_eq!(super::percent_encode("pwt_a.b.c-d_e~f"), "pwt_a.b.c-d_e~f");
+        assert_eq!(super::percent_encode("a b&c#d/é"), "a%20b%26c%23d%2F%C3%A9");
+    }
 }

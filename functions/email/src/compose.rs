@@ -113,15 +113,14 @@ fn when(at: Timestamp) -> String {
     format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
-/// A fragment value: everything but unreserved characters percent-encoded.
-fn fragment_value(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// A wait in words: `45 s`, `7 min`, `2 h 5 min`.
+fn how_long(millis: i64) -> String {
+    let seconds = millis.max(0) / 1000;
+    match seconds {
+        0..60 => format!("{seconds} s"),
+        60..3600 => format!("{} min", seconds / 60),
+        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+    }
 }
 
 // --- welcome -------------------------------------------------------------------------------------
@@ -140,14 +139,15 @@ async fn welcome(state: &AppState, envelope: &Envelope) -> Result<Composed, Comp
     let subject = format!("Thanks for contacting {company}");
     let text = format!(
         "Hi {name},\n\nThanks for reaching out to {company}. A live agent will join your chat shortly: keep the \
-         chat window open to talk with them. If you close it, you have ten minutes to come back to the same \
-         conversation.\n\n{company}\n",
+         chat window open to talk with them. If the connection drops, reopen the chat soon and the \
+         conversation picks up where it left off.\n\n{company}\n",
         name = event.name,
     );
     let body = paragraph(&format!("Hi {},", escape_html(&event.name)))
         + &paragraph(&format!(
             "Thanks for reaching out to {}. A live agent will join your chat shortly: keep the chat window open \
-             to talk with them. If you close it, you have ten minutes to come back to the same conversation.",
+             to talk with them. If the connection drops, reopen the chat soon and the conversation picks up \
+             where it left off.",
             escape_html(&company)
         ));
     let html = layout(&subject, &body, &format!("Sent by {company} because you started a chat."));
@@ -192,15 +192,15 @@ async fn unclaimed_alert(state: &AppState, envelope: &Envelope) -> Result<Compos
     }
     let chatbot = state.repos.chatbots.get(&tenant, &room.chatbot_id).await?;
     let chatbot = chatbot.map(|c| c.name.as_str().to_owned()).unwrap_or_else(|| "a deleted chatbot".into());
-    let minutes = ((envelope.occurred_at.unix_millis() - event.waiting_since.unix_millis()) / 60_000).max(1);
+    let waited = how_long(envelope.occurred_at.unix_millis() - event.waiting_since.unix_millis());
     let link = state.mail.public_url.join(&format!("/console/chatrooms/{}", room.id));
     let from = Mailbox::new(PARLEY, state.mail.from.clone());
-    let subject = format!("{} has waited {minutes} min for an agent", room.name.as_str());
+    let subject = format!("{} has waited {waited} for an agent", room.name.as_str());
     let emails = agents
         .into_iter()
         .map(|agent| {
             let text = format!(
-                "Hi {agent},\n\n{visitor} <{visitor_email}> has been waiting {minutes} min for an agent on {chatbot}, \
+                "Hi {agent},\n\n{visitor} <{visitor_email}> has been waiting {waited} for an agent on {chatbot}, \
                  since {since}, and nobody has joined yet.\n\nJoin the chat: {link}\n",
                 agent = agent.name.as_str(),
                 visitor = room.name.as_str(),
@@ -209,7 +209,7 @@ async fn unclaimed_alert(state: &AppState, envelope: &Envelope) -> Result<Compos
             );
             let body = paragraph(&format!("Hi {},", escape_html(agent.name.as_str())))
                 + &paragraph(&format!(
-                    "<strong>{visitor}</strong> &lt;{visitor_email}&gt; has been waiting {minutes} min for an agent \
+                    "<strong>{visitor}</strong> &lt;{visitor_email}&gt; has been waiting {waited} for an agent \
                      on {chatbot}, since {since}, and nobody has joined yet.",
                     visitor = escape_html(room.name.as_str()),
                     visitor_email = escape_html(room.email.as_str()),
@@ -300,7 +300,7 @@ struct SetPasswordEvent {
 }
 
 fn set_password_link(state: &AppState, page: &str, token: &str) -> String {
-    state.mail.public_url.join(&format!("/console/{page}#token={}", fragment_value(token)))
+    state.mail.public_url.join(&format!("/console/{page}#token={}", shared::http::percent_encode(token)))
 }
 
 fn password_reset(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
@@ -362,9 +362,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokens_in_fragments_are_percent_encoded() {
-        assert_eq!(fragment_value("pwt_a.b.c-d_e~f"), "pwt_a.b.c-d_e~f");
-        assert_eq!(fragment_value("a b&c#d"), "a%20b%26c%23d");
+    fn waits_read_in_their_largest_units() {
+        assert_eq!(
+            [how_long(-5), how_long(45_900), how_long(7 * 60_000 + 59_000), how_long(7_500_000)],
+            ["0 s", "45 s", "7 min", "2 h 5 min"]
+        );
     }
 
     #[test]

@@ -73,12 +73,7 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Outcome, Ha
     let emails = match compose(state, envelope).await {
         Ok(Composed::Emails(emails)) => emails,
         Ok(Composed::Nothing(why)) => return Ok(Outcome::Ignored(why)),
-        Err(err @ ComposeError::Malformed { .. }) => {
-            let reason = err.to_string();
-            tracing::error!(%reason, "event not usable; sent to the dead-letter topic");
-            dead_letter(state, envelope, None, None, &reason, 0).await?;
-            return Ok(Outcome::Malformed { reason });
-        }
+        Err(err @ ComposeError::Malformed { .. }) => return malformed(state, envelope, err.to_string()).await,
         Err(ComposeError::Repo(err)) => return Err(err.into()),
     };
     let mut outcome = Vec::with_capacity(emails.len());
@@ -91,7 +86,7 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Outcome, Ha
 
 async fn deliver(state: &AppState, envelope: &Envelope, email: &Email) -> Result<Delivery, HandleError> {
     let key = Key::new(envelope.id, email.to.address.as_str());
-    match state.sent_log.claim(&key, envelope, email.kind).await? {
+    match state.sent_log.claim(&key, envelope, Some(email.kind)).await? {
         Claim::Mine => {}
         Claim::Busy => return Err(HandleError::Busy),
         Claim::Sent => return Ok(Delivery::AlreadySent),
@@ -124,6 +119,23 @@ async fn deliver(state: &AppState, envelope: &Envelope, email: &Email) -> Result
     };
     state.sent_log.failed(&key, attempt, &reason).await?;
     give_up(state, envelope, email, &key, &reason, attempt).await
+}
+
+/// An event whose data is unusable goes to the dead-letter topic once, like an email given up
+/// on (its sent-log record has no recipient).
+async fn malformed(state: &AppState, envelope: &Envelope, reason: String) -> Result<Outcome, HandleError> {
+    let key = Key::new(envelope.id, "");
+    match state.sent_log.claim(&key, envelope, None).await? {
+        Claim::Mine | Claim::Failed { .. } => {
+            tracing::error!(%reason, "event not usable; sent to the dead-letter topic");
+            state.sent_log.failed(&key, 0, &reason).await?;
+            dead_letter(state, envelope, None, None, &reason, 0).await?;
+            state.sent_log.dead_lettered(&key).await?;
+        }
+        Claim::Busy => return Err(HandleError::Busy),
+        Claim::Sent | Claim::DeadLettered => {}
+    }
+    Ok(Outcome::Malformed { reason })
 }
 
 /// Puts the email on the dead-letter topic and records that it is there.

@@ -91,13 +91,14 @@ impl SentLog {
         Ok(())
     }
 
-    /// Claims the email `key` for sending, or says why not.
-    pub async fn claim(&self, key: &Key, envelope: &Envelope, kind: EmailKind) -> Result<Claim, RepoError> {
+    /// Claims the email `key` for sending, or says why not. `kind` is `None` for an event whose
+    /// data was unusable (its record stands for the event, recipient `""`).
+    pub async fn claim(&self, key: &Key, envelope: &Envelope, kind: Option<EmailKind>) -> Result<Claim, RepoError> {
         let now = Timestamp::now();
         let mut claim = key.filter();
         claim.insert("eventType", &envelope.event_type);
         claim.insert("tenantId", envelope.tenant_id.to_string());
-        claim.insert("kind", kind.as_str());
+        claim.insert("kind", kind.map(|k| k.as_str()));
         claim.insert("state", "sending");
         claim.insert("attempts", 0_i64);
         claim.insert("claimedAt", now);

@@ -34,7 +34,9 @@ impl AppState {
     /// topics it reads and the dead-letter topic), and sets the transport up.
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
         let db = shared::mongo::open(&config.mongo).await?;
-        SentLog::ensure_indexes(&db).await.map_err(|e| ServiceError::unreachable("MongoDB", "", e.to_string()))?;
+        SentLog::ensure_indexes(&db).await.map_err(|e| {
+            ServiceError::misconfigured("MongoDB", format!("could not create the sent-log's index: {e}"))
+        })?;
         shared::events::ensure_topics(&config.kafka, &[Topic::Chatrooms, Topic::Tenants, Topic::EmailsDlq]).await?;
         let kafka = KafkaPublisher::connect(&config.kafka).await?;
         let (dead_letters, _relay) = shared::events::kafka_with_outbox(kafka, &db, std::future::pending());

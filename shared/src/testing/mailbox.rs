@@ -124,7 +124,7 @@ impl Mailbox {
     /// Every message to `address` received so far, oldest first.
     pub async fn to(&self, address: &str) -> Vec<Mail> {
         let query = format!("to:\"{address}\"");
-        let listing = self.get(&format!("/api/v1/search?query={}", encode(&query))).await;
+        let listing = self.get(&format!("/api/v1/search?query={}", crate::http::percent_encode(&query))).await;
         let listing: Listing = serde_json::from_value(listing).expect("a Mailpit search result");
         let mut mails = Vec::new();
         // Mailpit lists the newest first.
@@ -185,17 +185,6 @@ impl Mailbox {
             headers,
         }
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// A Mailpit of the test's own, started on a port chosen beforehand, so a test can point a

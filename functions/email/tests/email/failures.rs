@@ -100,4 +100,9 @@ async fn an_event_with_unusable_data_is_dead_lettered_not_dropped() {
     .await;
     assert_eq!(entry["data"]["reason"], reason);
     assert_eq!(entry["data"]["recipient"], serde_json::Value::Null);
+
+    // Delivered again: dead-lettered once.
+    assert!(matches!(h.handle(&event).await, Outcome::Malformed { .. }));
+    h.dlq.caught_up().await;
+    assert_eq!(h.dead_letters_of(event.id).len(), 1);
 }

@@ -7,4 +7,5 @@ mod failures;
 mod kinds;
 mod once;
 mod ses;
+mod startup;
 mod support;
