@@ -12,6 +12,7 @@ use axum::{
     response::IntoResponse,
     routing::post,
 };
+use base64::Engine as _;
 use email::transport::{SendError, SesTransport, Transport};
 use serde_json::{Value, json};
 
@@ -41,10 +42,15 @@ async fn send_email(
     (StatusCode::OK, Json(json!({"MessageId": format!("ses-{}", random())}))).into_response()
 }
 
-async fn ses_stand_in() -> (SesTransport, Received) {
+/// Starts the stand-in: its address, and what it receives.
+async fn start_stand_in() -> (String, Received) {
     let received = Received::default();
     let app = Router::new().route("/v2/email/outbound-emails", post(send_email)).with_state(received.clone());
-    let url = shared::testing::serve(app).await;
+    (shared::testing::serve(app).await, received)
+}
+
+async fn ses_stand_in() -> (SesTransport, Received) {
+    let (url, received) = start_stand_in().await;
     let config = aws_sdk_sesv2::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("eu-west-1"))
@@ -113,4 +119,43 @@ async fn on_a_local_ses_stand_in_throttling_is_retried() {
     let error = ses.send(&email).await.unwrap_err();
     assert_eq!(error, SendError::Transient("SES: TooManyRequestsException: Maximum sending rate exceeded.".into()));
     assert_eq!(received.0.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn on_a_local_ses_stand_in_the_binary_signs_with_the_aws_credential_chain_at_the_configured_endpoint() {
+    let (url, received) = start_stand_in().await;
+    let h = harness().await;
+    let tenant = h.tenant("Acme", None).await;
+    let visitor = unique_email("vera");
+    let welcome = envelope("chatroom.created", tenant.id, json!({"name": "Vera", "email": visitor}));
+    let value = base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&welcome).unwrap());
+    let batch = json!({
+        "eventSource": "aws:kafka",
+        "records": {"chatrooms-0": [{
+            "topic": "chatrooms", "partition": 0, "offset": 1, "timestamp": 1_795_600_800_000_u64,
+            "timestampType": "CREATE_TIME", "key": null, "value": value, "headers": [],
+        }]},
+    });
+    let mut runtime = shared::testing::lambda::LambdaRuntimeStandIn::start(vec![batch]).await;
+    let mut command = shared::testing::binary(env!("CARGO_BIN_EXE_email"));
+    command
+        .envs(h.vars.iter().map(|(k, v)| (*k, v.as_str())))
+        .envs(runtime.env())
+        .env("PARLEY_EMAIL_TRANSPORT", "ses")
+        .env("PARLEY_SES_ENDPOINT", &url)
+        // The standard chain's first link: the variables Lambda sets from the function's role.
+        .env("AWS_REGION", "eu-central-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDFROMTHECHAIN")
+        .env("AWS_SECRET_ACCESS_KEY", "chain-secret")
+        .env("AWS_SESSION_TOKEN", "chain-session-token");
+    let _function = command.spawn().expect("the email binary starts");
+    let (_, answer) = runtime.next_result().await;
+    assert!(matches!(&answer, shared::testing::lambda::Outcome::Response(r) if r["sent"] == 1), "{answer:?}");
+
+    let (headers, body) = received.0.lock().unwrap().pop().expect("the stand-in got the email");
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(auth.starts_with("AWS4-HMAC-SHA256 Credential=AKIDFROMTHECHAIN/"), "{auth}");
+    assert!(auth.contains("/eu-central-1/ses/aws4_request"), "{auth}");
+    assert_eq!(headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()), Some("chain-session-token"));
+    assert_eq!(body["Destination"]["ToAddresses"], json!([format!("\"Vera\" <{visitor}>")]));
 }
