@@ -68,7 +68,7 @@ pub trait ChatroomRepo: Send + Sync {
     async fn list_overdue_standby(&self, now: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError>;
 
     /// Records that the visitor wants the conversation by email when it ends. `None` when the
-    /// chatroom is not the tenant's or has ended; asking twice changes nothing.
+    /// chatroom is not the tenant's or has ended; asking again leaves it requested.
     async fn request_transcript(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<Chatroom>, RepoError>;
 
     /// Waiting chatrooms of every tenant that have waited since `waiting_since` or earlier and
