@@ -11,7 +11,7 @@ use serde::Serialize;
 use shared::events::Envelope;
 
 use crate::{
-    handle::{HandleError, Outcome, handle},
+    handle::{HandleError, handle},
     state::AppState,
 };
 
@@ -68,7 +68,7 @@ pub async fn handle_batch(state: &AppState, event: &KafkaEvent) -> Result<BatchS
     for record in records {
         match record {
             Record::Envelope(envelope) => {
-                let outcome: Outcome = handle(state, &envelope).await?;
+                let outcome = handle(state, &envelope).await?;
                 summary.sent += outcome.sent();
             }
             Record::Unreadable { topic, partition, offset } => {

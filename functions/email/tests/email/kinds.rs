@@ -4,8 +4,8 @@
 use serde_json::json;
 use shared::{
     domain::{
-        AgentChange, AssignedAgent, ChatroomStatus, ClientMsgId, CloseReason, Message, MessageId, Permission, Sender,
-        SenderKind, Timestamp, Transition, UserPatch,
+        AgentChange, AssignedAgent, Assigning, ChatroomStatus, ClientMsgId, CloseReason, Message, MessageId,
+        Permission, Sender, SenderKind, Timestamp, Transition, UserPatch, UserStatus,
     },
     events::Topic,
     testing::{Api, EventLog, TestRedis, accounts, expect_status, kafka_env, strong_password},
@@ -154,14 +154,14 @@ async fn an_unclaimed_chatroom_alerts_the_agents_who_can_take_it() {
     let gone = h.user(&tenant, "Dan", join.clone(), true).await;
     h.repos()
         .users
-        .update(&tenant.id, &gone.id, &UserPatch { status: Some(disabled()), ..UserPatch::default() })
+        .update(&tenant.id, &gone.id, &UserPatch { status: Some(UserStatus::Disabled), ..UserPatch::default() })
         .await
         .unwrap();
     let off = h.user(&tenant, "Ola", join.clone(), true).await;
-    let patch = UserPatch { assigning: Some(assigning(false, 5)), ..UserPatch::default() };
+    let patch = UserPatch { assigning: Some(Assigning { enabled: false, max_concurrent: 5 }), ..UserPatch::default() };
     h.repos().users.update(&tenant.id, &off.id, &patch).await.unwrap();
     let full = h.user(&tenant, "Fay", join.clone(), true).await;
-    let patch = UserPatch { assigning: Some(assigning(true, 1)), ..UserPatch::default() };
+    let patch = UserPatch { assigning: Some(Assigning { enabled: true, max_concurrent: 1 }), ..UserPatch::default() };
     h.repos().users.update(&tenant.id, &full.id, &patch).await.unwrap();
     let held = h.waiting_room(&tenant, "Hal", 1_000).await;
     let fay = AssignedAgent { id: full.id, name: "Fay".into(), email: full.email.clone() };

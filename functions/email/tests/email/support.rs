@@ -10,8 +10,7 @@ pub use shared::testing::{Mail, Mailbox, eventually, unique_email};
 use shared::{
     config::{Env, KafkaConfig},
     domain::{
-        Assigning, ChatbotId, Chatroom, ChatroomId, EventId, Permission, Role, Tenant, TenantId, Timestamp, User,
-        UserStatus, VisitorInfo,
+        ChatbotId, Chatroom, ChatroomId, EventId, Permission, Role, Tenant, TenantId, Timestamp, User, VisitorInfo,
     },
     events::{Envelope, Topic},
     repos::Repos,
@@ -131,19 +130,7 @@ pub fn envelope(event_type: &str, tenant: TenantId, data: Value) -> Envelope {
     }
 }
 
+/// A short random suffix for names and addresses of the test's own.
 pub fn random() -> String {
-    uuid_suffix()
-}
-
-fn uuid_suffix() -> String {
-    EventId::new().to_string()[24..].to_owned()
-}
-
-/// An agent's assignment settings.
-pub fn assigning(enabled: bool, max_concurrent: u32) -> Assigning {
-    Assigning { enabled, max_concurrent }
-}
-
-pub fn disabled() -> UserStatus {
-    UserStatus::Disabled
+    shared::testing::random_string(12).to_lowercase()
 }
