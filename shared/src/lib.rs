@@ -13,6 +13,7 @@
 //!   outbox that holds events while Kafka is down (MongoDB and in-memory) with its relay, the
 //!   ordered event queue, and the consumer-group loop;
 //! - [`redis`]: the Redis connection and key prefixes;
+//! - [`presence`]: the socket-nodes' heartbeats and who is connected, as kept in Redis;
 //! - [`ratelimit`]: fixed-window rate limits per key (login, sign-up), in Redis or in memory;
 //! - [`http`]: running an axum `Router` on AWS Lambda or as a plain server;
 //! - [`openapi`]: what every function's OpenAPI document shares.
@@ -32,6 +33,7 @@ pub mod http;
 pub mod json;
 pub mod mongo;
 pub mod openapi;
+pub mod presence;
 pub mod ratelimit;
 pub mod redis;
 pub mod repos;

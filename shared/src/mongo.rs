@@ -92,6 +92,10 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
                 plain(doc! { "status": 1, "standbyUntil": 1 }, "status_standby_until"),
                 // The unclaimed-chatroom sweep, across tenants.
                 plain(doc! { "status": 1, "updatedAt": 1 }, "status_updated"),
+                // Reports: a tenant's chatrooms by creation time.
+                plain(doc! { "tenantId": 1, "createdAt": 1 }, "tenant_created"),
+                // A chatbot's last activity.
+                plain(doc! { "tenantId": 1, "chatbotId": 1, "lastActivityAt": -1 }, "tenant_chatbot_activity"),
             ],
         ),
         (
@@ -101,6 +105,8 @@ pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
                 // residual filter on a handful of rows).
                 unique(doc! { "chatroomId": 1, "seq": 1 }, "chatroom_seq_unique"),
                 unique(doc! { "chatroomId": 1, "clientMsgId": 1 }, "chatroom_client_msg_id_unique"),
+                // Reports: a tenant's messages by time.
+                plain(doc! { "tenantId": 1, "sentAt": 1 }, "tenant_sent"),
             ],
         ),
         (

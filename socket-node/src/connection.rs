@@ -514,11 +514,14 @@ impl Session {
             self.state.hub.subscribe(Route::Chatroom(room.id), &self.outlet);
             self.following.insert(room.id, Delivered::from(room.last_seq));
         }
-        let tenant = agent.tenant;
+        let (tenant, agent_id) = (agent.tenant, agent.id);
         self.actor = Some(Actor::Agent(agent));
         self.token_expires = Some(Self::expiry(claims.exp));
         self.state.metrics.unauthenticated_connections.dec();
         self.state.metrics.agent_connections.inc();
+        if let Err(err) = self.state.presence.agent_online(tenant, agent_id, self.id).await {
+            tracing::warn!(error = %err, "agent presence not recorded; the next heartbeat records it");
+        }
         let chatrooms = held.iter().map(ChatroomView::from).collect();
         self.emit(&ServerFrame::Ready { v: protocol::VERSION, role: Role::Agent, chatrooms }).await;
         let queue = crate::waiting::queue_frame(&self.state, &tenant).await?;
@@ -653,6 +656,9 @@ impl Session {
             }
             Some(Actor::Agent(agent)) => {
                 self.state.metrics.agent_connections.dec();
+                if let Err(err) = self.state.presence.agent_offline(agent.tenant, self.id).await {
+                    tracing::warn!(error = %err, "agent presence not cleared");
+                }
                 self.state.hub.unsubscribe(Route::Tenant(agent.tenant), self.id);
                 self.state.hub.unsubscribe(Route::Agent(agent.id), self.id);
             }

@@ -48,6 +48,9 @@ pub struct Chatroom {
     pub created_at: Timestamp,
     /// When the status or the agent last changed.
     pub updated_at: Timestamp,
+    /// When anything last happened: created, a status change, a message. What a chatbot's "last
+    /// activity" is made of.
+    pub last_activity_at: Timestamp,
     #[serde(default)]
     pub first_agent_reply_at: Option<Timestamp>,
     #[serde(default)]
@@ -94,6 +97,7 @@ impl Chatroom {
             standby_until: None,
             created_at: now,
             updated_at: now,
+            last_activity_at: now,
             first_agent_reply_at: None,
             closed_at: None,
             close_reason: None,
@@ -298,6 +302,7 @@ impl Transition {
             room.close_reason = Some(reason);
         }
         room.updated_at = now;
+        room.last_activity_at = now;
     }
 }
 

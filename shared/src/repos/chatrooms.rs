@@ -8,7 +8,9 @@
 use async_trait::async_trait;
 
 use super::RepoError;
-use crate::domain::{Chatroom, ChatroomId, ChatroomStatus, SenderKind, TenantId, Timestamp, Transition, UserId};
+use crate::domain::{
+    ChatbotId, Chatroom, ChatroomId, ChatroomStatus, SenderKind, TenantId, Timestamp, Transition, UserId,
+};
 
 #[async_trait]
 pub trait ChatroomRepo: Send + Sync {
@@ -76,6 +78,23 @@ pub trait ChatroomRepo: Send + Sync {
     /// unclaimed-chatroom sweep alerts about.
     async fn list_unclaimed(&self, waiting_since: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError>;
 
+    /// The tenant's open chatrooms (waiting, active, standby), oldest first, at most `limit`.
+    async fn list_open(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Chatroom>, RepoError>;
+
+    /// The tenant's chatrooms created at or after `from` and before `to`, oldest first, at most
+    /// `limit` (index `tenantId, createdAt`): what reports are made of.
+    async fn list_created_between(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Chatroom>, RepoError>;
+
+    /// When anything last happened in a chatroom of the chatbot (`lastActivityAt`), if it ever
+    /// had one.
+    async fn last_activity(&self, tenant: &TenantId, chatbot: &ChatbotId) -> Result<Option<Timestamp>, RepoError>;
+
     /// Marks the chatroom's agents alerted at `now`, only if it is still waiting and was not
     /// marked yet: of several nodes sweeping at once, exactly one gets `Some` and sends the alert.
     async fn mark_unclaimed_alerted(
@@ -90,9 +109,9 @@ pub(super) fn chatroom_exists() -> RepoError {
     RepoError::conflict("chatroom_exists", "a chatroom with this id already exists")
 }
 
-/// The chatroom with its next seq handed out, if it is open.
-pub(super) fn next_seq(room: &Chatroom) -> Option<Chatroom> {
-    room.is_open().then(|| Chatroom { last_seq: room.last_seq + 1, ..room.clone() })
+/// The chatroom with its next seq handed out at `now`, if it is open.
+pub(super) fn next_seq(room: &Chatroom, now: Timestamp) -> Option<Chatroom> {
+    room.is_open().then(|| Chatroom { last_seq: room.last_seq + 1, last_activity_at: now, ..room.clone() })
 }
 
 /// The chatroom after `change`, if it is in one of the `from` statuses and held by `held_by`.

@@ -18,8 +18,8 @@ use super::{
 };
 use crate::domain::{
     Block, BlockId, Chatbot, ChatbotId, ChatbotPatch, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, EmailAddress,
-    Message, MessageId, Name, PasswordChangeToken, Role, RoleId, SeenIp, SenderKind, Session, SessionId, Tenant,
-    TenantId, TenantPatch, Timestamp, Transition, User, UserId, UserPatch,
+    Message, MessageId, Name, PasswordChangeToken, Role, RoleId, SeenIp, SenderKind, SentMessage, Session, SessionId,
+    Tenant, TenantId, TenantPatch, Timestamp, Transition, User, UserId, UserPatch,
 };
 
 fn oldest_first<T>(mut rows: Vec<T>, key: impl Fn(&T) -> (Timestamp, String)) -> Vec<T> {
@@ -45,6 +45,14 @@ impl TenantRepo for MemoryTenants {
 
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, RepoError> {
         Ok(self.rows.lock().unwrap().get(id).cloned())
+    }
+
+    async fn list_ids(&self, after: Option<&TenantId>, limit: u32) -> Result<Vec<TenantId>, RepoError> {
+        let mut ids: Vec<String> = self.rows.lock().unwrap().keys().map(TenantId::to_string).collect();
+        ids.sort();
+        let after = after.map(TenantId::to_string);
+        let ids = ids.into_iter().filter(|id| after.as_ref().is_none_or(|after| id > after));
+        Ok(ids.take(limit as usize).filter_map(|id| id.parse().ok()).collect())
     }
 
     async fn update(&self, id: &TenantId, patch: &TenantPatch) -> Result<Tenant, RepoError> {
@@ -362,6 +370,30 @@ impl ChatroomRepo for MemoryChatrooms {
         Ok(self.select(|r| r.tenant_id == *tenant && r.is_open() && ids.contains(&r.id)))
     }
 
+    async fn list_open(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
+        let mut rows = self.select(|r| r.tenant_id == *tenant && r.is_open());
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+
+    async fn list_created_between(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Chatroom>, RepoError> {
+        let mut rows = self.select(|r| r.tenant_id == *tenant && r.created_at >= from && r.created_at < to);
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+
+    async fn last_activity(&self, tenant: &TenantId, chatbot: &ChatbotId) -> Result<Option<Timestamp>, RepoError> {
+        let rows = self.rows.lock().unwrap();
+        let of_chatbot = rows.values().filter(|r| r.tenant_id == *tenant && r.chatbot_id == *chatbot);
+        Ok(of_chatbot.map(|r| r.last_activity_at).max())
+    }
+
     async fn list_waiting(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
         let mut rows = self.select(|r| r.tenant_id == *tenant && r.status == ChatroomStatus::Waiting);
         rows.truncate(limit as usize);
@@ -378,7 +410,8 @@ impl ChatroomRepo for MemoryChatrooms {
     }
 
     async fn next_seq(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<u64>, RepoError> {
-        Ok(self.change(tenant, id, chatrooms::next_seq).map(|r| r.last_seq))
+        let now = Timestamp::now();
+        Ok(self.change(tenant, id, |room| chatrooms::next_seq(room, now)).map(|r| r.last_seq))
     }
 
     async fn transition(
@@ -468,6 +501,19 @@ impl MessageRepo for MemoryMessages {
         }
         rows.insert(message.id, message.clone());
         Ok(Inserted::New)
+    }
+
+    async fn list_sent_between(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<SentMessage>, RepoError> {
+        let rows = self.rows.lock().unwrap();
+        let mut sent: Vec<&Message> =
+            rows.values().filter(|m| m.tenant_id == *tenant && m.sent_at >= from && m.sent_at < to).collect();
+        sent.sort_by_key(|m| (m.sent_at, m.id.to_string()));
+        Ok(sent.into_iter().map(SentMessage::from).collect())
     }
 
     async fn find_by_client_id(

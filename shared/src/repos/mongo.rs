@@ -34,8 +34,8 @@ use super::{
 use crate::{
     domain::{
         Block, Chatbot, ChatbotId, ChatbotPatch, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, EmailAddress,
-        Message, Name, PasswordChangeToken, Role, RoleId, SeenIp, SenderKind, Session, SessionId, Tenant, TenantId,
-        TenantPatch, Timestamp, Transition, User, UserId, UserPatch,
+        Message, Name, PasswordChangeToken, Role, RoleId, SeenIp, SenderKind, SentMessage, Session, SessionId, Tenant,
+        TenantId, TenantPatch, Timestamp, Transition, User, UserId, UserPatch,
     },
     mongo::{classify, is_duplicate_key},
 };
@@ -110,6 +110,16 @@ impl TenantRepo for MongoTenants {
 
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, RepoError> {
         self.collection.find_one(doc! { "_id": id.to_string() }).await.map_err(classify)
+    }
+
+    async fn list_ids(&self, after: Option<&TenantId>, limit: u32) -> Result<Vec<TenantId>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = after.map_or_else(Document::new, |after| doc! { "_id": { "$gt": after.to_string() } });
+        let find = self.collection.find(filter).sort(doc! { "_id": 1 }).limit(self::limit(limit));
+        let tenants: Vec<Tenant> = find.await.map_err(classify)?.try_collect().await.map_err(classify)?;
+        Ok(tenants.into_iter().map(|tenant| tenant.id).collect())
     }
 
     async fn update(&self, id: &TenantId, patch: &TenantPatch) -> Result<Tenant, RepoError> {
@@ -656,7 +666,8 @@ impl ChatroomRepo for MongoChatrooms {
     }
 
     async fn next_seq(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<u64>, RepoError> {
-        Ok(self.change(tenant, id, chatrooms::next_seq).await?.map(|room| room.last_seq))
+        let now = Timestamp::now();
+        Ok(self.change(tenant, id, |room| chatrooms::next_seq(room, now)).await?.map(|room| room.last_seq))
     }
 
     async fn transition(
@@ -697,6 +708,34 @@ impl ChatroomRepo for MongoChatrooms {
 
     async fn request_transcript(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<Chatroom>, RepoError> {
         self.change(tenant, id, chatrooms::transcript).await
+    }
+
+    async fn list_open(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = doc! { "tenantId": tenant.to_string(), "status": { "$in": open_statuses() } };
+        self.list(filter, doc! { "createdAt": 1, "_id": 1 }, Some(self::limit(limit))).await
+    }
+
+    async fn list_created_between(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Chatroom>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = doc! { "tenantId": tenant.to_string(), "createdAt": { "$gte": from, "$lt": to } };
+        self.list(filter, doc! { "createdAt": 1, "_id": 1 }, Some(self::limit(limit))).await
+    }
+
+    async fn last_activity(&self, tenant: &TenantId, chatbot: &ChatbotId) -> Result<Option<Timestamp>, RepoError> {
+        let filter = doc! { "tenantId": tenant.to_string(), "chatbotId": chatbot.to_string() };
+        let latest = self.list(filter, doc! { "lastActivityAt": -1 }, Some(1)).await?;
+        Ok(latest.first().map(|room| room.last_activity_at))
     }
 
     async fn list_unclaimed(&self, waiting_since: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
@@ -765,6 +804,21 @@ impl MessageRepo for MongoMessages {
         let filter =
             doc! { "tenantId": tenant.to_string(), "chatroomId": chatroom.to_string(), "clientMsgId": id.as_str() };
         self.collection.find_one(filter).await.map_err(classify)
+    }
+
+    async fn list_sent_between(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<SentMessage>, RepoError> {
+        let filter = doc! { "tenantId": tenant.to_string(), "sentAt": { "$gte": from, "$lt": to } };
+        let sent = self.collection.clone_with_type::<SentMessage>();
+        let find = sent
+            .find(filter)
+            .projection(doc! { "_id": 0, "chatroomId": 1, "sender": 1, "sentAt": 1 })
+            .sort(doc! { "sentAt": 1, "_id": 1 });
+        find.await.map_err(classify)?.try_collect().await.map_err(classify)
     }
 
     async fn list_after(

@@ -10,6 +10,10 @@ pub trait TenantRepo: Send + Sync {
 
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, RepoError>;
 
+    /// Tenant ids in id order, those after `after` (all when `None`), at most `limit`: how a job
+    /// that visits every tenant pages through them.
+    async fn list_ids(&self, after: Option<&TenantId>, limit: u32) -> Result<Vec<TenantId>, RepoError>;
+
     /// Applies `patch` and answers the updated tenant; `tenant_not_found` when it does not exist.
     async fn update(&self, id: &TenantId, patch: &TenantPatch) -> Result<Tenant, RepoError>;
 

@@ -43,6 +43,7 @@ mod chat;
 
 contract!(
     tenants_are_stored_read_and_updated,
+    tenant_ids_are_paged_in_order,
     an_email_address_belongs_to_one_user_across_all_tenants,
     users_are_scoped_to_their_tenant,
     a_user_patch_changes_only_what_it_names,
@@ -94,6 +95,18 @@ fn assert_code<T: std::fmt::Debug>(result: Result<T, RepoError>, expected: &str)
         Err(RepoError::Conflict { code, .. } | RepoError::NotFound { code, .. }) => assert_eq!(code, expected),
         other => panic!("expected {expected}, got {other:?}"),
     }
+}
+
+async fn tenant_ids_are_paged_in_order(b: Backend) {
+    let mut ids = Vec::new();
+    for n in ["A", "B", "C"] {
+        ids.push(tenant(&b.repos, n).await.id);
+    }
+    ids.sort_by_key(TenantId::to_string);
+    let t = &b.repos.tenants;
+    assert_eq!(t.list_ids(None, 2).await.unwrap(), ids[..2]);
+    assert_eq!(t.list_ids(Some(&ids[1]), 2).await.unwrap(), ids[2..]);
+    assert!(t.list_ids(Some(&ids[2]), 2).await.unwrap().is_empty());
 }
 
 async fn tenants_are_stored_read_and_updated(b: Backend) {

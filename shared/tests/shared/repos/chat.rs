@@ -6,7 +6,7 @@ use mongodb::bson::{Bson, Document, doc};
 use shared::{
     domain::{
         AgentChange, AssignedAgent, Block, ChatbotId, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason,
-        EmailAddress, Message, Sender, SenderKind, TenantId, Timestamp, Transition, UserId, VisitorInfo,
+        EmailAddress, Message, Sender, SenderKind, SentMessage, TenantId, Timestamp, Transition, UserId, VisitorInfo,
     },
     repos::{Inserted, Repos},
     testing::TestDatabase,
@@ -41,6 +41,8 @@ contract!(
     a_transcript_is_requested_only_while_open,
     unclaimed_chatrooms_are_alerted_once_per_wait,
     blocks_match_the_email_or_the_ip_for_one_chatbot,
+    reports_read_chatrooms_and_messages_by_time,
+    open_chatrooms_and_a_chatbots_last_activity,
 );
 
 fn visitor() -> VisitorInfo {
@@ -547,6 +549,54 @@ async fn unclaimed_chatrooms_are_alerted_once_per_wait(b: Backend) {
     assert_eq!(back.unclaimed_alert_at, None);
     assert!(!ids(&c.list_unclaimed(cutoff, 10).await.unwrap()).contains(&long.id), "waiting since just now");
     assert!(ids(&c.list_unclaimed(Timestamp::now(), 10).await.unwrap()).contains(&long.id));
+}
+
+async fn reports_read_chatrooms_and_messages_by_time(b: Backend) {
+    let (a, other) = (tenant(&b.repos, "A").await, tenant(&b.repos, "B").await);
+    let rooms: Vec<Chatroom> = [at(0), at(1_000), at(2_000), at(2_999)].map(|t| new_room(&a.id, t)).into();
+    for room in rooms.iter().rev() {
+        b.repos.chatrooms.insert(room).await.unwrap();
+    }
+    b.repos.chatrooms.insert(&new_room(&other.id, at(1_500))).await.unwrap();
+    let between = b.repos.chatrooms.list_created_between(&a.id, at(1_000), at(2_999), 10).await.unwrap();
+    assert_eq!(ids(&between), ids(&rooms[1..3]), "from is included, to is not, oldest first");
+    let first = b.repos.chatrooms.list_created_between(&a.id, at(0), at(5_000), 2).await.unwrap();
+    assert_eq!(ids(&first), ids(&rooms[..2]));
+
+    let mut sent = Vec::new();
+    for (seq, (kind, millis)) in
+        [(SenderKind::System, 10), (SenderKind::Agent, 30), (SenderKind::Visitor, 20)].into_iter().enumerate()
+    {
+        let mut message = message(&rooms[0], seq as u64 + 1, &format!("c{seq}"), kind, "secret text");
+        message.sent_at = at(millis);
+        b.repos.messages.insert(&message).await.unwrap();
+        sent.push(message);
+    }
+    let listed = b.repos.messages.list_sent_between(&a.id, at(10), at(30)).await.unwrap();
+    let expected: Vec<SentMessage> = [&sent[0], &sent[2]].into_iter().map(SentMessage::from).collect();
+    assert_eq!(listed, expected, "in the order sent, without the text");
+    assert!(b.repos.messages.list_sent_between(&other.id, at(0), at(100)).await.unwrap().is_empty());
+}
+
+async fn open_chatrooms_and_a_chatbots_last_activity(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let waiting = room(&b.repos, &a.id).await;
+    let closed = room(&b.repos, &a.id).await;
+    let close = Transition::close(ChatroomStatus::Closed, CloseReason::ClosedByAgent);
+    b.repos.chatrooms.transition(&a.id, &closed.id, &ChatroomStatus::OPEN, None, &close).await.unwrap().unwrap();
+    assert_eq!(ids(&b.repos.chatrooms.list_open(&a.id, 10).await.unwrap()), [waiting.id]);
+
+    let mut quiet = new_room(&a.id, at(0));
+    quiet.chatbot_id = waiting.chatbot_id;
+    b.repos.chatrooms.insert(&quiet).await.unwrap();
+    let before = b.repos.chatrooms.get(&a.id, &waiting.id).await.unwrap().unwrap().last_activity_at;
+    b.repos.chatrooms.next_seq(&a.id, &waiting.id).await.unwrap();
+    let after = b.repos.chatrooms.get(&a.id, &waiting.id).await.unwrap().unwrap().last_activity_at;
+    assert!(after >= before);
+    assert_eq!(b.repos.chatrooms.last_activity(&a.id, &waiting.chatbot_id).await.unwrap(), Some(after));
+    assert_eq!(b.repos.chatrooms.last_activity(&a.id, &ChatbotId::new()).await.unwrap(), None);
+    let other = tenant(&b.repos, "B").await;
+    assert_eq!(b.repos.chatrooms.last_activity(&other.id, &waiting.chatbot_id).await.unwrap(), None);
 }
 
 async fn blocks_match_the_email_or_the_ip_for_one_chatbot(b: Backend) {
