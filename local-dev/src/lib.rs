@@ -12,7 +12,8 @@
 //!
 //! - `/api/tenant/...`    the tenant function
 //! - `/api/chatbots/...`  the chatbot-provisioning function
-//! - `/api/analytics/...` the analytics function
+//! - `/api/analytics/...` the analytics function (with MongoDB, Redis and Kafka configured;
+//!   else its routes answer 503 `analytics_unavailable`)
 //! - `/api/email/...`     the email function
 //!
 //! The socket-node, the widget and the console join it with the chatrooms issue.
@@ -89,6 +90,9 @@ pub struct Backends {
     pub events: Arc<dyn EventPublisher>,
     /// The chatbot cache, when Redis is configured.
     pub cache: Option<shared::redis::Redis>,
+    /// The analytics function's state, when MongoDB, Redis and Kafka are all configured: it
+    /// reads the first two and asks the third for metadata.
+    pub analytics: Option<analytics::AppState>,
     pub described: Vec<(&'static str, String)>,
 }
 
@@ -120,10 +124,12 @@ pub async fn backends(config: &Config) -> Result<Backends, ServiceError> {
             Arc::new(MemoryRateLimiter::default())
         }
     };
+    let mut kafka_publisher = None;
     let events: Arc<dyn EventPublisher> = match &config.kafka {
         Some(kafka) => {
             shared::events::ensure_topics(kafka, &Topic::ALL).await?;
             let publisher = KafkaPublisher::connect(kafka).await?;
+            kafka_publisher = Some(publisher.clone());
             match &db {
                 Some(db) => {
                     described.push(("events", format!("Kafka at {}, MongoDB outbox while it is down", kafka.brokers)));
@@ -140,7 +146,19 @@ pub async fn backends(config: &Config) -> Result<Backends, ServiceError> {
             Arc::new(MemoryPublisher::default())
         }
     };
-    Ok(Backends { repos, limiter, events, cache, described })
+    let analytics = match (&db, &cache, kafka_publisher) {
+        (Some(db), Some(redis), Some(kafka)) => {
+            let tokens = AccessTokens::new(&config.auth);
+            let status = analytics::config::StatusConfig::from_env(&Env::from_process())
+                .map_err(|e| ServiceError::misconfigured("analytics", e.to_string()))?;
+            Some(analytics::AppState::new(db, redis.clone(), kafka, tokens, status).await?)
+        }
+        _ => {
+            described.push(("analytics", "off (it needs MONGODB_URL, REDIS_URL and KAFKA_BROKERS)".to_owned()));
+            None
+        }
+    };
+    Ok(Backends { repos, limiter, events, cache, analytics, described })
 }
 
 /// Every function's router, each under its production path.
@@ -165,6 +183,22 @@ pub fn app(config: &Config, backends: &Backends) -> Router {
     Router::new()
         .nest(tenant, tenant::router(tenant_state))
         .nest(chatbots, chatbot_provisioning::router(chatbots_state))
-        .nest(analytics, analytics::router())
+        .nest(analytics, analytics_router(backends))
         .nest(email, email::router())
+}
+
+/// The analytics function over the real services; without them its routes answer 503
+/// `analytics_unavailable`, naming what to set (its health check still answers).
+fn analytics_router(backends: &Backends) -> Router {
+    if let Some(state) = &backends.analytics {
+        return analytics::router(state.clone());
+    }
+    async fn unavailable() -> shared::ApiError {
+        shared::ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "analytics_unavailable",
+            "analytics needs MongoDB, Redis and Kafka: start the runner with MONGODB_URL, REDIS_URL and KAFKA_BROKERS",
+        )
+    }
+    Router::new().merge(shared::http::health_routes()).fallback(unavailable)
 }

@@ -1,31 +1,29 @@
-//! The analytics function: the live status of every component, per-chatbot status, usage reports and the Tinybird stream.
+//! The analytics function: the live status of every component, per-chatbot status, usage reports
+//! and the Tinybird stream.
 //!
-//! It runs on AWS Lambda, under `cargo lambda watch`, or as a plain server (`cargo run -p analytics`,
-//! listening on `PARLEY_HTTP_ADDR`, default `127.0.0.1:8083`).
+//! - `GET /status`: MongoDB, Redis, Kafka, every socket-node (from their heartbeats in Redis) and
+//!   every function listed in `PARLEY_STATUS_FUNCTIONS`, checked at once, each with a timeout.
+//! - `GET /chatbots/status` (`analytics:view`): per chatbot, waiting, active and standby
+//!   chatrooms, agents online and last activity.
+//! - `GET /reports`, `GET /reports/agents`, `GET /reports/chatrooms` (`analytics:view`): daily
+//!   usage reports, per-agent figures and one row per chatroom, as JSON or CSV. A job (a timer
+//!   self-hosted, an EventBridge schedule on Lambda) computes the daily reports from MongoDB.
+//! - With `PARLEY_TINYBIRD_TOKEN`, chatroom and message events are streamed to Tinybird's Events
+//!   API ([`tinybird`]).
 //!
-//! Routes so far: `GET /healthz`. Its features come with their issue; until then it serves
-//! nothing else.
+//! It runs as a plain server (`cargo run -p analytics`, on `PARLEY_HTTP_ADDR`, default
+//! `127.0.0.1:8083`: the API, the report timer and, with a Tinybird token, the consumer group) or
+//! on AWS Lambda, where `PARLEY_ANALYTICS_ROLE` (`api`, `reports` or `ingest`) says which of the
+//! three this deployment of the binary is.
 //!
 //! Tests: `scripts/test -p analytics`.
 
-use std::net::SocketAddr;
+pub mod config;
+pub mod csv;
+pub mod reports;
+pub mod routes;
+pub mod state;
 
-use axum::Router;
-use shared::config::{ConfigError, Env, HttpConfig};
-
-pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8083);
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub http: HttpConfig,
-}
-
-impl Config {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        Ok(Self { http: HttpConfig::from_env(env, DEFAULT_ADDR)? })
-    }
-}
-
-pub fn router() -> Router {
-    shared::http::health_routes()
-}
+pub use config::Config;
+pub use routes::router;
+pub use state::AppState;

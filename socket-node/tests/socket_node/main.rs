@@ -1,5 +1,6 @@
 //! Integration tests of the socket-node on the real services that `scripts/test` starts.
 
+mod analytics;
 mod claims;
 mod connections;
 mod emails;

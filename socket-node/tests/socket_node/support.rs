@@ -176,6 +176,15 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// The analytics function over the cluster's database, Redis prefix and Kafka.
+    pub async fn start_analytics(&self) -> Api {
+        let config = analytics::Config::from_env(&Env::from_pairs(self.env.clone())).expect("a valid analytics config");
+        let state = analytics::AppState::connect(&config).await.expect("the analytics function connects");
+        Api::new(shared::testing::serve(analytics::router(state)).await)
+    }
+}
+
 // --- accounts and chatbots ----------------------------------------------------------------------
 
 /// A tenant with its admin, one agent, and a chatbot allowed on [`ORIGIN`].

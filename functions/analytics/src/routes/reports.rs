@@ -1,0 +1,306 @@
+//! Usage reports (`analytics:view`), as JSON or, with `?format=csv`, as a CSV download:
+//!
+//! - `GET /reports?from&to`: the stored daily reports of the range, one per day the job has
+//!   computed, and the range's totals.
+//! - `GET /reports/agents?from&to`: one row per agent and day.
+//! - `GET /reports/chatrooms?from&to`: one row per chatroom created in the range, with its
+//!   timings, read live from MongoDB.
+//!
+//! `from` and `to` are days (`YYYY-MM-DD`, UTC, both included); `to` defaults to today and `from`
+//! to 29 days before `to`. A range is at most 366 days.
+
+use axum::{
+    Router,
+    extract::{RawQuery, State},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Serialize;
+use serde_json::json;
+use shared::{
+    ApiError, Json,
+    auth::Agent,
+    domain::{ChatbotId, Chatroom, ChatroomId, ChatroomStatus, CloseReason, Timestamp, UserId},
+};
+use time::Date;
+
+use crate::{
+    AppState,
+    csv::{Csv, number, optional, text},
+    reports::{DAY_FORMAT, DailyReport, MessageCounts, day_bounds, format_day, job::today},
+};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/reports", get(daily))
+        .route("/reports/agents", get(agents))
+        .route("/reports/chatrooms", get(chatrooms))
+}
+
+/// The longest range one request may ask for.
+const MAX_DAYS: i64 = 366;
+/// The most chatrooms `/reports/chatrooms` lists; a larger range is refused, never cut short.
+const MAX_CHATROOM_ROWS: u32 = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+}
+
+/// A request's range and format.
+struct Range {
+    from: Date,
+    to: Date,
+    format: Format,
+}
+
+impl Range {
+    fn parse(query: Option<String>) -> Result<Self, ApiError> {
+        let (mut from, mut to, mut format) = (None, None, Format::Json);
+        for pair in query.as_deref().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match key {
+                "from" => from = Some(day(value, "from")?),
+                "to" => to = Some(day(value, "to")?),
+                "format" => {
+                    format = match value {
+                        "json" => Format::Json,
+                        "csv" => Format::Csv,
+                        _ => return Err(ApiError::bad_request("invalid_format", "format is json or csv")),
+                    }
+                }
+                _ => {}
+            }
+        }
+        let to = to.unwrap_or_else(today);
+        let from = from.unwrap_or_else(|| to - time::Duration::days(29));
+        if from > to {
+            return Err(ApiError::bad_request("invalid_range", "from is after to"));
+        }
+        if (to - from).whole_days() >= MAX_DAYS {
+            return Err(ApiError::bad_request("invalid_range", format!("a range is at most {MAX_DAYS} days")));
+        }
+        Ok(Self { from, to, format })
+    }
+
+    fn days(&self) -> (String, String) {
+        (format_day(self.from), format_day(self.to))
+    }
+
+    fn filename(&self, what: &str) -> String {
+        let (from, to) = self.days();
+        format!("parley-{what}-{from}-to-{to}.csv")
+    }
+}
+
+fn day(value: &str, name: &str) -> Result<Date, ApiError> {
+    Date::parse(value, DAY_FORMAT)
+        .map_err(|_| ApiError::bad_request("invalid_date", format!("{name} is a day written YYYY-MM-DD")))
+}
+
+/// What the range adds up to. Medians do not add up: they are per day (or in the chatroom rows).
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Totals {
+    chatrooms: u64,
+    messages: MessageCounts,
+    abandoned: u64,
+}
+
+async fn daily(State(state): State<AppState>, agent: Agent, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let range = Range::parse(query)?;
+    let (from, to) = range.days();
+    let reports = state.reports.list(&agent.tenant_id, &from, &to).await?;
+    if range.format == Format::Csv {
+        return Ok(daily_csv(&reports).into_response(&range.filename("reports")));
+    }
+    let mut totals = Totals::default();
+    for report in &reports {
+        totals.chatrooms += report.chatrooms;
+        totals.messages.visitor += report.messages.visitor;
+        totals.messages.agent += report.messages.agent;
+        totals.messages.system += report.messages.system;
+        totals.abandoned += report.abandoned;
+    }
+    Ok(Json(json!({ "from": from, "to": to, "days": reports, "totals": totals })).into_response())
+}
+
+fn daily_csv(reports: &[DailyReport]) -> Csv {
+    let mut csv = Csv::new(&[
+        "date",
+        "chatrooms",
+        "visitor_messages",
+        "agent_messages",
+        "system_messages",
+        "first_response_median_secs",
+        "first_response_p90_secs",
+        "resolution_median_secs",
+        "resolution_p90_secs",
+        "abandoned",
+        "busiest_hour",
+        "computed_at",
+    ]);
+    for r in reports {
+        csv.row(vec![
+            text(&r.date),
+            number(r.chatrooms),
+            number(r.messages.visitor),
+            number(r.messages.agent),
+            number(r.messages.system),
+            optional(r.first_response.median_secs),
+            optional(r.first_response.p90_secs),
+            optional(r.resolution.median_secs),
+            optional(r.resolution.p90_secs),
+            number(r.abandoned),
+            optional(r.busiest_hour),
+            text(&r.computed_at.to_rfc3339()),
+        ]);
+    }
+    csv
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AgentDay {
+    date: String,
+    agent_id: UserId,
+    name: String,
+    chatrooms: u64,
+    messages: u64,
+    first_response_median_secs: Option<f64>,
+}
+
+async fn agents(State(state): State<AppState>, agent: Agent, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+    let range = Range::parse(query)?;
+    let (from, to) = range.days();
+    let reports = state.reports.list(&agent.tenant_id, &from, &to).await?;
+    let rows: Vec<AgentDay> = reports
+        .iter()
+        .flat_map(|report| {
+            report.agents.iter().map(|a| AgentDay {
+                date: report.date.clone(),
+                agent_id: a.agent_id,
+                name: a.name.clone(),
+                chatrooms: a.chatrooms,
+                messages: a.messages,
+                first_response_median_secs: a.first_response.median_secs,
+            })
+        })
+        .collect();
+    if range.format == Format::Json {
+        return Ok(Json(json!({ "from": from, "to": to, "agents": rows })).into_response());
+    }
+    let mut csv = Csv::new(&["date", "agent_id", "agent_name", "chatrooms", "messages", "first_response_median_secs"]);
+    for row in &rows {
+        csv.row(vec![
+            text(&row.date),
+            text(&row.agent_id.to_string()),
+            text(&row.name),
+            number(row.chatrooms),
+            number(row.messages),
+            optional(row.first_response_median_secs),
+        ]);
+    }
+    Ok(csv.into_response(&range.filename("agents")))
+}
+
+/// One chatroom with its timings.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChatroomRow {
+    chatroom_id: ChatroomId,
+    chatbot_id: ChatbotId,
+    created_at: Timestamp,
+    status: ChatroomStatus,
+    close_reason: Option<CloseReason>,
+    closed_at: Option<Timestamp>,
+    agent_id: Option<UserId>,
+    agent_name: Option<String>,
+    visitor_name: String,
+    visitor_email: String,
+    /// Every message of the chatroom, the system's included.
+    messages: u64,
+    first_response_secs: Option<f64>,
+    /// Creation to end, whatever ended it.
+    duration_secs: Option<f64>,
+}
+
+fn secs_between(from: Timestamp, to: Timestamp) -> f64 {
+    (to.unix_millis() - from.unix_millis()) as f64 / 1000.0
+}
+
+impl From<&Chatroom> for ChatroomRow {
+    fn from(room: &Chatroom) -> Self {
+        Self {
+            chatroom_id: room.id,
+            chatbot_id: room.chatbot_id,
+            created_at: room.created_at,
+            status: room.status,
+            close_reason: room.close_reason,
+            closed_at: room.closed_at,
+            agent_id: room.agent_id,
+            agent_name: room.agent_name.clone(),
+            visitor_name: room.name.as_str().to_owned(),
+            visitor_email: room.email.to_string(),
+            messages: room.last_seq,
+            first_response_secs: room.first_agent_reply_at.map(|at| secs_between(room.created_at, at)),
+            duration_secs: room.closed_at.map(|at| secs_between(room.created_at, at)),
+        }
+    }
+}
+
+async fn chatrooms(
+    State(state): State<AppState>,
+    agent: Agent,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let range = Range::parse(query)?;
+    let (start, _) = day_bounds(range.from);
+    let (_, end) = day_bounds(range.to);
+    let rooms = state.repos.chatrooms.list_created_between(&agent.tenant_id, start, end, MAX_CHATROOM_ROWS + 1).await?;
+    if rooms.len() > MAX_CHATROOM_ROWS as usize {
+        return Err(ApiError::unprocessable(
+            "too_many_rows",
+            format!("more than {MAX_CHATROOM_ROWS} chatrooms in this range; ask for a shorter one"),
+        ));
+    }
+    let rows: Vec<ChatroomRow> = rooms.iter().map(ChatroomRow::from).collect();
+    if range.format == Format::Json {
+        let (from, to) = range.days();
+        return Ok(Json(json!({ "from": from, "to": to, "chatrooms": rows })).into_response());
+    }
+    let mut csv = Csv::new(&[
+        "chatroom_id",
+        "chatbot_id",
+        "created_at",
+        "status",
+        "close_reason",
+        "closed_at",
+        "agent_id",
+        "agent_name",
+        "visitor_name",
+        "visitor_email",
+        "messages",
+        "first_response_secs",
+        "duration_secs",
+    ]);
+    for row in &rows {
+        csv.row(vec![
+            text(&row.chatroom_id.to_string()),
+            text(&row.chatbot_id.to_string()),
+            text(&row.created_at.to_rfc3339()),
+            text(row.status.as_str()),
+            text(row.close_reason.map(|r| r.as_str()).unwrap_or_default()),
+            text(&row.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default()),
+            text(&row.agent_id.map(|id| id.to_string()).unwrap_or_default()),
+            text(row.agent_name.as_deref().unwrap_or_default()),
+            text(&row.visitor_name),
+            text(&row.visitor_email),
+            number(row.messages),
+            optional(row.first_response_secs),
+            optional(row.duration_secs),
+        ]);
+    }
+    Ok(csv.into_response(&range.filename("chatrooms")))
+}

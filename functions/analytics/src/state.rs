@@ -1,0 +1,66 @@
+//! What every handler and job can reach.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use shared::{auth::AccessTokens, error::ServiceError, events::KafkaPublisher, redis::Redis, repos::Repos};
+
+use crate::{Config, config::StatusConfig, reports::ReportStore};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub repos: Repos,
+    pub db: mongodb::Database,
+    pub redis: Redis,
+    /// Asked for metadata by `/status`; the analytics function produces nothing.
+    pub kafka: KafkaPublisher,
+    pub tokens: AccessTokens,
+    pub status: Arc<StatusConfig>,
+    pub reports: ReportStore,
+    /// Checks the functions' health URLs.
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    /// Connects to MongoDB (creating the indexes, the reports' too), Redis and Kafka.
+    pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
+        let db = shared::mongo::open(&config.mongo).await?;
+        let redis = shared::redis::connect(&config.redis).await?;
+        let kafka = KafkaPublisher::connect(&config.kafka).await?;
+        Self::new(&db, redis, kafka, AccessTokens::new(&config.auth), config.status.clone()).await
+    }
+
+    /// The state over connections already made (how tests point it at their own database and
+    /// Redis prefix, and how the local-dev runner shares its own).
+    pub async fn new(
+        db: &mongodb::Database,
+        redis: Redis,
+        kafka: KafkaPublisher,
+        tokens: AccessTokens,
+        status: StatusConfig,
+    ) -> Result<Self, ServiceError> {
+        let reports = ReportStore::new(db);
+        reports.ensure_indexes().await.map_err(|e| {
+            ServiceError::misconfigured("MongoDB", format!("could not create the usage reports' index: {e}"))
+        })?;
+        Ok(Self {
+            repos: Repos::mongo(db),
+            db: db.clone(),
+            redis,
+            kafka,
+            tokens,
+            status: Arc::new(status),
+            reports,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| ServiceError::misconfigured("the HTTP client", e.to_string()))?,
+        })
+    }
+}
+
+impl FromRef<AppState> for AccessTokens {
+    fn from_ref(state: &AppState) -> Self {
+        state.tokens.clone()
+    }
+}

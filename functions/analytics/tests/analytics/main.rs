@@ -1,0 +1,6 @@
+//! The analytics function's tests, on the real services `scripts/test` starts (FerretDB or
+//! MongoDB, Redis, Kafka); Tinybird, which cannot be reached, through a local stand-in.
+
+mod reports;
+mod status;
+mod support;
