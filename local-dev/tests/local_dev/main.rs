@@ -64,6 +64,10 @@ async fn the_embedded_default_serves_every_function_on_one_address() {
     }
     let (status, body) = get_json(&format!("{base}/api/nowhere")).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("route_not_found")));
+    // Analytics reads MongoDB and Redis: in memory it says what to set.
+    assert!(banner.iter().any(|line| line.contains("analytics") && line.contains("MONGODB_URL")), "{banner:?}");
+    let (status, body) = get_json(&format!("{base}/api/analytics/reports")).await;
+    assert_eq!((status, body["code"].as_str()), (503, Some("analytics_unavailable")));
 }
 
 #[tokio::test]

@@ -22,7 +22,8 @@ pub struct TestApp {
     pub state: analytics::AppState,
     pub repos: Repos,
     pub db: Arc<TestDatabase>,
-    pub redis: Arc<TestRedis>,
+    /// Kept for its key prefix's clean-up when the test ends.
+    _redis: Arc<TestRedis>,
     tokens: AccessTokens,
 }
 
@@ -61,7 +62,7 @@ pub async fn spawn_app_with(extra: &[(&'static str, String)]) -> TestApp {
     let state = analytics::AppState::connect(&config).await.expect("the analytics function connects");
     let api = Api::new(shared::testing::serve(analytics::router(state.clone())).await);
     let tokens = AccessTokens::new(&AuthConfig::from_env(&env).expect("the keys"));
-    TestApp { api, repos: state.repos.clone(), state, db, redis, tokens }
+    TestApp { api, repos: state.repos.clone(), state, db, _redis: redis, tokens }
 }
 
 impl TestApp {
