@@ -2,7 +2,7 @@
 
 use std::{net::SocketAddr, str::FromStr, time::Duration};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use shared::{
     auth::AuthConfig,
     config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig, RedisConfig},
@@ -58,7 +58,14 @@ pub struct StatusConfig {
 
 impl StatusConfig {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let functions: FunctionUrls = env.or("PARLEY_STATUS_FUNCTIONS", FunctionUrls::default())?;
+        // Read like a secret, so a URL that wrongly carries credentials is not echoed back.
+        let functions = match env.secret_any(&["PARLEY_STATUS_FUNCTIONS"]) {
+            Some(value) => value
+                .expose_secret()
+                .parse::<FunctionUrls>()
+                .map_err(|reason| ConfigError { var: "PARLEY_STATUS_FUNCTIONS".into(), reason })?,
+            None => FunctionUrls::default(),
+        };
         let check_ms: u64 = env.or("PARLEY_STATUS_CHECK_MS", 1_500)?;
         if !(50..=10_000).contains(&check_ms) {
             return Err(ConfigError { var: "PARLEY_STATUS_CHECK_MS".into(), reason: "expected 50 to 10000".into() });
@@ -86,11 +93,12 @@ impl FromStr for FunctionUrls {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut functions = Vec::new();
-        for pair in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (name, url) = pair.split_once('=').ok_or_else(|| format!("expected name=url, got {pair:?}"))?;
+        for (i, pair) in s.split(',').map(str::trim).filter(|p| !p.is_empty()).enumerate() {
+            let entry = i + 1;
+            let (name, url) = pair.split_once('=').ok_or_else(|| format!("entry {entry}: expected name=url"))?;
             let (name, url) = (name.trim(), url.trim());
             if name.is_empty() || !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(format!("expected name=http(s)://..., got {pair:?}"));
+                return Err(format!("entry {entry}: expected name=http(s)://..."));
             }
             if url.contains('@') {
                 return Err(format!("{name}: a health URL carries no credentials"));

@@ -23,6 +23,7 @@ pub mod csv;
 pub mod reports;
 pub mod routes;
 pub mod state;
+pub mod tinybird;
 
 pub use config::Config;
 pub use routes::router;

@@ -1,28 +1,29 @@
-use analytics::{AppState, Config, config::Role};
+use analytics::{AppState, Config, config::Role, tinybird::Ingest};
 use shared::{config::Env, telemetry::exit_on_error};
 
 #[tokio::main]
 async fn main() {
     shared::telemetry::init();
     let config = exit_on_error(Config::from_env(&Env::from_process()));
-    let state = exit_on_error(AppState::connect(&config).await);
     if shared::http::is_lambda() {
         tracing::info!(role = ?config.role, "running on AWS Lambda");
+        if config.role == Role::Ingest {
+            // The stream reads Kafka's batches and writes to Tinybird: no database, no Redis.
+            let tinybird = config.tinybird.as_ref().ok_or("PARLEY_TINYBIRD_TOKEN: the ingest role needs a token");
+            let ingest = exit_on_error(Ingest::new(exit_on_error(tinybird)));
+            exit_on_error(analytics::tinybird::lambda::run(ingest).await);
+            return;
+        }
+        let state = exit_on_error(AppState::connect(&config).await);
         match config.role {
-            Role::Api => exit_on_error(shared::http::serve(analytics::router(state), config.http.addr).await),
             Role::Reports => exit_on_error(analytics::reports::job::run_on_lambda(state, config.reports.days).await),
-            Role::Ingest => {
-                let Some(tinybird) = &config.tinybird else {
-                    exit_on_error(Err::<(), _>("PARLEY_TINYBIRD_TOKEN: the ingest role needs a Tinybird token"));
-                    return;
-                };
-                let _ = tinybird;
-            }
+            _ => exit_on_error(shared::http::serve(analytics::router(state), config.http.addr).await),
         }
         return;
     }
     // Self-hosted: the API, the report timer and, with a Tinybird token, the consumer group;
     // SIGTERM stops them all.
+    let state = exit_on_error(AppState::connect(&config).await);
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut tasks = Vec::new();
     if let Some(interval) = config.reports.interval {
@@ -30,7 +31,16 @@ async fn main() {
         tasks.push(tokio::spawn(job));
     }
     if let Some(tinybird) = config.tinybird.clone() {
-        let _ = tinybird;
+        let ingest = exit_on_error(Ingest::new(&tinybird));
+        let (kafka, mut stopping) = (config.kafka.clone(), stopping.clone());
+        tasks.push(tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stopping.wait_for(|stopping| *stopping).await;
+            };
+            if let Err(err) = analytics::tinybird::consumer::run(&ingest, &kafka, &tinybird, stopped).await {
+                tracing::error!(error = %err, "the Tinybird stream stopped");
+            }
+        }));
     }
     let served = shared::http::serve(analytics::router(state), config.http.addr).await;
     let _ = stop.send(true);

@@ -1,5 +1,6 @@
 //! Kafka: the producer behind [`EventPublisher`], topic creation, and the consumer-group loop
-//! that the email and analytics functions run when self-hosted.
+//! that the email and analytics functions run when self-hosted (one event at a time, or in
+//! batches).
 
 use std::{future::Future, time::Duration};
 
@@ -9,7 +10,8 @@ use rdkafka::{
     admin::{AdminClient, AdminOptions, NewTopic, TopicReplication},
     config::RDKafkaLogLevel,
     consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer},
-    error::{KafkaError, RDKafkaErrorCode},
+    error::{KafkaError, KafkaResult, RDKafkaErrorCode},
+    message::BorrowedMessage,
     producer::{FutureProducer, FutureRecord, Producer},
     util::Timeout,
 };
@@ -184,6 +186,8 @@ fn is_transient(code: RDKafkaErrorCode) -> bool {
 /// envelope id). A failing handler is retried with backoff (100 ms doubling to
 /// 30 s) on the same message, which keeps the partition's order. A payload that is not an
 /// envelope can never succeed: it is logged with its position and skipped.
+///
+/// This is [`consume_batches`] with batches of one message.
 pub async fn consume<H, Fut, E>(
     config: &KafkaConfig,
     group_id: &str,
@@ -193,6 +197,46 @@ pub async fn consume<H, Fut, E>(
 ) -> Result<(), ServiceError>
 where
     H: Fn(Envelope) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let handler = &handler;
+    let one_by_one = move |batch: Vec<Envelope>| async move {
+        // A batch of one message holds one envelope.
+        for envelope in batch {
+            handler(envelope).await?;
+        }
+        Ok::<(), E>(())
+    };
+    consume_batches(config, group_id, topics, 1, Duration::ZERO, one_by_one, shutdown).await
+}
+
+/// Runs a consumer-group loop over `topics` until `shutdown` resolves, handing `handler` the
+/// events in batches (for sinks that take many rows per request, such as Tinybird).
+///
+/// A batch starts with the next message and gathers more until it holds `max_events` messages or
+/// `max_wait` has passed since its first one; `handler` gets the batch's envelopes in the order
+/// they arrived (each partition's in offset order). A payload that is not an envelope can never
+/// succeed: it is logged with its position and left out; a batch of nothing but such payloads
+/// is not handed over at all.
+///
+/// The offsets of every message in the batch are stored for commit only after the handler
+/// succeeds (librdkafka commits stored offsets every second and when the loop stops), so a crash
+/// re-delivers rather than loses (handlers are idempotent by envelope id). A failing handler is
+/// retried with backoff (100 ms doubling to 30 s) on the same batch: nothing is skipped and each
+/// partition's order holds. When `shutdown` resolves mid-batch, the batch is left unstored and
+/// delivered again to whichever member of the group reads its partitions next.
+pub async fn consume_batches<H, Fut, E>(
+    config: &KafkaConfig,
+    group_id: &str,
+    topics: &[Topic],
+    max_events: usize,
+    max_wait: Duration,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServiceError>
+where
+    H: Fn(Vec<Envelope>) -> Fut,
     Fut: Future<Output = Result<(), E>>,
     E: std::fmt::Display,
 {
@@ -210,7 +254,8 @@ where
     consumer.subscribe(&names).map_err(|e| unreachable(config, e))?;
 
     tokio::pin!(shutdown);
-    let result = consume_until(&consumer, &handler, shutdown).await;
+    let batching = Batching { max_events: max_events.max(1), max_wait };
+    let result = consume_until(&consumer, batching, &handler, shutdown).await;
     // Commit what was handled before leaving the group, so the next member starts right after it.
     if let Err(err) = consumer.commit_consumer_state(CommitMode::Sync)
         && !matches!(err, KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset))
@@ -220,49 +265,25 @@ where
     result
 }
 
-async fn consume_until<H, Fut, E>(
-    consumer: &StreamConsumer<KafkaLogContext>,
-    handler: &H,
-    mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
-) -> Result<(), ServiceError>
-where
-    H: Fn(Envelope) -> Fut,
-    Fut: Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
-{
-    loop {
-        let message = tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            message = consumer.recv() => message,
-        };
-        let message = match message {
-            Ok(message) => message,
-            Err(err) => {
-                tracing::warn!(error = %err, "Kafka consumer error");
-                continue;
-            }
-        };
+#[derive(Clone, Copy)]
+struct Batching {
+    max_events: usize,
+    max_wait: Duration,
+}
+
+/// The messages of one batch: their envelopes in order, and the last offset seen per partition.
+#[derive(Default)]
+struct Batch {
+    messages: usize,
+    envelopes: Vec<Envelope>,
+    last_offsets: Vec<(String, i32, i64)>,
+}
+
+impl Batch {
+    fn add(&mut self, message: &BorrowedMessage<'_>) {
+        self.messages += 1;
         match message.payload().map(serde_json::from_slice::<Envelope>) {
-            Some(Ok(envelope)) => {
-                let mut backoff = Duration::from_millis(100);
-                loop {
-                    let attempt = tokio::select! {
-                        () = &mut shutdown => return Ok(()),
-                        result = handler(envelope.clone()) => result,
-                    };
-                    match attempt {
-                        Ok(()) => break,
-                        Err(err) => {
-                            tracing::warn!(event_id = %envelope.id, error = %err, retry_in_ms = backoff.as_millis() as u64, "event handler failed");
-                            tokio::select! {
-                                () = &mut shutdown => return Ok(()),
-                                () = tokio::time::sleep(backoff) => {}
-                            }
-                            backoff = (backoff * 2).min(Duration::from_secs(30));
-                        }
-                    }
-                }
-            }
+            Some(Ok(envelope)) => self.envelopes.push(envelope),
             _ => tracing::error!(
                 topic = message.topic(),
                 partition = message.partition(),
@@ -270,8 +291,82 @@ where
                 "skipping a message that is not an event envelope"
             ),
         }
-        if let Err(err) = consumer.store_offset_from_message(&message) {
-            tracing::warn!(error = %err, "could not store a Kafka offset; the event may be delivered again");
+        let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
+        match self.last_offsets.iter_mut().find(|(t, p, _)| t == topic && *p == partition) {
+            Some(last) => last.2 = last.2.max(offset),
+            None => self.last_offsets.push((topic.to_owned(), partition, offset)),
         }
+    }
+
+    /// Marks every message of the batch handled. librdkafka's `rd_kafka_offset_store`, behind
+    /// `store_offset`, stores `offset + 1` (the next message to read) itself.
+    fn store(&self, consumer: &StreamConsumer<KafkaLogContext>) {
+        for (topic, partition, offset) in &self.last_offsets {
+            if let Err(err) = consumer.store_offset(topic, *partition, *offset) {
+                tracing::warn!(error = %err, %topic, partition, "could not store a Kafka offset; events may be delivered again");
+            }
+        }
+    }
+}
+
+fn received(message: KafkaResult<BorrowedMessage<'_>>, batch: &mut Batch) {
+    match message {
+        Ok(message) => batch.add(&message),
+        Err(err) => tracing::warn!(error = %err, "Kafka consumer error"),
+    }
+}
+
+async fn consume_until<H, Fut, E>(
+    consumer: &StreamConsumer<KafkaLogContext>,
+    batching: Batching,
+    handler: &H,
+    mut shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Result<(), ServiceError>
+where
+    H: Fn(Vec<Envelope>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    loop {
+        let mut batch = Batch::default();
+        while batch.messages == 0 {
+            tokio::select! {
+                () = &mut shutdown => return Ok(()),
+                message = consumer.recv() => received(message, &mut batch),
+            }
+        }
+        let gathering = tokio::time::sleep(batching.max_wait);
+        tokio::pin!(gathering);
+        while batch.messages < batching.max_events {
+            tokio::select! {
+                biased;
+                () = &mut shutdown => return Ok(()),
+                () = &mut gathering => break,
+                message = consumer.recv() => received(message, &mut batch),
+            }
+        }
+        if !batch.envelopes.is_empty() {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let attempt = tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    result = handler(batch.envelopes.clone()) => result,
+                };
+                let Err(err) = attempt else { break };
+                tracing::warn!(
+                    event_id = %batch.envelopes[0].id,
+                    events = batch.envelopes.len(),
+                    error = %err,
+                    retry_in_ms = backoff.as_millis() as u64,
+                    "event handler failed"
+                );
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+        batch.store(consumer);
     }
 }

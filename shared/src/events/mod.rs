@@ -13,7 +13,8 @@
 //! - [`EventQueue`] hands events to a background task that publishes them in queue order, so a
 //!   chat connection never waits for the broker.
 //! - [`publish_or_log`] is how a request publishes after its change is stored.
-//! - [`ensure_topics`] creates the topics; [`consume`] runs a consumer-group loop.
+//! - [`ensure_topics`] creates the topics; [`consume`] runs a consumer-group loop, one event at a
+//!   time, and [`consume_batches`] the same loop in batches.
 
 mod kafka;
 mod memory;
@@ -23,7 +24,7 @@ mod queue;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-pub use kafka::{KafkaLogContext, KafkaPublisher, consume, ensure_topics};
+pub use kafka::{KafkaLogContext, KafkaPublisher, consume, consume_batches, ensure_topics};
 pub use memory::MemoryPublisher;
 pub use outbox::{
     MemoryOutbox, MongoOutbox, OutboxEntry, OutboxPublisher, OutboxStore, RelayPass, ensure_outbox_indexes,

@@ -1,5 +1,5 @@
 //! Envelopes through a real Kafka broker: keyed produce, a consumer group, per-key order, and
-//! offsets committed only after the handler succeeds.
+//! offsets committed only after the handler succeeds, one event at a time or in batches.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -10,7 +10,10 @@ use std::{
 use shared::{
     config::KafkaConfig,
     domain::TenantId,
-    events::{Envelope, EventPublisher, EventType, KafkaPublisher, OutgoingEvent, Topic, consume, ensure_topics},
+    events::{
+        Envelope, EventPublisher, EventType, KafkaPublisher, OutgoingEvent, Topic, consume, consume_batches,
+        ensure_topics,
+    },
     testing::kafka_config,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -213,4 +216,92 @@ async fn a_consumer_skips_payloads_that_are_not_envelopes() {
     let seen: HashSet<_> = got.iter().map(|e| e.id).collect();
     assert_eq!(seen, good.iter().map(|e| e.envelope.id).collect(), "the envelopes after the bad payload arrive");
     running.stop().await;
+}
+
+/// One handler call of a batch consumer: the envelopes' ids, and whether the call failed.
+type Call = (Vec<shared::domain::EventId>, bool);
+
+#[tokio::test]
+async fn a_batch_consumer_hands_over_the_events_in_batches_in_order_and_retries_a_failed_batch_whole() {
+    let (config, publisher) = messages_topic().await;
+    // One chatroom's events: one partition, one order.
+    let tenant = TenantId::new();
+    let mut sent = Vec::new();
+    for n in 0..12 {
+        let event = OutgoingEvent::new(EventType::MessageSent, tenant, "room-a", serde_json::json!({ "n": n }));
+        publisher.publish(&event).await.expect("publish");
+        sent.push(event.envelope.id);
+    }
+    // A non-envelope in the middle is left out of its batch, and nothing after it is lost.
+    let raw: rdkafka::producer::FutureProducer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &config.brokers).create().unwrap();
+    let topic = Topic::Messages.name(&config.topic_prefix);
+    raw.send(rdkafka::producer::FutureRecord::to(&topic).key("room-a").payload("{not json"), Duration::from_secs(10))
+        .await
+        .expect("raw send");
+    for n in 12..15 {
+        let event = OutgoingEvent::new(EventType::MessageSent, tenant, "room-a", serde_json::json!({ "n": n }));
+        publisher.publish(&event).await.expect("publish");
+        sent.push(event.envelope.id);
+    }
+
+    let (calls_tx, mut calls) = mpsc::unbounded_channel::<Call>();
+    let (stop, stop_rx) = oneshot::channel::<()>();
+    let failed_once = AtomicBool::new(false);
+    let task = tokio::spawn({
+        let config = config.clone();
+        async move {
+            let handler = |batch: Vec<Envelope>| {
+                let ids: Vec<_> = batch.iter().map(|e| e.id).collect();
+                // The first batch that does not start the topic fails on its first delivery.
+                let fail = batch[0].data["n"] != 0 && !failed_once.swap(true, Ordering::SeqCst);
+                let calls_tx = calls_tx.clone();
+                async move {
+                    let _ = calls_tx.send((ids, fail));
+                    if fail { Err("a failure of the test's handler") } else { Ok(()) }
+                }
+            };
+            let shutdown = async {
+                let _ = stop_rx.await;
+            };
+            consume_batches(
+                &config,
+                &group(&config),
+                &[Topic::Messages],
+                5,
+                Duration::from_millis(500),
+                handler,
+                shutdown,
+            )
+            .await
+            .expect("consumer");
+        }
+    });
+
+    let mut handled = Vec::new();
+    let mut batches = Vec::new();
+    let mut failed: Option<Vec<_>> = None;
+    let mut retried_whole = false;
+    while handled.len() < sent.len() {
+        let (ids, fail) = match tokio::time::timeout(Duration::from_secs(30), calls.recv()).await {
+            Ok(Some(call)) => call,
+            _ => panic!("only {} of {} events arrived within 30s", handled.len(), sent.len()),
+        };
+        assert!(!ids.is_empty() && ids.len() <= 5, "a batch of {} events", ids.len());
+        if fail {
+            failed = Some(ids);
+            continue;
+        }
+        if let Some(failed) = failed.take() {
+            assert_eq!(ids, failed, "the failed batch is delivered again, whole");
+            retried_whole = true;
+        }
+        batches.push(ids.len());
+        handled.extend(ids);
+    }
+    assert!(retried_whole, "a batch failed and was retried");
+    assert_eq!(handled, sent, "every event once, in order, the bad payload left out");
+    assert!(batches.len() < sent.len(), "events arrive in batches: {batches:?}");
+    let _ = stop.send(());
+    task.await.unwrap();
 }

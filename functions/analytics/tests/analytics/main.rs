@@ -2,5 +2,7 @@
 //! MongoDB, Redis, Kafka); Tinybird, which cannot be reached, through a local stand-in.
 
 mod reports;
+mod startup;
 mod status;
 mod support;
+mod tinybird;
