@@ -6,49 +6,13 @@
 //! before it are skipped on the retry by the sent-log.
 
 use aws_lambda_events::event::kafka::KafkaEvent;
-use base64::Engine;
 use serde::Serialize;
-use shared::events::Envelope;
+use shared::events::lambda::records;
 
 use crate::{
     handle::{HandleError, handle},
     state::AppState,
 };
-
-/// One record of a batch.
-#[derive(Debug)]
-pub enum Record {
-    Envelope(Envelope),
-    /// Not an event envelope (not base64, not JSON, not the shape): it can never be handled.
-    Unreadable {
-        topic: String,
-        partition: i64,
-        offset: i64,
-    },
-}
-
-/// The batch's records in (topic, partition, offset) order.
-pub fn records(event: &KafkaEvent) -> Vec<Record> {
-    let mut all: Vec<_> = event.records.values().flatten().collect();
-    all.sort_by(|a, b| (&a.topic, a.partition, a.offset).cmp(&(&b.topic, b.partition, b.offset)));
-    all.into_iter()
-        .map(|record| {
-            let envelope = record
-                .value
-                .as_deref()
-                .and_then(|value| base64::engine::general_purpose::STANDARD.decode(value).ok())
-                .and_then(|bytes| serde_json::from_slice::<Envelope>(&bytes).ok());
-            match envelope {
-                Some(envelope) => Record::Envelope(envelope),
-                None => Record::Unreadable {
-                    topic: record.topic.clone().unwrap_or_default(),
-                    partition: record.partition,
-                    offset: record.offset,
-                },
-            }
-        })
-        .collect()
-}
 
 /// What the function answers for a batch.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -66,12 +30,13 @@ pub async fn handle_batch(state: &AppState, event: &KafkaEvent) -> Result<BatchS
     let records = records(event);
     let mut summary = BatchSummary { records: records.len(), ..BatchSummary::default() };
     for record in records {
-        match record {
-            Record::Envelope(envelope) => {
+        match record.envelope {
+            Some(envelope) => {
                 let outcome = handle(state, &envelope).await?;
                 summary.sent += outcome.sent();
             }
-            Record::Unreadable { topic, partition, offset } => {
+            None => {
+                let (topic, partition, offset) = (record.topic, record.partition, record.offset);
                 tracing::error!(%topic, partition, offset, "skipping a record that is not an event envelope");
                 summary.unreadable += 1;
             }

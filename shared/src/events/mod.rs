@@ -14,9 +14,11 @@
 //!   chat connection never waits for the broker.
 //! - [`publish_or_log`] is how a request publishes after its change is stored.
 //! - [`ensure_topics`] creates the topics; [`consume`] runs a consumer-group loop, one event at a
-//!   time, and [`consume_batches`] the same loop in batches.
+//!   time, and [`consume_batches`] the same loop in batches; [`lambda`] decodes the batches
+//!   Lambda delivers to a Kafka-triggered function.
 
 mod kafka;
+pub mod lambda;
 mod memory;
 pub mod outbox;
 mod queue;

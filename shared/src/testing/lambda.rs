@@ -145,3 +145,20 @@ pub fn http_api_event(method: &str, path: &str) -> serde_json::Value {
         "isBase64Encoded": false
     })
 }
+
+/// One record of a `KafkaEvent` batch as Amazon MSK delivers it to a function (the document's
+/// shape is AWS's): `value` is the record's bytes, base64-encoded here.
+pub fn kafka_record(topic: &str, partition: i64, offset: i64, value: &[u8]) -> serde_json::Value {
+    use base64::Engine as _;
+    let base64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    serde_json::json!({
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
+        "timestamp": 1_795_600_800_000_i64 + offset,
+        "timestampType": "CREATE_TIME",
+        "key": base64(b"room-1"),
+        "value": base64(value),
+        "headers": [{"traceparent": [48, 48]}],
+    })
+}

@@ -9,10 +9,9 @@
 //! and Lambda delivers the whole batch again; rows Tinybird stored the first time collapse with
 //! the second delivery's.
 
-use aws_lambda_events::event::kafka::{KafkaEvent, KafkaRecord};
-use base64::Engine;
+use aws_lambda_events::event::kafka::KafkaEvent;
 use serde::Serialize;
-use shared::events::Envelope;
+use shared::events::lambda::records;
 
 use super::{Ingest, IngestError, handle, is_streamed};
 
@@ -26,36 +25,17 @@ pub struct BatchSummary {
     pub unreadable: usize,
 }
 
-/// A record's topic: its own field, or else the part of its `topic-partition` key before the
-/// partition.
-fn topic_of<'a>(key: &'a str, record: &'a KafkaRecord) -> &'a str {
-    record.topic.as_deref().unwrap_or_else(|| key.rsplit_once('-').map_or(key, |(topic, _)| topic))
-}
-
-fn envelope(record: &KafkaRecord) -> Option<Envelope> {
-    let bytes = base64::engine::general_purpose::STANDARD.decode(record.value.as_deref()?).ok()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
 /// Streams the batch's events of the streamed topics, in (topic, partition, offset) order.
 pub async fn handle_batch(ingest: &Ingest, event: &KafkaEvent) -> Result<BatchSummary, IngestError> {
-    let mut records: Vec<(&str, &KafkaRecord)> = event
-        .records
-        .iter()
-        .flat_map(|(key, records)| records.iter().map(move |record| (topic_of(key, record), record)))
-        .collect();
-    records
-        .sort_by(|(a_topic, a), (b_topic, b)| (a_topic, a.partition, a.offset).cmp(&(b_topic, b.partition, b.offset)));
+    let records = records(event);
     let mut summary = BatchSummary { records: records.len(), ..BatchSummary::default() };
     let mut events = Vec::with_capacity(records.len());
-    for (topic, record) in records {
-        if !is_streamed(topic) {
-            continue;
-        }
-        match envelope(record) {
+    for record in records.into_iter().filter(|record| is_streamed(&record.topic)) {
+        match record.envelope {
             Some(envelope) => events.push(envelope),
             None => {
-                tracing::error!(%topic, partition = record.partition, offset = record.offset, "skipping a record that is not an event envelope");
+                let (topic, partition, offset) = (record.topic, record.partition, record.offset);
+                tracing::error!(%topic, partition, offset, "skipping a record that is not an event envelope");
                 summary.unreadable += 1;
             }
         }

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 use shared::{
     config::KafkaConfig,
@@ -13,14 +12,14 @@ use shared::{
     repos::Repos,
     testing::{
         TestDatabase, TestRedis, binary, closed_port, kafka_config, kafka_env,
-        lambda::{LambdaRuntimeStandIn, Outcome, http_api_event},
+        lambda::{LambdaRuntimeStandIn, Outcome, http_api_event, kafka_record},
         run_to_exit,
     },
 };
 
 use crate::{
     support::*,
-    tinybird::{TinybirdStandIn, encoded, record},
+    tinybird::{TinybirdStandIn, encoded},
 };
 
 /// The services of one test and the variables that point the binary at them.
@@ -150,9 +149,9 @@ async fn on_lambda_the_ingest_role_streams_a_kafka_batch_to_a_local_tinybird_sta
     let batch = json!({
         "eventSource": "aws:kafka",
         "records": { "chatrooms-0": [
-            record("chatrooms", 0, 5, encoded(&second)),
-            record("chatrooms", 0, 4, encoded(&first)),
-            record("chatrooms", 0, 6, base64::engine::general_purpose::STANDARD.encode("not an envelope")),
+            kafka_record("chatrooms", 0, 5, &encoded(&second)),
+            kafka_record("chatrooms", 0, 4, &encoded(&first)),
+            kafka_record("chatrooms", 0, 6, b"not an envelope"),
         ]},
     });
     let mut runtime = LambdaRuntimeStandIn::start(vec![batch]).await;

@@ -22,13 +22,12 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
-use base64::Engine;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::{
     domain::{EventId, TenantId, Timestamp, UserId},
     events::{Envelope, EventPublisher, EventType, KafkaPublisher, OutgoingEvent, Topic, ensure_topics},
-    testing::{EVENT_TIMEOUT, eventually, kafka_config, random_string, unique_email},
+    testing::{EVENT_TIMEOUT, eventually, kafka_config, lambda::kafka_record, random_string, unique_email},
 };
 
 const DATASOURCE_FILE: &str = include_str!("../../../../infra/tinybird/datasources/parley_events.datasource");
@@ -407,22 +406,9 @@ async fn on_a_local_tinybird_stand_in_a_refusal_is_an_error_naming_the_status_an
     assert!(tinybird.rows().is_empty());
 }
 
-/// A record as Amazon MSK delivers it to a function (the document's shape is AWS's).
-pub(crate) fn record(topic: &str, partition: i64, offset: i64, value: String) -> Value {
-    json!({
-        "topic": topic,
-        "partition": partition,
-        "offset": offset,
-        "timestamp": 1_795_600_800_000_u64 + offset as u64,
-        "timestampType": "CREATE_TIME",
-        "key": base64::engine::general_purpose::STANDARD.encode("room-1"),
-        "value": value,
-        "headers": [{"traceparent": [48, 48]}],
-    })
-}
-
-pub(crate) fn encoded(envelope: &Envelope) -> String {
-    base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(envelope).unwrap())
+/// An envelope as a Kafka record's value holds it.
+pub(crate) fn encoded(envelope: &Envelope) -> Vec<u8> {
+    serde_json::to_vec(envelope).unwrap()
 }
 
 #[tokio::test]
@@ -446,15 +432,15 @@ async fn on_a_local_tinybird_stand_in_the_lambda_adapter_streams_a_kafka_batch_i
         "bootstrapServers": "b-1.parley.abcd12.c2.kafka.eu-west-1.amazonaws.com:9092",
         "records": {
             "prod.messages-1": [
-                record("prod.messages", 1, 8, base64::engine::general_purpose::STANDARD.encode("not an envelope")),
-                record("prod.messages", 1, 7, encoded(&e[3])),
-                record("prod.messages", 1, 6, encoded(&e[2])),
+                kafka_record("prod.messages", 1, 8, b"not an envelope"),
+                kafka_record("prod.messages", 1, 7, &encoded(&e[3])),
+                kafka_record("prod.messages", 1, 6, &encoded(&e[2])),
             ],
-            "prod.tenants-0": [record("prod.tenants", 0, 1, encoded(&reset))],
+            "prod.tenants-0": [kafka_record("prod.tenants", 0, 1, &encoded(&reset))],
             "prod.chatrooms-0": [
-                record("prod.chatrooms", 0, 12, encoded(&e[4])),
-                record("prod.chatrooms", 0, 10, encoded(&e[0])),
-                record("prod.chatrooms", 0, 11, encoded(&e[1])),
+                kafka_record("prod.chatrooms", 0, 12, &encoded(&e[4])),
+                kafka_record("prod.chatrooms", 0, 10, &encoded(&e[0])),
+                kafka_record("prod.chatrooms", 0, 11, &encoded(&e[1])),
             ],
         },
     });

@@ -3,41 +3,25 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::kafka::KafkaEvent;
-use base64::Engine;
-use email::lambda::{Record, records};
 use serde_json::{Value, json};
+use shared::events::lambda::records;
 use shared::{
     events::{EventPublisher, EventType, KafkaPublisher, OutgoingEvent},
     testing::{
         binary,
-        lambda::{LambdaRuntimeStandIn, Outcome as Answer},
+        lambda::{LambdaRuntimeStandIn, Outcome as Answer, kafka_record},
     },
 };
 
 use crate::support::*;
 
-fn base64(value: &Value) -> String {
-    base64::engine::general_purpose::STANDARD.encode(value.to_string())
-}
-
 /// A batch as Amazon MSK delivers it to a function (the document's shape is AWS's), carrying
 /// `envelopes` on partition 0 of the `chatrooms` topic and one record that is not an envelope.
 fn kafka_event(envelopes: &[Value]) -> Value {
-    let record = |offset: usize, value: String| {
-        json!({
-            "topic": "chatrooms",
-            "partition": 0,
-            "offset": offset,
-            "timestamp": 1_795_600_800_000_u64 + offset as u64,
-            "timestampType": "CREATE_TIME",
-            "key": base64::engine::general_purpose::STANDARD.encode("room-1"),
-            "value": value,
-            "headers": [{"traceparent": [48, 48]}],
-        })
-    };
+    let record = |offset: usize, value: &[u8]| kafka_record("chatrooms", 0, offset as i64, value);
     let mut partition: Vec<Value> =
-        envelopes.iter().enumerate().map(|(i, e)| record(i + 10, base64(e))).rev().collect();
-    partition.push(record(99, base64::engine::general_purpose::STANDARD.encode("not an envelope")));
+        envelopes.iter().enumerate().map(|(i, e)| record(i + 10, e.to_string().as_bytes())).rev().collect();
+    partition.push(record(99, b"not an envelope"));
     json!({
         "eventSource": "aws:kafka",
         "eventSourceArn": "arn:aws:kafka:eu-west-1:123456789012:cluster/parley/abcd1234-0123-4567-89ab-cdef01234567-1",
@@ -55,15 +39,11 @@ fn a_kafka_event_decodes_into_envelopes_in_offset_order() {
     let event: KafkaEvent = serde_json::from_value(document).expect("the KafkaEvent document");
     let decoded = records(&event);
     assert_eq!(decoded.len(), 3);
-    let ids: Vec<String> = decoded
-        .iter()
-        .filter_map(|r| match r {
-            Record::Envelope(e) => Some(e.id.to_string()),
-            _ => None,
-        })
-        .collect();
+    let ids: Vec<String> = decoded.iter().filter_map(|r| Some(r.envelope.as_ref()?.id.to_string())).collect();
     assert_eq!(ids, [first["id"].as_str().unwrap(), second["id"].as_str().unwrap()], "offset order, not list order");
-    assert!(matches!(&decoded[2], Record::Unreadable { topic, partition: 0, offset: 99 } if topic == "chatrooms"));
+    let unreadable = &decoded[2];
+    assert!(unreadable.envelope.is_none());
+    assert_eq!((unreadable.topic.as_str(), unreadable.partition, unreadable.offset), ("chatrooms", 0, 99));
 }
 
 #[tokio::test]
