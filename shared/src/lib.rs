@@ -37,6 +37,7 @@ pub mod presence;
 pub mod ratelimit;
 pub mod redis;
 pub mod repos;
+pub mod services;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,10 +1,14 @@
 //! What happens in a chatroom, whatever the transport: opening one, sending, joining, leaving,
-//! closing, marking, standby and resume. Each operation stores first (MongoDB is the source of
-//! truth), then tells the connections (a notice on the [bus](crate::bus)), then queues its event
-//! for Kafka.
+//! closing, marking, standby and resume. Each operation stores first (the repositories are the
+//! source of truth), then tells the connections (a notice through the [broker](crate::broker)),
+//! then queues its event for Kafka.
+//!
+//! Operations take a [`ChatService`]: the few handles chat needs, not the node's whole state.
 //!
 //! Status changes are conditional updates on the chatroom's current status (and holder), so two
 //! nodes racing to change the same chatroom end with one winner and a clear error for the other.
+
+use std::sync::Arc;
 
 use shared::{
     auth::VisitorIdentity,
@@ -13,15 +17,31 @@ use shared::{
         EmailAddress, Message, MessageId, Name, Permission, Sender, SenderKind, TenantId, Timestamp, Transition,
         UserId, VisitorInfo,
     },
-    events::{EventType, OutgoingEvent},
-    repos::{Inserted, RepoError},
+    events::{EventQueue, EventType, OutgoingEvent},
+    repos::{Inserted, RepoError, Repos},
 };
 
 use crate::{
-    bus::{Notice, NoticeKind, Origin, Route},
+    broker::Publisher,
+    config::{Limits, Timing},
+    metrics::Metrics,
+    notice::{ConnId, Notice, NoticeKind, Origin, Route},
+    presence::Presence,
     protocol::{ChatroomView, Code, MessageView, ServerFrame},
-    state::AppState,
 };
+
+/// What chat operations reach: the repositories, the event queue, the broker, presence, the
+/// limits and timers, and the metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct ChatService {
+    pub repos: Repos,
+    pub events: EventQueue,
+    pub notices: Publisher,
+    pub presence: Arc<dyn Presence>,
+    pub limits: Limits,
+    pub timing: Timing,
+    pub metrics: Arc<Metrics>,
+}
 
 /// Why an operation was refused: a stable code for the `error` frame, and words for people.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,7 +119,7 @@ fn not_found() -> ChatError {
 /// The chatroom, if the actor may act in it: a visitor in their own, an agent in one they hold
 /// (or, with `chatrooms:moderate`, any of the tenant's when `moderating`).
 pub async fn load_for(
-    state: &AppState,
+    state: &ChatService,
     actor: &Actor,
     id: ChatroomId,
     moderating: bool,
@@ -122,18 +142,18 @@ pub async fn load_for(
 
 /// Tells the chatroom's connections (and the tenant's agents, when the queue changed) about the
 /// chatroom's new state.
-pub async fn announce(state: &AppState, room: &Chatroom, queue_changed: bool) {
+pub async fn announce(state: &ChatService, room: &Chatroom, queue_changed: bool) {
     let frame = ServerFrame::Chatroom(ChatroomView::from(room)).to_json();
     let kind = NoticeKind::Status { chatroom_id: room.id, status: room.status, agent_id: room.agent_id };
-    state.bus.publish(Notice { route: Route::Chatroom(room.id), kind, origin: None, frame }).await;
+    state.notices.publish(Notice { route: Route::Chatroom(room.id), kind, origin: None, frame }).await;
     if queue_changed {
         queue_changed_for(state, room.tenant_id).await;
     }
 }
 
-pub async fn queue_changed_for(state: &AppState, tenant: TenantId) {
+pub async fn queue_changed_for(state: &ChatService, tenant: TenantId) {
     state
-        .bus
+        .notices
         .publish(Notice {
             route: Route::Tenant(tenant),
             kind: NoticeKind::QueueChanged,
@@ -143,12 +163,12 @@ pub async fn queue_changed_for(state: &AppState, tenant: TenantId) {
         .await;
 }
 
-async fn event(state: &AppState, event_type: EventType, room: &Chatroom, data: serde_json::Value) {
+async fn event(state: &ChatService, event_type: EventType, room: &Chatroom, data: serde_json::Value) {
     queue_event(state, OutgoingEvent::new(event_type, room.tenant_id, room.id, data)).await;
 }
 
 /// Hands the event to the node's queue, which produces it to Kafka (or the outbox) in order.
-async fn queue_event(state: &AppState, event: OutgoingEvent) {
+async fn queue_event(state: &ChatService, event: OutgoingEvent) {
     if let Err(shared::events::QueueClosed(event)) = state.events.push(event).await {
         // Only while the node stops, after the queue was closed.
         tracing::error!(event_id = %event.envelope.id, event_type = %event.envelope.event_type, "event dropped at shutdown");
@@ -165,7 +185,7 @@ pub struct NewVisitor {
 
 /// Opens a chatroom for a visitor: stored as waiting with the greeting as its first message, in
 /// the tenant's queue, announced with `chatroom.created`.
-pub async fn open(state: &AppState, chatbot: &Chatbot, visitor: NewVisitor) -> Result<Chatroom, ChatError> {
+pub async fn open(state: &ChatService, chatbot: &Chatbot, visitor: NewVisitor) -> Result<Chatroom, ChatError> {
     let verified = matches!(visitor.identity, VisitorIdentity::Verified);
     let mut room = Chatroom::new(
         ChatroomId::new(),
@@ -195,7 +215,7 @@ pub async fn open(state: &AppState, chatbot: &Chatbot, visitor: NewVisitor) -> R
 }
 
 /// Stores a message from Parley itself and shows it to the chatroom.
-pub async fn store_system_message(state: &AppState, room: &Chatroom, text: &str) -> Result<Message, ChatError> {
+pub async fn store_system_message(state: &ChatService, room: &Chatroom, text: &str) -> Result<Message, ChatError> {
     let seq = state.repos.chatrooms.next_seq(&room.tenant_id, &room.id).await?.ok_or_else(not_found)?;
     let message = Message {
         id: MessageId::new(),
@@ -213,7 +233,7 @@ pub async fn store_system_message(state: &AppState, room: &Chatroom, text: &str)
     Ok(message)
 }
 
-async fn publish_message(state: &AppState, message: &Message, origin: Option<Origin>) {
+async fn publish_message(state: &ChatService, message: &Message, origin: Option<Origin>) {
     let frame = ServerFrame::Message(MessageView::from(message)).to_json();
     let notice = Notice {
         route: Route::Chatroom(message.chatroom_id),
@@ -221,7 +241,7 @@ async fn publish_message(state: &AppState, message: &Message, origin: Option<Ori
         origin,
         frame,
     };
-    state.bus.publish(notice).await;
+    state.notices.publish(notice).await;
 }
 
 /// A message `send` accepted: `fresh` is false when its `clientMsgId` was stored before.
@@ -234,17 +254,17 @@ pub struct Sent {
 /// sender's ack names. A `clientMsgId` already stored in the chatroom returns that message and
 /// stores nothing.
 pub async fn send(
-    state: &AppState,
+    state: &ChatService,
     actor: &Actor,
     origin: Origin,
     chatroom: ChatroomId,
     client_msg_id: ClientMsgId,
     text: String,
 ) -> Result<Sent, ChatError> {
-    if text.len() > state.config.limits.message_bytes {
+    if text.len() > state.limits.message_bytes {
         return Err(ChatError::new(
             Code::MessageTooLarge,
-            format!("a message holds at most {} bytes", state.config.limits.message_bytes),
+            format!("a message holds at most {} bytes", state.limits.message_bytes),
         ));
     }
     if text.trim().is_empty() {
@@ -287,7 +307,7 @@ pub async fn send(
 }
 
 /// Produces `message.sent`; called after the sender has its ack.
-pub async fn message_sent(state: &AppState, message: &Message) {
+pub async fn message_sent(state: &ChatService, message: &Message) {
     let data = serde_json::json!({
         "chatroomId": message.chatroom_id,
         "messageId": message.id,
@@ -307,15 +327,15 @@ fn closed(room: &Chatroom) -> ChatError {
 
 /// Shows the other side that the actor is typing. Nothing is stored or read: the caller has
 /// checked that its connection follows the chatroom (the hot path stays off MongoDB).
-pub async fn typing(state: &AppState, actor: &Actor, origin: Origin, chatroom: ChatroomId, typing: bool) {
+pub async fn typing(state: &ChatService, actor: &Actor, origin: Origin, chatroom: ChatroomId, typing: bool) {
     let frame = ServerFrame::Typing { chatroom_id: chatroom, sender: actor.sender(), typing }.to_json();
     let notice = Notice { route: Route::Chatroom(chatroom), kind: NoticeKind::Typing, origin: Some(origin), frame };
-    state.bus.publish(notice).await;
+    state.notices.publish(notice).await;
 }
 
 /// Records that the actor has read the other side's messages up to `up_to` and tells the other side.
 pub async fn read(
-    state: &AppState,
+    state: &ChatService,
     actor: &Actor,
     origin: Origin,
     chatroom: ChatroomId,
@@ -328,13 +348,13 @@ pub async fn read(
     state.repos.chatrooms.set_read(&room.tenant_id, &room.id, reader, up_to).await?;
     let frame = ServerFrame::Read { chatroom_id: room.id, reader, up_to_seq: up_to }.to_json();
     let notice = Notice { route: Route::Chatroom(room.id), kind: NoticeKind::Read, origin: Some(origin), frame };
-    state.bus.publish(notice).await;
+    state.notices.publish(notice).await;
     Ok(())
 }
 
 /// Claims a waiting chatroom for the agent; a chatroom someone else claimed first is
 /// `chatroom_already_claimed`.
-pub async fn join(state: &AppState, agent: &AgentActor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
+pub async fn join(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
     let held = state.repos.chatrooms.count_for_agent(&agent.tenant, &agent.id).await?;
     if held >= u64::from(agent.max_concurrent) {
         return Err(ChatError::new(
@@ -379,12 +399,12 @@ pub async fn join(state: &AppState, agent: &AgentActor, chatroom: ChatroomId) ->
     Ok(Chatroom { last_seq: joined.seq, ..room })
 }
 
-async fn tell_agent(state: &AppState, agent: UserId, kind: NoticeKind) {
-    state.bus.publish(Notice { route: Route::Agent(agent), kind, origin: None, frame: String::new() }).await;
+async fn tell_agent(state: &ChatService, agent: UserId, kind: NoticeKind) {
+    state.notices.publish(Notice { route: Route::Agent(agent), kind, origin: None, frame: String::new() }).await;
 }
 
 /// Hands the chatroom back to the queue (or, while the visitor is away, leaves it unheld).
-pub async fn leave(state: &AppState, agent: &AgentActor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
+pub async fn leave(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
     let room = load_for(state, &Actor::Agent(agent.clone()), chatroom, false).await?;
     let to = match room.status {
         ChatroomStatus::Active => ChatroomStatus::Waiting,
@@ -407,7 +427,7 @@ pub async fn leave(state: &AppState, agent: &AgentActor, chatroom: ChatroomId) -
 /// Ends the chatroom: closed by its visitor or agent, marked stale, or blocked. An agent who does
 /// not hold it needs `chatrooms:moderate`.
 pub async fn end(
-    state: &AppState,
+    state: &ChatService,
     actor: &Actor,
     chatroom: ChatroomId,
     reason: CloseReason,
@@ -465,7 +485,7 @@ fn ended_data(room: &Chatroom, reason: CloseReason, by: SenderKind, by_id: Optio
 
 /// Records that the visitor wants the conversation by email when it ends (the email function
 /// sends it on `chatroom.closed` or `chatroom.marked_stale`), and shows both sides.
-pub async fn request_transcript(state: &AppState, actor: &Actor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
+pub async fn request_transcript(state: &ChatService, actor: &Actor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
     let room = load_for(state, actor, chatroom, false).await?;
     match state.repos.chatrooms.request_transcript(&room.tenant_id, &room.id).await? {
         Some(asked) => {
@@ -478,7 +498,7 @@ pub async fn request_transcript(state: &AppState, actor: &Actor, chatroom: Chatr
 
 /// Announces a chatroom that has waited too long with nobody joining (`chatroom.unclaimed`),
 /// once per wait: of several nodes sweeping, the one whose mark lands produces the event.
-pub async fn alert_unclaimed(state: &AppState, room: &Chatroom) -> Result<(), ChatError> {
+pub async fn alert_unclaimed(state: &ChatService, room: &Chatroom) -> Result<(), ChatError> {
     let now = Timestamp::now();
     let Some(marked) = state.repos.chatrooms.mark_unclaimed_alerted(&room.tenant_id, &room.id, now).await? else {
         return Ok(());
@@ -499,9 +519,9 @@ pub async fn alert_unclaimed(state: &AppState, room: &Chatroom) -> Result<(), Ch
 /// A visitor connection arrived: a chatroom in standby is taken back (active again if an agent
 /// holds it, else back in the queue).
 pub async fn visitor_arrived(
-    state: &AppState,
+    state: &ChatService,
     room: &Chatroom,
-    conn: crate::hub::ConnId,
+    conn: ConnId,
 ) -> Result<Chatroom, ChatError> {
     if let Err(err) = state.presence.arrive(room.tenant_id, room.id, conn).await {
         tracing::warn!(error = %err, "presence not recorded");
@@ -515,7 +535,7 @@ pub async fn visitor_arrived(
     resume_from_standby(state, &room).await
 }
 
-async fn resume_from_standby(state: &AppState, room: &Chatroom) -> Result<Chatroom, ChatError> {
+async fn resume_from_standby(state: &ChatService, room: &Chatroom) -> Result<Chatroom, ChatError> {
     let to = if room.agent_id.is_some() { ChatroomStatus::Active } else { ChatroomStatus::Waiting };
     let change = Transition { to, agent: AgentChange::Keep, standby_until: None, close_reason: None };
     match state.repos.chatrooms.transition(&room.tenant_id, &room.id, &[ChatroomStatus::Standby], None, &change).await?
@@ -534,10 +554,10 @@ async fn resume_from_standby(state: &AppState, room: &Chatroom) -> Result<Chatro
 /// A visitor connection ended: when it was the chatroom's last, the chatroom goes to standby for
 /// the configured time.
 pub async fn visitor_departed(
-    state: &AppState,
+    state: &ChatService,
     tenant: TenantId,
     chatroom: ChatroomId,
-    conn: crate::hub::ConnId,
+    conn: ConnId,
 ) -> Result<(), ChatError> {
     let left = match state.presence.leave(tenant, chatroom, conn).await {
         Ok(left) => left,
@@ -553,8 +573,8 @@ pub async fn visitor_departed(
 }
 
 /// Puts an open chatroom with no visitor connection in standby.
-pub async fn go_standby(state: &AppState, tenant: TenantId, chatroom: ChatroomId) -> Result<(), ChatError> {
-    let until = Timestamp::now().plus_std(state.config.timing.standby);
+pub async fn go_standby(state: &ChatService, tenant: TenantId, chatroom: ChatroomId) -> Result<(), ChatError> {
+    let until = Timestamp::now().plus_std(state.timing.standby);
     let change = Transition {
         to: ChatroomStatus::Standby,
         agent: AgentChange::Keep,
@@ -576,7 +596,7 @@ pub async fn go_standby(state: &AppState, tenant: TenantId, chatroom: ChatroomId
 }
 
 /// Closes a chatroom whose standby ran out (reason `visitor_left`).
-pub async fn expire_standby(state: &AppState, room: &Chatroom) -> Result<(), ChatError> {
+pub async fn expire_standby(state: &ChatService, room: &Chatroom) -> Result<(), ChatError> {
     let change = Transition {
         to: ChatroomStatus::Closed,
         agent: AgentChange::Keep,

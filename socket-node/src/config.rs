@@ -5,18 +5,16 @@ use std::{net::SocketAddr, time::Duration};
 use shared::{
     auth::{AuthConfig, ChatroomTokens, IdentityKeys},
     client_ip::TrustedProxies,
-    config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig, RedisConfig},
+    config::{ConfigError, Env, HttpConfig},
     ratelimit::Limit,
 };
 
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8090);
 
+/// The node's own settings; where its services are is [`shared::services::ServicesConfig`].
 #[derive(Debug, Clone)]
 pub struct Config {
     pub http: HttpConfig,
-    pub mongo: MongoConfig,
-    pub redis: RedisConfig,
-    pub kafka: KafkaConfig,
     pub auth: AuthConfig,
     pub identity: IdentityKeys,
     pub proxies: TrustedProxies,
@@ -29,9 +27,6 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             http: HttpConfig::from_env(env, DEFAULT_ADDR)?,
-            mongo: MongoConfig::required(env)?,
-            redis: RedisConfig::required(env)?,
-            kafka: KafkaConfig::required(env)?,
             auth: AuthConfig::from_env(env)?,
             identity: IdentityKeys::from_env(env)?,
             proxies: TrustedProxies::from_env(env)?,
@@ -57,6 +52,10 @@ pub struct Limits {
     pub sessions_per_ip: Limit,
     /// `PARLEY_SESSIONS_PER_CHATBOT_PER_MINUTE` (default 600): new visitor sessions of one chatbot.
     pub sessions_per_chatbot: Limit,
+    /// `PARLEY_MESSAGE_BURST` (default 10): chat messages one connection may send at once.
+    pub message_burst: u32,
+    /// `PARLEY_MESSAGES_PER_MINUTE` (default 60): the rate at which that allowance refills.
+    pub messages_per_minute: u32,
 }
 
 impl Limits {
@@ -69,6 +68,8 @@ impl Limits {
             connections_per_ip: positive(env, "PARLEY_MAX_CONNECTIONS_PER_IP", 50)? as u32,
             sessions_per_ip: per_minute(positive(env, "PARLEY_SESSIONS_PER_IP_PER_MINUTE", 10)? as u32),
             sessions_per_chatbot: per_minute(positive(env, "PARLEY_SESSIONS_PER_CHATBOT_PER_MINUTE", 600)? as u32),
+            message_burst: positive(env, "PARLEY_MESSAGE_BURST", 10)? as u32,
+            messages_per_minute: positive(env, "PARLEY_MESSAGES_PER_MINUTE", 60)? as u32,
         })
     }
 }
@@ -94,7 +95,7 @@ pub struct Timing {
     pub auth_timeout: Duration,
     /// `PARLEY_PING_SECS` (default 20): WebSocket pings; a connection silent for three is dead.
     pub ping: Duration,
-    /// `PARLEY_HEARTBEAT_SECS` (default 5): how often the node reports itself in Redis.
+    /// `PARLEY_HEARTBEAT_SECS` (default 5): how often the node reports itself to presence.
     pub heartbeat: Duration,
 }
 

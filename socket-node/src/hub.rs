@@ -1,6 +1,6 @@
 //! The local hub: which of this node's connections want which notices.
 //!
-//! Every notice reaches every node through the [bus](crate::bus); the hub hands it to the
+//! Every notice reaches every node through the [broker](crate::broker); the hub hands it to the
 //! connections here that subscribed to its route: a chatroom (its visitor and agent), a tenant
 //! (its agents, for the waiting queue) or an agent (all of that agent's connections).
 //!
@@ -18,10 +18,8 @@ use std::{
 use shared::domain::{ChatroomId, TenantId, UserId};
 use tokio::sync::{Notify, mpsc};
 
-use crate::bus::{Notice, Route};
+use crate::notice::{ConnId, Notice, Route};
 
-/// A connection's number on this node.
-pub type ConnId = u64;
 
 /// What a connection's queue carries.
 #[derive(Debug, Clone)]
@@ -149,7 +147,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bus::NoticeKind;
+    use crate::notice::NoticeKind;
 
     fn outlet(id: ConnId, capacity: usize) -> (Outlet, mpsc::Receiver<Delivery>, Arc<Notify>) {
         let (tx, rx) = mpsc::channel(capacity);

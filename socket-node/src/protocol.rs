@@ -86,6 +86,30 @@ impl ClientFrame {
             Self::Ping { .. } => "ping",
         }
     }
+
+    /// The chatroom the frame is about, if any (an `error` frame answering it names it).
+    pub fn chatroom_id(&self) -> Option<ChatroomId> {
+        match self {
+            Self::Auth { .. } | Self::Ping { .. } => None,
+            Self::Send { chatroom_id, .. }
+            | Self::Typing { chatroom_id, .. }
+            | Self::Read { chatroom_id, .. }
+            | Self::Resume { chatroom_id, .. }
+            | Self::Join { chatroom_id }
+            | Self::Leave { chatroom_id }
+            | Self::Close { chatroom_id }
+            | Self::Transcript { chatroom_id }
+            | Self::Mark { chatroom_id, .. } => Some(*chatroom_id),
+        }
+    }
+
+    /// The `clientMsgId` of a `send`.
+    pub fn client_msg_id(&self) -> Option<&ClientMsgId> {
+        match self {
+            Self::Send { client_msg_id, .. } => Some(client_msg_id),
+            _ => None,
+        }
+    }
 }
 
 /// What an agent can mark a chatroom as.

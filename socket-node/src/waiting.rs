@@ -9,28 +9,33 @@
 
 use std::{collections::HashSet, sync::Arc};
 
-use shared::domain::{ChatroomStatus, TenantId, Timestamp};
+use shared::{
+    domain::{ChatroomStatus, TenantId, Timestamp},
+    repos::Repos,
+};
 use tokio::sync::{mpsc, watch};
 
 use crate::{
-    bus::{Notice, NoticeKind, Route},
+    chat::ChatService,
+    hub::Hub,
+    notice::{Notice, NoticeKind, Route},
     protocol::{ChatroomView, ServerFrame},
-    state::AppState,
 };
 
 /// The longest queue an agent is shown.
 pub const QUEUE_LIMIT: u32 = 200;
 
 /// The tenant's queue as a `queue` frame.
-pub async fn queue_frame(state: &AppState, tenant: &TenantId) -> Result<ServerFrame, shared::repos::RepoError> {
-    let rooms = state.repos.chatrooms.list_waiting(tenant, QUEUE_LIMIT).await?;
+pub async fn queue_frame(repos: &Repos, tenant: &TenantId) -> Result<ServerFrame, shared::repos::RepoError> {
+    let rooms = repos.chatrooms.list_waiting(tenant, QUEUE_LIMIT).await?;
     Ok(ServerFrame::Queue { chatrooms: rooms.iter().map(ChatroomView::from).collect() })
 }
 
 /// Rebuilds the queue of each tenant named on `changes` (coalescing bursts: a tenant named many
 /// times while a rebuild runs is rebuilt once more) and pushes it to this node's agents.
 pub async fn run_refresher(
-    state: AppState,
+    chat: ChatService,
+    hub: Arc<Hub>,
     mut changes: mpsc::UnboundedReceiver<TenantId>,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -44,7 +49,7 @@ pub async fn run_refresher(
             tenants.insert(tenant);
         }
         for tenant in tenants {
-            match queue_frame(&state, &tenant).await {
+            match queue_frame(&chat.repos, &tenant).await {
                 Ok(frame) => {
                     let notice = Notice {
                         route: Route::Tenant(tenant),
@@ -52,7 +57,7 @@ pub async fn run_refresher(
                         origin: None,
                         frame: frame.to_json(),
                     };
-                    state.hub.dispatch(Arc::new(notice), None);
+                    hub.dispatch(Arc::new(notice), None);
                 }
                 Err(err) => tracing::error!(error = %err, tenant_id = %tenant, "queue not rebuilt"),
             }
@@ -65,8 +70,8 @@ pub async fn run_refresher(
 /// (`chatroom.unclaimed`, which the email function turns into an alert to the tenant's agents).
 /// Every node sweeps; both changes are conditional updates, so exactly one node acts on each
 /// chatroom.
-pub async fn run_sweeper(state: AppState, mut shutdown: watch::Receiver<bool>) {
-    let mut ticks = tokio::time::interval(state.config.timing.standby_sweep);
+pub async fn run_sweeper(state: ChatService, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval(state.timing.standby_sweep);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -78,7 +83,7 @@ pub async fn run_sweeper(state: AppState, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn sweep_standby(state: &AppState) {
+async fn sweep_standby(state: &ChatService) {
     let overdue = match state.repos.chatrooms.list_overdue_standby(Timestamp::now(), 100).await {
         Ok(rooms) => rooms,
         Err(err) => return tracing::error!(error = %err, "standby sweep failed"),
@@ -91,8 +96,8 @@ async fn sweep_standby(state: &AppState) {
     }
 }
 
-async fn sweep_unclaimed(state: &AppState) {
-    let waiting_since = Timestamp::now().minus_std(state.config.timing.unclaimed_alert);
+async fn sweep_unclaimed(state: &ChatService) {
+    let waiting_since = Timestamp::now().minus_std(state.timing.unclaimed_alert);
     let unclaimed = match state.repos.chatrooms.list_unclaimed(waiting_since, 100).await {
         Ok(rooms) => rooms,
         Err(err) => return tracing::error!(error = %err, "unclaimed-chatroom sweep failed"),

@@ -79,7 +79,7 @@ pub async fn create(
     let chatbot = state.access.verify(&body.tenant_id, &body.api_key, origin).await?;
     let identity = state.access.check_identity(&chatbot, body.email.as_str(), body.identity_signature.as_deref())?;
     let ip = ip.to_string();
-    if state.repos.blocks.is_blocked(&chatbot.tenant_id, &chatbot.id, &body.email, &ip).await? {
+    if state.chat.repos.blocks.is_blocked(&chatbot.tenant_id, &chatbot.id, &body.email, &ip).await? {
         return Err(ApiError::forbidden("visitor_blocked", "this chatbot does not take conversations from you"));
     }
 
@@ -96,7 +96,7 @@ pub async fn create(
         timezone: body.visitor.timezone.map(cut),
     };
     let visitor = NewVisitor { email: body.email, name: body.name, identity, info };
-    let room = chat::open(&state, &chatbot, visitor).await.map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
+    let room = chat::open(&state.chat, &chatbot, visitor).await.map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?;
     state.metrics.sessions_created.inc();
     let token = state.chatroom_tokens.issue(room.tenant_id, room.chatbot_id, room.id);
     let created = SessionCreated {

@@ -1,12 +1,15 @@
 //! Integration tests of the socket-node on the real services that `scripts/test` starts.
 
 mod analytics;
+mod broker;
 mod claims;
 mod connections;
+mod contract;
 mod emails;
 mod frames;
 mod observability;
 mod operations;
+mod presence;
 mod outages;
 mod resume;
 mod startup;

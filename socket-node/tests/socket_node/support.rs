@@ -22,6 +22,7 @@ pub use shared::testing::{
 use shared::{
     config::{Env, KafkaConfig},
     events::Topic,
+    services::ServicesConfig,
     testing::{TestDatabase, TestRedis, accounts, kafka_config, kafka_env},
 };
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -132,9 +133,13 @@ pub async fn start_node(vars: &[(&'static str, String)]) -> TestNode {
 
 /// Starts a socket-node with `vars` serving on `listener`.
 pub async fn start_node_on(listener: tokio::net::TcpListener, vars: &[(&'static str, String)]) -> TestNode {
-    let config = socket_node::Config::from_env(&Env::from_pairs(vars.to_vec())).expect("a valid socket-node config");
+    let env = Env::from_pairs(vars.to_vec());
+    let config = socket_node::Config::from_env(&env).expect("a valid socket-node config");
+    let services = ServicesConfig::required(&env).expect("the services are configured");
     let address: SocketAddr = listener.local_addr().unwrap();
-    let node = socket_node::Node::start(config, address).await.expect("the socket-node starts");
+    let info = socket_node::NodeInfo::new(address);
+    let backends = socket_node::Backends::connect(&services, &info.id).await.expect("the services answer");
+    let node = socket_node::Node::start(config, backends, info).await.expect("the socket-node starts");
     let trigger = node.shutdown_trigger();
     let router = shared::http::with_common_layers(socket_node::router(node.state.clone()));
     let mut stopping = node.state.shutdown.clone();

@@ -1,0 +1,121 @@
+//! The services Parley runs on (MongoDB, Redis, Kafka), configured and connected in one place.
+//!
+//! Every binary reads [`ServicesConfig`] and calls [`Services::connect`]: the functions and the
+//! socket-node need all three ([`ServicesConfig::required`]); the local-dev runner takes what is
+//! configured and keeps the rest in process memory ([`ServicesConfig::from_env`]). From the
+//! connected services come the pieces the binaries are built from: the repositories, the rate
+//! limiter and the event publisher (Kafka behind the MongoDB outbox when both are there).
+
+use std::{future::Future, sync::Arc};
+
+use tokio::task::JoinHandle;
+
+use crate::{
+    config::{ConfigError, Env, KafkaConfig, MongoConfig, RedisConfig},
+    error::ServiceError,
+    events::{EventPublisher, KafkaPublisher, MemoryPublisher, Topic},
+    ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter},
+    redis::Redis,
+    repos::Repos,
+};
+
+/// Where the services are; each `None` when it is not configured.
+#[derive(Debug, Clone, Default)]
+pub struct ServicesConfig {
+    pub mongo: Option<MongoConfig>,
+    pub redis: Option<RedisConfig>,
+    pub kafka: Option<KafkaConfig>,
+}
+
+impl ServicesConfig {
+    /// What is configured (`MONGODB_URL`, `REDIS_URL`, `KAFKA_BROKERS` and their `PARLEY_` names).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            mongo: MongoConfig::from_env(env)?,
+            redis: RedisConfig::from_env(env)?,
+            kafka: KafkaConfig::from_env(env)?,
+        })
+    }
+
+    /// All three, for binaries that cannot run without them; a missing one is named.
+    pub fn required(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            mongo: Some(MongoConfig::required(env)?),
+            redis: Some(RedisConfig::required(env)?),
+            kafka: Some(KafkaConfig::required(env)?),
+        })
+    }
+}
+
+/// The connected services.
+#[derive(Clone, Default)]
+pub struct Services {
+    pub db: Option<mongodb::Database>,
+    pub redis: Option<Redis>,
+    pub kafka: Option<(KafkaPublisher, KafkaConfig)>,
+}
+
+/// Where events go, and what keeps them going.
+pub struct EventPipeline {
+    pub publisher: Arc<dyn EventPublisher>,
+    /// The outbox relay (with Kafka and MongoDB): it runs until the future given to
+    /// [`Services::events`] resolves.
+    pub relay: Option<JoinHandle<()>>,
+    /// The in-process bus, when there is no Kafka (consumers subscribe to it).
+    pub memory: Option<Arc<MemoryPublisher>>,
+}
+
+impl Services {
+    /// Connects what `config` names, in order MongoDB (creating the indexes), Redis, Kafka
+    /// (creating `topics`). A service that cannot be reached ends it with a [`ServiceError`]
+    /// naming the service and its address.
+    pub async fn connect(config: &ServicesConfig, topics: &[Topic]) -> Result<Self, ServiceError> {
+        let db = match &config.mongo {
+            Some(mongo) => Some(crate::mongo::open(mongo).await?),
+            None => None,
+        };
+        let redis = match &config.redis {
+            Some(redis) => Some(crate::redis::connect(redis).await?),
+            None => None,
+        };
+        let kafka = match &config.kafka {
+            Some(kafka) => {
+                let publisher = KafkaPublisher::connect(kafka).await?;
+                crate::events::ensure_topics(kafka, topics).await?;
+                Some((publisher, kafka.clone()))
+            }
+            None => None,
+        };
+        Ok(Self { db, redis, kafka })
+    }
+
+    /// MongoDB's repositories, or in-memory ones.
+    pub fn repos(&self) -> Repos {
+        self.db.as_ref().map_or_else(Repos::memory, Repos::mongo)
+    }
+
+    /// Rate limits in Redis (shared by every process), or in this process.
+    pub fn limiter(&self) -> Arc<dyn RateLimiter> {
+        match &self.redis {
+            Some(redis) => Arc::new(RedisRateLimiter::new(redis.clone())),
+            None => Arc::new(MemoryRateLimiter::default()),
+        }
+    }
+
+    /// Kafka behind the MongoDB outbox (events wait there while Kafka is down, and a relay
+    /// publishes them in order until `relay_until` resolves), Kafka alone without MongoDB, or the
+    /// in-process bus without Kafka.
+    pub fn events(&self, relay_until: impl Future<Output = ()> + Send + 'static) -> EventPipeline {
+        match (&self.kafka, &self.db) {
+            (Some((kafka, _)), Some(db)) => {
+                let (publisher, relay) = crate::events::kafka_with_outbox(kafka.clone(), db, relay_until);
+                EventPipeline { publisher, relay: Some(relay), memory: None }
+            }
+            (Some((kafka, _)), None) => EventPipeline { publisher: Arc::new(kafka.clone()), relay: None, memory: None },
+            (None, _) => {
+                let memory = Arc::new(MemoryPublisher::default());
+                EventPipeline { publisher: memory.clone(), relay: None, memory: Some(memory) }
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! What a node runs on: the repositories, the event publisher, the broker, presence, the rate
+//! limiter and the chatbot cache. On the real services (MongoDB, Redis, Kafka behind the MongoDB
+//! outbox) for production and tests; in process memory for `scripts/dev --memory`. The node is
+//! the same either way.
+
+use std::{sync::Arc, time::Duration};
+
+use futures::{FutureExt as _, future::BoxFuture};
+use redis::AsyncCommands as _;
+use shared::{
+    error::ServiceError,
+    events::{EventPublisher, Topic},
+    ratelimit::RateLimiter,
+    redis::Redis,
+    repos::Repos,
+    services::{Services, ServicesConfig},
+};
+use tokio::{sync::watch, task::JoinHandle};
+
+use crate::{
+    broker::{Broker, MemoryBroker, RedisBroker},
+    presence::{MemoryPresence, MemorySpace, Presence, RedisPresence},
+};
+
+/// How long each readiness check may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub struct Backends {
+    pub repos: Repos,
+    pub events: Arc<dyn EventPublisher>,
+    pub broker: Arc<dyn Broker>,
+    pub presence: Arc<dyn Presence>,
+    pub limiter: Arc<dyn RateLimiter>,
+    /// The chatbot cache, when there is Redis.
+    pub cache: Option<Redis>,
+    /// What `/readyz` checks: one probe per service.
+    pub probes: Vec<Probe>,
+    /// The outbox relay this node runs, stopped with the node.
+    pub relay: Option<Relay>,
+}
+
+/// A readiness check: the service's name and whether it answers.
+#[derive(Clone)]
+pub struct Probe {
+    pub name: &'static str,
+    check: Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>,
+}
+
+impl Probe {
+    pub fn new<F>(name: &'static str, check: impl Fn() -> F + Send + Sync + 'static) -> Self
+    where
+        F: Future<Output = bool> + Send + 'static,
+    {
+        Self { name, check: Arc::new(move || check().boxed()) }
+    }
+
+    /// Whether the service answered within [`PROBE_TIMEOUT`].
+    pub async fn up(&self) -> bool {
+        tokio::time::timeout(PROBE_TIMEOUT, (self.check)()).await.unwrap_or(false)
+    }
+}
+
+/// The outbox relay's task and what stops it.
+pub struct Relay {
+    pub stop: watch::Sender<bool>,
+    pub task: JoinHandle<()>,
+}
+
+impl Backends {
+    /// The standalone node's: MongoDB, Redis and Kafka (its topics created, events through the
+    /// outbox, whose relay this node runs). `node` is the node's id.
+    pub async fn connect(config: &ServicesConfig, node: &str) -> Result<Self, ServiceError> {
+        let services = Services::connect(config, &Topic::ALL).await?;
+        let (stop, mut stopped) = watch::channel(false);
+        let pipeline = services.events(async move {
+            let _ = stopped.wait_for(|stopping| *stopping).await;
+        });
+        let mut backends = Self::on(&services, pipeline.publisher, node);
+        backends.relay = pipeline.relay.map(|task| Relay { stop, task });
+        Ok(backends)
+    }
+
+    /// Over services already connected, publishing to `events`: with Redis, the broker and
+    /// presence are Redis's; without it, this process's own (one node).
+    pub fn on(services: &Services, events: Arc<dyn EventPublisher>, node: &str) -> Self {
+        let (broker, presence): (Arc<dyn Broker>, Arc<dyn Presence>) = match &services.redis {
+            Some(redis) => {
+                (Arc::new(RedisBroker::new(redis.clone())), Arc::new(RedisPresence::new(redis.clone(), node.to_owned())))
+            }
+            None => (
+                Arc::new(MemoryBroker::default()),
+                Arc::new(MemoryPresence::new(MemorySpace::default(), node.to_owned())),
+            ),
+        };
+        Self {
+            repos: services.repos(),
+            events,
+            broker,
+            presence,
+            limiter: services.limiter(),
+            cache: services.redis.clone(),
+            probes: probes(services),
+            relay: None,
+        }
+    }
+}
+
+fn probes(services: &Services) -> Vec<Probe> {
+    let mut probes = Vec::new();
+    if let Some(db) = services.db.clone() {
+        probes.push(Probe::new("mongodb", move || {
+            let db = db.clone();
+            async move { db.run_command(mongodb::bson::doc! {"ping": 1}).await.is_ok() }
+        }));
+    }
+    if let Some(redis) = services.redis.clone() {
+        probes.push(Probe::new("redis", move || {
+            let mut conn = redis.conn.clone();
+            async move { conn.ping::<String>().await.is_ok() }
+        }));
+    }
+    if let Some((kafka, _)) = services.kafka.clone() {
+        probes.push(Probe::new("kafka", move || {
+            let kafka = kafka.clone();
+            async move { kafka.probe(PROBE_TIMEOUT).await }
+        }));
+    }
+    probes
+}

@@ -1,0 +1,64 @@
+//! Notices: what connections must hear about now (a message, a typing indicator, a chatroom's
+//! new status, a change in a tenant's queue), as they travel between socket-nodes through the
+//! [broker](crate::broker) and reach connections through this node's [hub](crate::hub).
+
+use serde::{Deserialize, Serialize};
+use shared::domain::{ChatroomId, ChatroomStatus, TenantId, UserId};
+
+/// A connection's number on its node.
+pub type ConnId = u64;
+
+/// Who a notice is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "to", content = "id")]
+pub enum Route {
+    /// The chatroom's visitor and agent connections.
+    Chatroom(ChatroomId),
+    /// The tenant's agents.
+    Tenant(TenantId),
+    /// Every connection of one agent.
+    Agent(UserId),
+}
+
+/// What a notice is about, beyond the frame it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum NoticeKind {
+    Message {
+        seq: u64,
+    },
+    Status {
+        chatroom_id: ChatroomId,
+        status: ChatroomStatus,
+        agent_id: Option<UserId>,
+    },
+    Typing,
+    Read,
+    /// The tenant's waiting queue changed: each node rebuilds it once for its agents.
+    QueueChanged,
+    /// A `queue` frame, built here, for this node's agents of the tenant.
+    Queue,
+    /// The agent now holds the chatroom: all their connections follow it. (They stop following
+    /// when a `status` notice shows the chatroom ended or held by someone else.)
+    Assigned {
+        chatroom_id: ChatroomId,
+    },
+}
+
+/// The connection a notice came from: it already has what it needs (an ack, say).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Origin {
+    pub node: String,
+    pub conn: ConnId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub route: Route,
+    pub kind: NoticeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    /// The server frame to send, as JSON text (empty when there is none).
+    #[serde(default)]
+    pub frame: String,
+}

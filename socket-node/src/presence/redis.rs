@@ -1,0 +1,190 @@
+//! Presence in Redis, under the keys of [`shared::presence`] (where the analytics function reads
+//! them). Each heartbeat re-asserts this node's connections, so a flushed Redis is whole again
+//! within one heartbeat.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::{Arc, Mutex, PoisonError},
+};
+
+use async_trait::async_trait;
+use redis::AsyncCommands as _;
+use shared::{
+    domain::{ChatroomId, TenantId, Timestamp, UserId},
+    presence::{PresenceKeys, member, member_node},
+    redis::Redis,
+};
+
+use super::{Beat, Presence, PresenceError, Present};
+use crate::notice::ConnId;
+
+#[derive(Clone)]
+pub struct RedisPresence {
+    redis: Redis,
+    node: String,
+    /// This node's connections, re-asserted every heartbeat.
+    local: Arc<Mutex<HashMap<ConnId, Present>>>,
+}
+
+impl RedisPresence {
+    pub fn new(redis: Redis, node: String) -> Self {
+        Self { redis, node, local: Arc::default() }
+    }
+
+    fn keys(&self) -> PresenceKeys<'_> {
+        PresenceKeys(&self.redis.keys)
+    }
+
+    fn member(&self, conn: ConnId) -> String {
+        member(&self.node, conn)
+    }
+
+    fn local(&self) -> std::sync::MutexGuard<'_, HashMap<ConnId, Present>> {
+        self.local.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Removes the presence of nodes that stopped beating. Exactly one node reaps each dead node
+    /// (the one whose `HDEL` removed it).
+    async fn reap(&self, now: Timestamp) -> redis::RedisResult<Vec<(TenantId, ChatroomId)>> {
+        let keys = self.keys();
+        let mut redis = self.redis.conn.clone();
+        let mut orphaned = Vec::new();
+        for (node, report) in shared::presence::read_nodes(&self.redis).await? {
+            if node == self.node || report.is_alive(now) {
+                continue;
+            }
+            let removed: u64 = redis.hdel(keys.nodes(), &node).await?;
+            if removed == 0 {
+                continue;
+            }
+            tracing::warn!(node = %node, "socket-node stopped beating; clearing its presence");
+            let rooms: Vec<String> = redis.smembers(keys.node_rooms(&node)).await?;
+            for entry in rooms {
+                let Some((tenant, room)) = entry.split_once('/') else { continue };
+                let (Ok(tenant), Ok(room)) = (tenant.parse::<TenantId>(), room.parse::<ChatroomId>()) else { continue };
+                let key = keys.chatroom(&room);
+                let members: Vec<String> = redis.smembers(&key).await?;
+                let dead: Vec<&String> = members.iter().filter(|m| member_node(m) == node).collect();
+                if !dead.is_empty() {
+                    let _: u64 = redis.srem(&key, dead).await?;
+                }
+                orphaned.push((tenant, room));
+            }
+            self.forget_agents(&node).await?;
+            let _: u64 = redis.del(keys.node_rooms(&node)).await?;
+        }
+        Ok(orphaned)
+    }
+
+    /// Removes `node`'s agent connections from every tenant it registered some for.
+    async fn forget_agents(&self, node: &str) -> redis::RedisResult<()> {
+        let keys = self.keys();
+        let mut redis = self.redis.conn.clone();
+        let tenants: Vec<String> = redis.smembers(keys.node_agents(node)).await?;
+        for tenant in tenants.iter().filter_map(|t| t.parse::<TenantId>().ok()) {
+            let members: Vec<String> = redis.hkeys(keys.agents(&tenant)).await?;
+            let dead: Vec<&String> = members.iter().filter(|m| member_node(m) == node).collect();
+            if !dead.is_empty() {
+                let _: u64 = redis.hdel(keys.agents(&tenant), dead).await?;
+            }
+        }
+        redis.del(keys.node_agents(node)).await
+    }
+}
+
+#[async_trait]
+impl Presence for RedisPresence {
+    async fn arrive(&self, tenant: TenantId, chatroom: ChatroomId, conn: ConnId) -> Result<u64, PresenceError> {
+        self.local().insert(conn, Present::Visitor(tenant, chatroom));
+        let mut redis = self.redis.conn.clone();
+        let key = self.keys().chatroom(&chatroom);
+        let (count,): (u64,) = redis::pipe()
+            .sadd(&key, self.member(conn))
+            .ignore()
+            .sadd(self.keys().node_rooms(&self.node), format!("{tenant}/{chatroom}"))
+            .ignore()
+            .scard(&key)
+            .query_async(&mut redis)
+            .await?;
+        Ok(count)
+    }
+
+    async fn leave(&self, tenant: TenantId, chatroom: ChatroomId, conn: ConnId) -> Result<u64, PresenceError> {
+        let still_here = {
+            let mut local = self.local();
+            local.remove(&conn);
+            local.values().any(|present| *present == Present::Visitor(tenant, chatroom))
+        };
+        let mut redis = self.redis.conn.clone();
+        let key = self.keys().chatroom(&chatroom);
+        let mut pipe = redis::pipe();
+        pipe.srem(&key, self.member(conn)).ignore();
+        if !still_here {
+            pipe.srem(self.keys().node_rooms(&self.node), format!("{tenant}/{chatroom}")).ignore();
+        }
+        let (count,): (u64,) = pipe.scard(&key).query_async(&mut redis).await?;
+        Ok(count)
+    }
+
+    async fn count(&self, chatroom: ChatroomId) -> Result<u64, PresenceError> {
+        let mut redis = self.redis.conn.clone();
+        Ok(redis.scard(self.keys().chatroom(&chatroom)).await?)
+    }
+
+    async fn agent_online(&self, tenant: TenantId, agent: UserId, conn: ConnId) -> Result<(), PresenceError> {
+        self.local().insert(conn, Present::Agent(tenant, agent));
+        let mut redis = self.redis.conn.clone();
+        Ok(redis::pipe()
+            .hset(self.keys().agents(&tenant), self.member(conn), agent.to_string())
+            .ignore()
+            .sadd(self.keys().node_agents(&self.node), tenant.to_string())
+            .ignore()
+            .query_async(&mut redis)
+            .await?)
+    }
+
+    async fn agent_offline(&self, tenant: TenantId, conn: ConnId) -> Result<(), PresenceError> {
+        self.local().remove(&conn);
+        let mut redis = self.redis.conn.clone();
+        Ok(redis.hdel(self.keys().agents(&tenant), self.member(conn)).await?)
+    }
+
+    async fn agents_online(&self, tenant: TenantId) -> Result<BTreeSet<UserId>, PresenceError> {
+        let now = Timestamp::now();
+        let nodes = shared::presence::read_nodes(&self.redis).await?;
+        let alive = nodes.into_iter().filter(|(_, report)| report.is_alive(now)).map(|(id, _)| id).collect();
+        Ok(shared::presence::agents_online(&self.redis, &tenant, &alive).await?)
+    }
+
+    async fn heartbeat(&self, beat: Beat) -> Result<Vec<(TenantId, ChatroomId)>, PresenceError> {
+        let now = Timestamp::now();
+        let keys = self.keys();
+        let mut redis = self.redis.conn.clone();
+        let mut pipe = redis::pipe();
+        let report = serde_json::to_string(&beat.report(now)).expect("reports serialise");
+        pipe.hset(keys.nodes(), &self.node, report).ignore();
+        let local: Vec<(ConnId, Present)> = self.local().iter().map(|(conn, present)| (*conn, *present)).collect();
+        for (conn, present) in &local {
+            match present {
+                Present::Visitor(tenant, room) => {
+                    pipe.sadd(keys.chatroom(room), self.member(*conn)).ignore();
+                    pipe.sadd(keys.node_rooms(&self.node), format!("{tenant}/{room}")).ignore();
+                }
+                Present::Agent(tenant, agent) => {
+                    pipe.hset(keys.agents(tenant), self.member(*conn), agent.to_string()).ignore();
+                    pipe.sadd(keys.node_agents(&self.node), tenant.to_string()).ignore();
+                }
+            }
+        }
+        pipe.query_async::<()>(&mut redis).await?;
+        Ok(self.reap(now).await?)
+    }
+
+    async fn depart(&self) {
+        let keys = self.keys();
+        let mut redis = self.redis.conn.clone();
+        let _: Result<u64, _> = redis.hdel(keys.nodes(), &self.node).await;
+        let _: Result<(), _> = self.forget_agents(&self.node).await;
+        let _: Result<u64, _> = redis.del(keys.node_rooms(&self.node)).await;
+    }
+}

@@ -1,0 +1,343 @@
+//! One connection's session: who it authenticated as, which chatrooms it follows, and what it
+//! has been given of each. The [connection](crate::connection) hands it every text frame and
+//! every notice; frames go to their [command](crate::commands), and every refusal becomes an
+//! `error` frame here, in one place.
+//!
+//! Each chatroom the connection follows has a [`Delivered`] record, so every message reaches a
+//! connection at most once even when it arrives both live and in a replay, and a replay (a
+//! client's `resume`, or a resync after the broker resubscribed) fills in what live delivery
+//! missed.
+
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+    time::Duration,
+};
+
+use shared::domain::{ChatroomId, ChatroomStatus, ClientMsgId, TenantId};
+use tokio::time::Instant;
+
+use crate::{
+    chat::{self, Actor, ChatError},
+    commands,
+    config::Limits,
+    connection::{Ending, Out, Outgoing},
+    hub::{Delivery, Outlet},
+    notice::{ConnId, Notice, NoticeKind, Route},
+    protocol::{self, ClientFrame, Code, MessageView, ServerFrame, close},
+    state::AppState,
+};
+
+/// Messages fetched per page when replaying.
+const REPLAY_PAGE: u32 = 200;
+
+/// Which seqs of one chatroom this connection has been given.
+#[derive(Debug, Default, Clone)]
+pub struct Delivered {
+    /// Every seq up to this one was given (or the client said it had them).
+    upto: u64,
+    /// Seqs above `upto` given out of order.
+    above: BTreeSet<u64>,
+}
+
+impl Delivered {
+    pub fn from(upto: u64) -> Self {
+        Self { upto, above: BTreeSet::new() }
+    }
+
+    /// Records `seq`; false when it was given before.
+    pub fn insert(&mut self, seq: u64) -> bool {
+        if seq <= self.upto || !self.above.insert(seq) {
+            return false;
+        }
+        while self.above.remove(&(self.upto + 1)) {
+            self.upto += 1;
+        }
+        true
+    }
+
+    pub fn highest(&self) -> u64 {
+        self.above.last().copied().unwrap_or(self.upto)
+    }
+}
+
+/// The connection's allowance of chat messages: a token bucket holding `message_burst`
+/// messages, refilled at `messages_per_minute`. One visitor cannot flood an agent.
+#[derive(Debug)]
+pub struct MessageAllowance {
+    tokens: f64,
+    burst: f64,
+    per_second: f64,
+    refilled: Instant,
+}
+
+impl MessageAllowance {
+    pub fn new(limits: &Limits, now: Instant) -> Self {
+        let burst = f64::from(limits.message_burst);
+        Self { tokens: burst, burst, per_second: f64::from(limits.messages_per_minute) / 60.0, refilled: now }
+    }
+
+    /// Takes one message's allowance at `now`, or answers how long until there is one.
+    pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * self.per_second).min(self.burst);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return Ok(());
+        }
+        Err(Duration::from_secs_f64((1.0 - self.tokens) / self.per_second))
+    }
+}
+
+pub struct Session {
+    pub state: AppState,
+    pub id: ConnId,
+    pub outlet: Outlet,
+    pub out: Out,
+    pub actor: Option<Actor>,
+    pub following: HashMap<ChatroomId, Delivered>,
+    pub token_expires: Option<Instant>,
+    pub allowance: MessageAllowance,
+}
+
+impl Session {
+    pub fn new(state: AppState, id: ConnId, outlet: Outlet, out: Out) -> Self {
+        let allowance = MessageAllowance::new(&state.config.limits, Instant::now());
+        Self { state, id, outlet, out, actor: None, following: HashMap::new(), token_expires: None, allowance }
+    }
+
+    /// When the connection must have authenticated again (`None` before the first `auth`).
+    pub fn deadline(&self) -> Option<Instant> {
+        self.actor.as_ref()?;
+        Some(self.token_expires.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400)))
+    }
+
+    /// The auth deadline passed, or the token expired.
+    pub async fn on_deadline(&mut self) -> Ending {
+        if self.actor.is_none() {
+            return Ending::Close(close::UNAUTHORIZED, "auth_timeout");
+        }
+        self.out.emit(&ServerFrame::error(Code::TokenExpired, "the token has expired; reconnect with a fresh one")).await;
+        Ending::Close(close::UNAUTHORIZED, "token_expired")
+    }
+
+    pub async fn emit(&self, frame: &ServerFrame) -> bool {
+        self.out.emit(frame).await
+    }
+
+    /// Sends an `error` frame (counted as a refused frame).
+    pub async fn refuse_frame(&self, frame: ServerFrame) {
+        self.state.metrics.frames_refused.inc();
+        self.out.emit(&frame).await;
+    }
+
+    async fn refuse(&self, err: ChatError, chatroom_id: Option<ChatroomId>, client_msg_id: Option<ClientMsgId>) {
+        self.refuse_frame(ServerFrame::Error { code: err.code, message: err.message, chatroom_id, client_msg_id })
+            .await;
+    }
+
+    /// A text frame from the client: parsed, run, and any refusal answered.
+    pub async fn on_text(&mut self, text: &str) -> Option<Ending> {
+        let frame = match protocol::parse(text) {
+            Ok(frame) => frame,
+            Err((code, message)) => {
+                self.refuse_frame(ServerFrame::error(code, message)).await;
+                return self.actor.is_none().then_some(Ending::Close(close::UNAUTHORIZED, "auth_required"));
+            }
+        };
+        match (frame, self.actor.clone()) {
+            (ClientFrame::Auth { token, v }, _) => match commands::auth::run(self, &token, v).await {
+                Ok(()) => None,
+                Err(err) => {
+                    let code = match err.code {
+                        Code::PermissionDenied => close::FORBIDDEN,
+                        _ => close::UNAUTHORIZED,
+                    };
+                    let reason = err.code.as_str();
+                    self.refuse(err, None, None).await;
+                    Some(Ending::Close(code, reason))
+                }
+            },
+            (frame, None) => {
+                let message = format!("send auth first, not {}", frame.name());
+                self.refuse_frame(ServerFrame::error(Code::AuthRequired, message)).await;
+                Some(Ending::Close(close::UNAUTHORIZED, "auth_required"))
+            }
+            (frame, Some(actor)) => {
+                let (chatroom_id, client_msg_id) = (frame.chatroom_id(), frame.client_msg_id().cloned());
+                if let Err(err) = commands::run(self, frame, &actor).await {
+                    self.refuse(err, chatroom_id, client_msg_id).await;
+                }
+                None
+            }
+        }
+    }
+
+    /// Starts following a chatroom the agent now holds: its state, then every message so far.
+    pub async fn follow_assigned(&mut self, chatroom: ChatroomId) -> Result<(), ChatError> {
+        let Some(Actor::Agent(agent)) = &self.actor else { return Ok(()) };
+        if self.following.contains_key(&chatroom) {
+            return Ok(());
+        }
+        let (tenant, agent_id) = (agent.tenant, agent.id);
+        self.follow(chatroom, 0);
+        let room = self.state.chat.repos.chatrooms.get(&tenant, &chatroom).await?;
+        match room {
+            Some(room) if room.agent_id == Some(agent_id) && room.status.is_open() => {
+                self.emit(&ServerFrame::Chatroom(protocol::ChatroomView::from(&room))).await;
+                self.replay(tenant, chatroom).await
+            }
+            _ => {
+                self.unfollow(chatroom);
+                Ok(())
+            }
+        }
+    }
+
+    /// Subscribes to the chatroom's notices, counting every seq up to `upto` as given.
+    pub fn follow(&mut self, chatroom: ChatroomId, upto: u64) {
+        self.state.hub.subscribe(Route::Chatroom(chatroom), &self.outlet);
+        self.following.insert(chatroom, Delivered::from(upto));
+    }
+
+    pub fn unfollow(&mut self, chatroom: ChatroomId) {
+        self.state.hub.unsubscribe(Route::Chatroom(chatroom), self.id);
+        self.following.remove(&chatroom);
+    }
+
+    /// Sends every stored message of the chatroom this connection has not been given, in order.
+    pub async fn replay(&mut self, tenant: TenantId, chatroom: ChatroomId) -> Result<(), ChatError> {
+        let Some(mut after) = self.following.get(&chatroom).map(|d| d.upto) else { return Ok(()) };
+        loop {
+            let page = self.state.chat.repos.messages.list_after(&tenant, &chatroom, after, REPLAY_PAGE).await?;
+            for message in &page {
+                let fresh = self.following.get_mut(&chatroom).is_some_and(|d| d.insert(message.seq));
+                if fresh && !self.emit(&ServerFrame::Message(MessageView::from(message))).await {
+                    return Ok(());
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == REPLAY_PAGE as usize => after = last.seq,
+                _ => return Ok(()),
+            }
+        }
+    }
+
+    /// A notice (or a resync) the hub queued for this connection.
+    pub async fn on_delivery(&mut self, delivery: Delivery) -> Option<Ending> {
+        let notice = match delivery {
+            Delivery::Notice(notice) => notice,
+            Delivery::Resync => {
+                let tenant = self.actor.as_ref()?.tenant();
+                let rooms: Vec<ChatroomId> = self.following.keys().copied().collect();
+                for room in rooms {
+                    if let Err(err) = self.replay(tenant, room).await {
+                        tracing::warn!(error = %err, "resync failed");
+                    }
+                }
+                return None;
+            }
+        };
+        self.on_notice(&notice).await
+    }
+
+    async fn on_notice(&mut self, notice: &Arc<Notice>) -> Option<Ending> {
+        match &notice.kind {
+            NoticeKind::Message { seq } => {
+                let Route::Chatroom(room) = notice.route else { return None };
+                let fresh = self.following.get_mut(&room).is_some_and(|d| d.insert(*seq));
+                if fresh && !self.out.push(Outgoing::Text(notice.frame.clone())).await {
+                    return Some(Ending::Gone);
+                }
+            }
+            NoticeKind::Status { chatroom_id, status, agent_id } => {
+                if !self.out.push(Outgoing::Text(notice.frame.clone())).await {
+                    return Some(Ending::Gone);
+                }
+                match &self.actor {
+                    Some(Actor::Visitor { .. }) => match status {
+                        ChatroomStatus::Blocked => return Some(Ending::Close(close::FORBIDDEN, "visitor_blocked")),
+                        ChatroomStatus::Closed | ChatroomStatus::Stale => {
+                            return Some(Ending::Close(close::NORMAL, "chatroom_closed"));
+                        }
+                        _ => {}
+                    },
+                    Some(Actor::Agent(agent)) if !status.is_open() || *agent_id != Some(agent.id) => {
+                        self.unfollow(*chatroom_id);
+                    }
+                    _ => {}
+                }
+            }
+            NoticeKind::Assigned { chatroom_id } => {
+                if let Err(err) = self.follow_assigned(*chatroom_id).await {
+                    tracing::warn!(error = %err, "could not follow an assigned chatroom");
+                }
+            }
+            NoticeKind::Typing | NoticeKind::Read | NoticeKind::Queue => {
+                if !self.out.push(Outgoing::Text(notice.frame.clone())).await {
+                    return Some(Ending::Gone);
+                }
+            }
+            NoticeKind::QueueChanged => {}
+        }
+        None
+    }
+
+    /// Unsubscribes everything and tells presence the connection left (a visitor's last
+    /// connection leaving puts the chatroom in standby).
+    pub async fn clean_up(&mut self) {
+        let rooms: Vec<ChatroomId> = self.following.keys().copied().collect();
+        for room in rooms {
+            self.unfollow(room);
+        }
+        match self.actor.take() {
+            None => self.state.metrics.unauthenticated_connections.dec(),
+            Some(Actor::Visitor { tenant, chatroom, .. }) => {
+                self.state.metrics.visitor_connections.dec();
+                if let Err(err) = chat::visitor_departed(&self.state.chat, tenant, chatroom, self.id).await {
+                    tracing::warn!(error = %err, "standby not started");
+                }
+            }
+            Some(Actor::Agent(agent)) => {
+                self.state.metrics.agent_connections.dec();
+                if let Err(err) = self.state.chat.presence.agent_offline(agent.tenant, self.id).await {
+                    tracing::warn!(error = %err, "agent presence not cleared");
+                }
+                self.state.hub.unsubscribe(Route::Tenant(agent.tenant), self.id);
+                self.state.hub.unsubscribe(Route::Agent(agent.id), self.id);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_seq_is_delivered_once_whatever_the_order() {
+        let mut delivered = Delivered::from(2);
+        assert!(!delivered.insert(1) && !delivered.insert(2));
+        assert!(delivered.insert(4));
+        assert!(!delivered.insert(4));
+        assert_eq!((delivered.upto, delivered.highest()), (2, 4));
+        assert!(delivered.insert(3));
+        assert_eq!((delivered.upto, delivered.highest()), (4, 4));
+        assert!(delivered.above.is_empty());
+    }
+
+    #[test]
+    fn the_allowance_holds_a_burst_then_refills_at_its_rate() {
+        let limits = Limits { message_burst: 2, messages_per_minute: 60, ..Limits::default() };
+        let start = Instant::now();
+        let mut allowance = MessageAllowance::new(&limits, start);
+        assert!(allowance.take(start).is_ok() && allowance.take(start).is_ok());
+        assert_eq!(allowance.take(start), Err(Duration::from_secs(1)), "one message a second after the burst");
+        let later = start + Duration::from_secs(1);
+        assert!(allowance.take(later).is_ok());
+        assert!(allowance.take(later).is_err());
+        let much_later = later + Duration::from_secs(600);
+        assert!(allowance.take(much_later).is_ok() && allowance.take(much_later).is_ok());
+        assert!(allowance.take(much_later).is_err(), "the allowance never grows past its burst");
+    }
+}
