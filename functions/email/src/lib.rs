@@ -15,13 +15,22 @@
 //! when self-hosted: `cargo run -p email`, which also serves `GET /healthz` on
 //! `PARLEY_HTTP_ADDR`, default `127.0.0.1:8084`).
 //!
+//! With no service at all (`scripts/dev --memory`, development only) the same core runs on
+//! [`AppState::in_memory`]: repositories and the sent-log ([`sent_log::MemorySentLog`]) in
+//! memory, and a third adapter, [`in_process`], fed by the process's `MemoryPublisher`
+//! broadcast. Email then goes to a [`transport::DevMailbox`], which prints each one (links
+//! included) to stdout and keeps the last 100 for [`dev_mail::router`]'s `GET /dev/mail` page.
+//!
 //! Tests: `scripts/test -p email` (real FerretDB, Kafka and Mailpit; SES against a local
-//! stand-in, named as such).
+//! stand-in, named as such; the sent-log contract on both FerretDB and memory; memory mode with
+//! no service).
 
 pub mod compose;
 pub mod config;
 pub mod consumer;
+pub mod dev_mail;
 pub mod handle;
+pub mod in_process;
 pub mod lambda;
 pub mod message;
 pub mod sent_log;

@@ -1,4 +1,6 @@
 //! What `handle` reaches: the repositories, the sent-log, the transport, the dead-letter topic.
+//! [`AppState::connect`] builds it on the real services (MongoDB, Kafka, SMTP or SES);
+//! [`AppState::in_memory`] on none, for `scripts/dev --memory`.
 
 use std::sync::Arc;
 
@@ -11,7 +13,7 @@ use shared::{
 use crate::{
     Config,
     config::{MailConfig, RetryPolicy},
-    sent_log::SentLog,
+    sent_log::{MemorySentLog, MongoSentLog, SentLog},
     transport::Transport,
 };
 
@@ -21,7 +23,7 @@ pub const CONSUMED: [Topic; 2] = [Topic::Chatrooms, Topic::Tenants];
 #[derive(Clone)]
 pub struct AppState {
     pub repos: Repos,
-    pub sent_log: SentLog,
+    pub sent_log: Arc<dyn SentLog>,
     pub transport: Arc<dyn Transport>,
     /// Where emails given up on go (`emails.dlq`), through the outbox like every event.
     pub dead_letters: Arc<dyn EventPublisher>,
@@ -34,7 +36,7 @@ impl AppState {
     /// topics it reads and the dead-letter topic), and sets the transport up.
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
         let db = shared::mongo::open(&config.mongo).await?;
-        SentLog::ensure_indexes(&db).await.map_err(|e| {
+        MongoSentLog::ensure_indexes(&db).await.map_err(|e| {
             ServiceError::misconfigured("MongoDB", format!("could not create the sent-log's index: {e}"))
         })?;
         shared::events::ensure_topics(&config.kafka, &[Topic::Chatrooms, Topic::Tenants, Topic::EmailsDlq]).await?;
@@ -55,6 +57,21 @@ impl AppState {
         mail: MailConfig,
         retry: RetryPolicy,
     ) -> Self {
-        Self { repos: Repos::mongo(db), sent_log: SentLog::new(db), transport, dead_letters, mail, retry }
+        let sent_log = Arc::new(MongoSentLog::new(db));
+        Self { repos: Repos::mongo(db), sent_log, transport, dead_letters, mail, retry }
+    }
+
+    /// The state with no service at all (`scripts/dev --memory`): `repos` shared with the other
+    /// functions of the process (`Repos::memory()`), a [`MemorySentLog`], and typically a
+    /// [`DevMailbox`](crate::transport::DevMailbox) as the transport and the process's
+    /// `MemoryPublisher` for dead letters. What was sent is forgotten when the process ends.
+    pub fn in_memory(
+        repos: Repos,
+        transport: Arc<dyn Transport>,
+        dead_letters: Arc<dyn EventPublisher>,
+        mail: MailConfig,
+        retry: RetryPolicy,
+    ) -> Self {
+        Self { repos, sent_log: Arc::new(MemorySentLog::new()), transport, dead_letters, mail, retry }
     }
 }

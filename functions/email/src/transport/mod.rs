@@ -1,10 +1,14 @@
 //! Where email leaves Parley: an SMTP relay ([`SmtpTransport`], lettre) when self-hosted, Amazon
-//! SES v2 ([`SesTransport`]) in AWS. Both answer whether a failure is worth retrying.
+//! SES v2 ([`SesTransport`]) in AWS. Both answer whether a failure is worth retrying. In
+//! development without services (`scripts/dev --memory`) email does not leave at all: the
+//! [`DevMailbox`] prints and keeps it.
 
+pub mod dev_mailbox;
 mod ses;
 mod smtp;
 
 use async_trait::async_trait;
+pub use dev_mailbox::{DevMail, DevMailbox};
 pub use ses::SesTransport;
 pub use smtp::SmtpTransport;
 
