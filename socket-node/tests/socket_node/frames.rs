@@ -145,3 +145,38 @@ async fn malformed_frames_get_codes_and_the_connection_and_node_carry_on() {
     assert_eq!(ready["chatrooms"][0]["chatroomId"], room);
     again.say_acked(room, "still here").await;
 }
+
+#[tokio::test]
+async fn a_visitor_who_floods_is_refused_rate_limited_and_the_agent_sees_only_the_allowance() {
+    let cluster = cluster_with(&[("PARLEY_MESSAGE_BURST", "3"), ("PARLEY_MESSAGES_PER_MINUTE", "600")]).await;
+    let tenant = cluster.tenant().await;
+    let (mut visitor, mut agent, session) = chatting(&cluster, &tenant).await;
+    let room = session.chatroom_id.as_str();
+
+    for i in 0..3 {
+        visitor.say_acked(room, &format!("flood {i}")).await;
+    }
+    let refused_id = visitor.say(room, "flood 3").await;
+    let refused = visitor.error().await;
+    assert_eq!(refused["code"], "rate_limited");
+    assert_eq!((refused["chatroomId"].as_str(), refused["clientMsgId"].as_str()), (Some(room), Some(&*refused_id)));
+    for i in 0..3 {
+        agent.message(&format!("flood {i}")).await;
+    }
+
+    // The allowance refills (ten a second here): the same message, sent again as a client
+    // retries, goes through once.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let frame = json!({"type": "send", "chatroomId": room, "clientMsgId": refused_id, "message": "flood 3"});
+    let seq = loop {
+        visitor.send(frame.clone()).await;
+        let answer = visitor.next_where_any(&["ack", "error"], |f| f["clientMsgId"] == refused_id.as_str()).await;
+        if answer["type"] == "ack" {
+            break answer["seq"].as_u64().unwrap();
+        }
+        assert_eq!(answer["code"], "rate_limited");
+        assert!(tokio::time::Instant::now() < deadline, "the allowance never refilled");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(agent.message("flood 3").await["seq"].as_u64(), Some(seq));
+}
