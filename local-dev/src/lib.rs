@@ -1,37 +1,39 @@
-//! Parley's all-in-one runner (`scripts/dev`, or `cargo run -p local-dev`): every function in one
-//! process, on one address.
+//! Parley's all-in-one runner (`scripts/dev`, or `cargo run -p local-dev`): every function and
+//! the socket-node in one process, at one address.
 //!
-//! With no services configured it keeps everything in process memory (the embedded default):
-//! storage, login rate limits and the event bus. Each service configured replaces its part:
-//! `MONGODB_URL` (or `PARLEY_MONGODB_URL`) for storage, `REDIS_URL` for rate limits and caches,
-//! `KAFKA_BROKERS` for events. Access tokens are signed with `PARLEY_JWT_KEYS` when set, and
-//! chatbots' identity secrets derived from `PARLEY_IDENTITY_KEYS`; else from random keys made at
-//! start-up (sessions and identity secrets then end with the process). It listens on
-//! `PARLEY_HTTP_ADDR` (default `127.0.0.1:8080`) and mounts each function under the path nginx
-//! gives it in production:
+//! It runs on the services it is given and keeps the rest in process memory. `scripts/dev`
+//! gives it all of them (FerretDB, Redis, Kafka, Mailpit, with their data kept in
+//! `PARLEY_DATA_DIR`); `scripts/dev --memory` gives it none: repositories, rate limits, the
+//! broker, presence and events then live in the process, and each email is printed and kept for
+//! the `/dev/mail` page. Access-token and identity keys are kept in the data directory (see
+//! [`keys`]), or made per process without one.
 //!
-//! - `/api/tenant/...`    the tenant function
-//! - `/api/chatbots/...`  the chatbot-provisioning function
-//! - `/api/analytics/...` the analytics function (with MongoDB, Redis and Kafka configured;
-//!   else its routes answer 503 `analytics_unavailable`)
-//! - `/api/email/...`     the email function
+//! It listens on `PARLEY_HTTP_ADDR` (default `127.0.0.1:8080`) and serves, as nginx routes them
+//! in production:
+//! - `/api/tenant/...`, `/api/chatbots/...`, `/api/analytics/...`, `/api/email/...`: the
+//!   functions (analytics needs MongoDB, Redis and Kafka; without them its routes answer 503
+//!   `analytics_unavailable`);
+//! - `/v1/visitor/sessions`, `/v1/ws`, `/readyz`, `/metrics`: the socket-node;
+//! - `/`: a page linking what a person opens; `/dev/mail`: the development mailbox (memory mode).
 //!
-//! The socket-node, the widget and the console join it with the chatrooms issue.
-//!
-//! Tests: `scripts/test -p local-dev`.
+//! Tests: `scripts/test -p local-dev` (the binary in both modes, the story over HTTP and
+//! WebSocket, a restart that keeps everything).
 
-use std::{net::SocketAddr, str::FromStr, sync::Arc};
+pub mod home;
+pub mod keys;
+
+use std::{net::SocketAddr, path::PathBuf, str::FromStr, sync::Arc};
 
 use axum::Router;
 use shared::{
     auth::{AccessTokens, AuthConfig, ChatbotAccess, IdentityKeys},
     client_ip::TrustedProxies,
-    config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig, RedisConfig},
+    config::{ConfigError, Env, HttpConfig},
     error::ServiceError,
-    events::{EventPublisher, KafkaPublisher, MemoryPublisher, Topic},
-    ratelimit::{MemoryRateLimiter, RateLimiter, RedisRateLimiter},
-    repos::Repos,
+    events::{EventPublisher, Topic},
+    services::{Services, ServicesConfig},
 };
+use tokio::{sync::watch, task::JoinHandle};
 
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);
 
@@ -45,159 +47,229 @@ pub const MOUNTS: [(&str, &str); 4] = [
 
 pub struct Config {
     pub http: HttpConfig,
-    pub mongo: Option<MongoConfig>,
-    pub redis: Option<RedisConfig>,
-    pub kafka: Option<KafkaConfig>,
+    pub services: ServicesConfig,
+    /// `PARLEY_DATA_DIR`: where the keys are kept (`scripts/dev` keeps the services' data there too).
+    pub data_dir: Option<PathBuf>,
+    /// `PARLEY_MAILBOX_URL`: the mailbox a person opens (Mailpit's web UI, from `scripts/dev`).
+    pub mailbox_url: Option<String>,
     pub auth: AuthConfig,
     pub identity: IdentityKeys,
     pub proxies: TrustedProxies,
     pub policy: tenant::Policy,
     pub chatbots: chatbot_provisioning::Policy,
+    pub node: socket_node::Config,
+    pub mail: email::config::MailConfig,
+    pub retry: email::config::RetryPolicy,
+    /// The email function's settings when it runs as a Kafka consumer group (with MongoDB and Kafka).
+    pub email: Option<email::Config>,
+    pub status: analytics::config::StatusConfig,
+    pub reports: analytics::config::ReportsConfig,
 }
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
-        let auth = match env.optional::<String>(AuthConfig::KEYS_VAR)? {
-            Some(_) => AuthConfig::from_env(env)?,
-            None => AuthConfig::ephemeral(),
-        };
-        let identity = match env.optional::<String>(IdentityKeys::VAR)? {
-            Some(_) => IdentityKeys::from_env(env)?,
-            None => IdentityKeys::ephemeral(),
-        };
+        let data_dir: Option<PathBuf> = env.optional("PARLEY_DATA_DIR")?;
         let http = HttpConfig::from_env(env, DEFAULT_ADDR)?;
-        // The widget is served from this same address (the socket-node is mounted here too).
-        let own_url = chatbot_provisioning::PublicUrl::from_str(&format!("http://{}", http.addr))
+        // Every part reads the same keys, and links to this same address.
+        let own_url = format!("http://{}", http.addr);
+        let env = env
+            .with_defaults(keys::load_or_create(data_dir.as_deref())?)
+            .with_defaults([("PARLEY_PUBLIC_URL", own_url.clone()), ("PARLEY_PUBLIC_SOCKET_URL", own_url.clone())]);
+        let services = ServicesConfig::from_env(&env)?;
+        let own_url = chatbot_provisioning::PublicUrl::from_str(&own_url)
             .map_err(|reason| ConfigError { var: "PARLEY_HTTP_ADDR".into(), reason })?;
+        let email = match (&services.mongo, &services.kafka) {
+            (Some(_), Some(_)) => Some(email::Config::from_env(&env)?),
+            _ => None,
+        };
         Ok(Self {
             http,
-            mongo: MongoConfig::from_env(env)?,
-            redis: RedisConfig::from_env(env)?,
-            kafka: KafkaConfig::from_env(env)?,
-            auth,
-            identity,
-            proxies: TrustedProxies::from_env(env)?,
-            policy: tenant::Policy::from_env(env)?,
-            chatbots: chatbot_provisioning::Policy::from_env(env, own_url)?,
+            data_dir,
+            mailbox_url: env.optional("PARLEY_MAILBOX_URL")?,
+            auth: AuthConfig::from_env(&env)?,
+            identity: IdentityKeys::from_env(&env)?,
+            proxies: TrustedProxies::from_env(&env)?,
+            policy: tenant::Policy::from_env(&env)?,
+            chatbots: chatbot_provisioning::Policy::from_env(&env, own_url)?,
+            node: socket_node::Config::from_env(&env)?,
+            mail: email::config::MailConfig::from_env(&env)?,
+            retry: email::config::RetryPolicy::from_env(&env)?,
+            email,
+            status: analytics::config::StatusConfig::from_env(&env)?,
+            reports: analytics::config::ReportsConfig::from_env(&env)?,
+            services,
         })
     }
 }
 
-/// What the runner stores and publishes to, and a line per part saying which it uses.
-pub struct Backends {
-    pub repos: Repos,
-    pub limiter: Arc<dyn RateLimiter>,
-    pub events: Arc<dyn EventPublisher>,
-    /// The chatbot cache, when Redis is configured.
-    pub cache: Option<shared::redis::Redis>,
-    /// The analytics function's state, when MongoDB, Redis and Kafka are all configured: it
-    /// reads the first two and asks the third for metadata.
-    pub analytics: Option<analytics::AppState>,
+/// All of Parley, running: its router, the socket-node, and the background work (email, the
+/// report timer, the outbox relay) that stops with it.
+pub struct Parley {
+    pub router: Router,
+    /// A line per part saying what it runs on, for the banner.
     pub described: Vec<(&'static str, String)>,
+    /// The development mailbox, when emails are kept in process.
+    pub mailbox: Option<Arc<email::transport::DevMailbox>>,
+    node: socket_node::Node,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
-/// Connects the configured services; what is not configured lives in process memory.
-pub async fn backends(config: &Config) -> Result<Backends, ServiceError> {
-    let mut described = Vec::new();
-    let db = match &config.mongo {
-        Some(mongo) => {
-            described.push(("storage", format!("MongoDB database {:?}", mongo.database)));
-            Some(shared::mongo::open(mongo).await?)
-        }
-        None => {
-            described.push(("storage", "process memory (set MONGODB_URL to use MongoDB)".to_owned()));
-            None
-        }
-    };
-    let repos = db.as_ref().map_or_else(Repos::memory, Repos::mongo);
-    let cache = match &config.redis {
-        Some(redis) => Some(shared::redis::connect(redis).await?),
-        None => None,
-    };
-    let limiter: Arc<dyn RateLimiter> = match &cache {
-        Some(redis) => {
-            described.push(("state", "Redis (rate limits, chatbot cache)".to_owned()));
-            Arc::new(RedisRateLimiter::new(redis.clone()))
-        }
-        None => {
-            described.push(("state", "process memory (set REDIS_URL to use Redis)".to_owned()));
-            Arc::new(MemoryRateLimiter::default())
-        }
-    };
-    let mut kafka_publisher = None;
-    let events: Arc<dyn EventPublisher> = match &config.kafka {
-        Some(kafka) => {
-            shared::events::ensure_topics(kafka, &Topic::ALL).await?;
-            let publisher = KafkaPublisher::connect(kafka).await?;
-            kafka_publisher = Some(publisher.clone());
-            match &db {
-                Some(db) => {
-                    described.push(("events", format!("Kafka at {}, MongoDB outbox while it is down", kafka.brokers)));
-                    shared::events::kafka_with_outbox(publisher, db, std::future::pending()).0
-                }
-                None => {
-                    described.push(("events", format!("Kafka at {}", kafka.brokers)));
-                    Arc::new(publisher)
-                }
+impl Parley {
+    /// Connects the configured services and starts every part; `address` is where the runner
+    /// listens (the socket-node reports it).
+    pub async fn start(config: &Config, address: SocketAddr) -> Result<Self, ServiceError> {
+        let services = Services::connect(&config.services, &Topic::ALL).await?;
+        let (stop, stopped) = watch::channel(false);
+        let pipeline = services.events(until(stopped.clone()));
+        let events = pipeline.publisher.clone();
+        let mut tasks: Vec<JoinHandle<()>> = pipeline.relay.into_iter().collect();
+        let mut described = describe(&services);
+        let repos = services.repos();
+
+        // Email: a consumer group on Kafka to the configured SMTP relay, or handled in process
+        // into the development mailbox.
+        let mut mailbox = None;
+        match (&config.email, &pipeline.memory) {
+            (Some(email_config), _) => {
+                let state = email::AppState::connect(email_config).await?;
+                let (email_config, stopped) = (email_config.clone(), stopped.clone());
+                tasks.push(tokio::spawn(async move {
+                    if let Err(err) = email::consumer::run(state, &email_config, until(stopped)).await {
+                        tracing::error!(error = %err, "the email consumer stopped");
+                    }
+                }));
+                described.push(("email", "Kafka consumer group, sent over SMTP".to_owned()));
             }
+            (None, Some(memory)) => {
+                let dev = Arc::new(email::transport::DevMailbox::default());
+                let state =
+                    email::AppState::in_memory(repos.clone(), dev.clone(), events.clone(), config.mail.clone(), config.retry);
+                tasks.push(tokio::spawn(email::in_process::run(state, memory.subscribe(), until(stopped.clone()))));
+                described.push(("email", "printed here and kept at /dev/mail".to_owned()));
+                mailbox = Some(dev);
+            }
+            (None, None) => described.push(("email", "off (it needs MongoDB beside Kafka)".to_owned())),
         }
-        None => {
-            described.push(("events", "process memory (set KAFKA_BROKERS to use Kafka)".to_owned()));
-            Arc::new(MemoryPublisher::default())
+
+        let info = socket_node::NodeInfo::new(address);
+        let backends = socket_node::Backends::on(&services, events.clone(), &info.id);
+        let node = socket_node::Node::start(config.node.clone(), backends, info).await?;
+
+        let analytics = match (&services.db, &services.redis, &services.kafka) {
+            (Some(db), Some(redis), Some((kafka, _))) => {
+                let tokens = AccessTokens::new(&config.auth);
+                let state = analytics::AppState::new(db, redis.clone(), kafka.clone(), tokens, config.status.clone()).await?;
+                if let Some(interval) = config.reports.interval {
+                    let job = analytics::reports::job::run_every(state.clone(), interval, config.reports.days, stopped);
+                    tasks.push(tokio::spawn(job));
+                }
+                Some(state)
+            }
+            _ => {
+                described.push(("analytics", "off (it needs MongoDB, Redis and Kafka)".to_owned()));
+                None
+            }
+        };
+
+        let parts = Parts { config, services: &services, events, analytics, mailbox: mailbox.clone() };
+        let router = parts.router(&node);
+        Ok(Self { router, described, mailbox, node, stop, tasks })
+    }
+
+    /// Closes every WebSocket with 1001, stops the background work and sends what is queued.
+    pub async fn stop(self) {
+        self.node.stop().await;
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(5), task).await;
         }
-    };
-    let analytics = match (&db, &cache, kafka_publisher) {
-        (Some(db), Some(redis), Some(kafka)) => {
-            let tokens = AccessTokens::new(&config.auth);
-            let status = analytics::config::StatusConfig::from_env(&Env::from_process())
-                .map_err(|e| ServiceError::misconfigured("analytics", e.to_string()))?;
-            Some(analytics::AppState::new(db, redis.clone(), kafka, tokens, status).await?)
-        }
-        _ => {
-            described.push(("analytics", "off (it needs MONGODB_URL, REDIS_URL and KAFKA_BROKERS)".to_owned()));
-            None
-        }
-    };
-    Ok(Backends { repos, limiter, events, cache, analytics, described })
+    }
+
+    /// What starts the shutdown (closing every WebSocket with 1001) from a signal handler.
+    pub fn shutdown_trigger(&self) -> socket_node::node::ShutdownTrigger {
+        self.node.shutdown_trigger()
+    }
 }
 
-/// Every function's router, each under its production path.
-pub fn app(config: &Config, backends: &Backends) -> Router {
-    let tenant_state = tenant::AppState {
-        repos: backends.repos.clone(),
-        tokens: AccessTokens::new(&config.auth),
-        limiter: backends.limiter.clone(),
-        events: backends.events.clone(),
-        proxies: config.proxies.clone(),
-        policy: config.policy,
+async fn until(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|stopped| *stopped).await;
+}
+
+fn describe(services: &Services) -> Vec<(&'static str, String)> {
+    let storage = match &services.db {
+        Some(db) => format!("MongoDB database {:?}", db.name()),
+        None => "process memory (gone at Ctrl-C)".to_owned(),
     };
-    let chatbots_state = chatbot_provisioning::AppState {
-        repos: backends.repos.clone(),
-        tokens: AccessTokens::new(&config.auth),
-        identity: config.identity.clone(),
-        access: ChatbotAccess::new(backends.repos.chatbots.clone(), config.identity.clone(), backends.cache.clone()),
-        events: backends.events.clone(),
-        policy: config.chatbots.clone(),
+    let state = match &services.redis {
+        Some(_) => "Redis (presence, broker, rate limits, chatbot cache)".to_owned(),
+        None => "process memory".to_owned(),
     };
-    let [tenant, chatbots, analytics, email] = MOUNTS.map(|(_, path)| path);
-    Router::new()
-        .nest(tenant, tenant::router(tenant_state))
-        .nest(chatbots, chatbot_provisioning::router(chatbots_state))
-        .nest(analytics, analytics_router(backends))
-        .nest(email, email::router())
+    let events = match (&services.kafka, &services.db) {
+        (Some((_, kafka)), Some(_)) => format!("Kafka at {}, MongoDB outbox while it is down", kafka.brokers),
+        (Some((_, kafka)), None) => format!("Kafka at {}", kafka.brokers),
+        (None, _) => "process memory".to_owned(),
+    };
+    vec![("storage", storage), ("state", state), ("events", events)]
+}
+
+/// What the router is built from.
+struct Parts<'a> {
+    config: &'a Config,
+    services: &'a Services,
+    events: Arc<dyn EventPublisher>,
+    analytics: Option<analytics::AppState>,
+    mailbox: Option<Arc<email::transport::DevMailbox>>,
+}
+
+impl Parts<'_> {
+    /// Every function under its production path, the socket-node's routes, the home page and
+    /// the development mailbox.
+    fn router(self, node: &socket_node::Node) -> Router {
+        let config = self.config;
+        let repos = self.services.repos();
+        let tenant_state = tenant::AppState {
+            repos: repos.clone(),
+            tokens: AccessTokens::new(&config.auth),
+            limiter: self.services.limiter(),
+            events: self.events.clone(),
+            proxies: config.proxies.clone(),
+            policy: config.policy,
+        };
+        let chatbots_state = chatbot_provisioning::AppState {
+            repos: repos.clone(),
+            tokens: AccessTokens::new(&config.auth),
+            identity: config.identity.clone(),
+            access: ChatbotAccess::new(repos.chatbots.clone(), config.identity.clone(), self.services.redis.clone()),
+            events: self.events.clone(),
+            policy: config.chatbots.clone(),
+        };
+        let [tenant, chatbots, analytics, email] = MOUNTS.map(|(_, path)| path);
+        let mut router = Router::new()
+            .nest(tenant, tenant::router(tenant_state))
+            .nest(chatbots, chatbot_provisioning::router(chatbots_state))
+            .nest(analytics, analytics_router(self.analytics))
+            .nest(email, email::router())
+            .merge(socket_node::routes(node.state.clone()))
+            .merge(home::router(home::Links::new(config, self.mailbox.is_some())));
+        if let Some(mailbox) = self.mailbox {
+            router = router.merge(email::dev_mail::router(mailbox));
+        }
+        router
+    }
 }
 
 /// The analytics function over the real services; without them its routes answer 503
 /// `analytics_unavailable`, naming what to set (its health check still answers).
-fn analytics_router(backends: &Backends) -> Router {
-    if let Some(state) = &backends.analytics {
-        return analytics::router(state.clone());
+fn analytics_router(state: Option<analytics::AppState>) -> Router {
+    if let Some(state) = state {
+        return analytics::router(state);
     }
     async fn unavailable() -> shared::ApiError {
         shared::ApiError::new(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,
             "analytics_unavailable",
-            "analytics needs MongoDB, Redis and Kafka: start the runner with MONGODB_URL, REDIS_URL and KAFKA_BROKERS",
+            "analytics needs MongoDB, Redis and Kafka: run scripts/dev without --memory",
         )
     }
     Router::new().merge(shared::http::health_routes()).fallback(unavailable)

@@ -4,20 +4,25 @@ use shared::{config::Env, telemetry::exit_on_error};
 async fn main() {
     shared::telemetry::init();
     let config = exit_on_error(local_dev::Config::from_env(&Env::from_process()));
-    let backends = exit_on_error(local_dev::backends(&config).await);
     let listener = exit_on_error(shared::http::bind(config.http.addr).await);
-    let base = format!("http://{}", listener.local_addr().unwrap_or(config.http.addr));
-    println!("Parley is running at {base}");
-    for (part, what) in &backends.described {
-        println!("  {part:<10} {what}");
-    }
-    for (name, path) in local_dev::MOUNTS {
-        println!("  {name:<10} {base}{path}/healthz");
-    }
-    for (name, path) in [("tenant", "/api/tenant"), ("chatbots", "/api/chatbots")] {
-        println!("  openapi    {base}{path}/openapi.json ({name})");
+    let address = exit_on_error(listener.local_addr());
+    let parley = exit_on_error(local_dev::Parley::start(&config, address).await);
+    let links = local_dev::home::Links::new(&config, parley.mailbox.is_some());
+    println!("Parley is running at http://{address}");
+    for (what, place) in links.banner().into_iter().chain(parley.described.iter().cloned()) {
+        println!("  {what:<10} {place}");
     }
     println!("Press Ctrl-C to stop.");
-    let router = shared::http::with_common_layers(local_dev::app(&config, &backends));
-    exit_on_error(shared::http::serve_on(listener, router, shared::http::shutdown_signal()).await);
+
+    // Ctrl-C or SIGTERM: every WebSocket closes with 1001, in-flight requests finish, then the
+    // background work stops and the events still queued are sent.
+    let trigger = parley.shutdown_trigger();
+    let shutdown = async move {
+        shared::http::shutdown_signal().await;
+        trigger.begin();
+    };
+    let router = shared::http::with_common_layers(parley.router.clone());
+    let served = shared::http::serve_on(listener, router, shutdown).await;
+    parley.stop().await;
+    exit_on_error(served);
 }

@@ -41,6 +41,19 @@ impl Env {
         Self { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
     }
 
+    /// This environment with `defaults` for the variables it does not set (how the local-dev
+    /// runner hands every part the same generated keys and its own address).
+    pub fn with_defaults<K: Into<String>, V: Into<String>>(&self, defaults: impl IntoIterator<Item = (K, V)>) -> Self {
+        let mut vars = self.vars.clone();
+        for (name, value) in defaults {
+            let name = name.into();
+            if vars.get(&name).is_none_or(|v| v.trim().is_empty()) {
+                vars.insert(name, value.into());
+            }
+        }
+        Self { vars }
+    }
+
     /// The raw value of the first of `names` that is set and not empty.
     fn raw<'a>(&self, names: &[&'a str]) -> Option<(&'a str, &str)> {
         names.iter().find_map(|name| {

@@ -47,5 +47,5 @@ pub mod waiting;
 pub use backends::Backends;
 pub use config::{Config, DEFAULT_ADDR, Limits, Timing};
 pub use node::Node;
-pub use routes::router;
+pub use routes::{router, routes};
 pub use state::{AppState, NodeInfo};

@@ -13,7 +13,13 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::state::AppState;
 
+/// The node's routes, with a JSON 404 for any other path.
 pub fn router(state: AppState) -> Router {
+    routes(state).fallback(shared::error::not_found)
+}
+
+/// The node's routes alone, for a process that serves more beside them (the local-dev runner).
+pub fn routes(state: AppState) -> Router {
     // The widget calls from the tenant's own site. Any origin may ask; the widget check then
     // refuses origins the chatbot does not allow (`origin_not_allowed`). No cookies are used.
     let cors = CorsLayer::new()
@@ -26,6 +32,5 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .fallback(shared::error::not_found)
         .with_state(state)
 }
