@@ -4,7 +4,7 @@
 //! only what both offer: unique indexes and single-document writes; no multi-document
 //! transactions, change streams or TTL indexes. FerretDB 1.24 does not even make a conditional
 //! update atomic (it reads, then writes the whole document back), so where many writers race,
-//! an insert under a unique key decides (see `repos::mongo::MongoChatrooms`).
+//! an insert under a unique key decides (see `repos/chatrooms/mongo.rs`).
 
 use std::time::Duration;
 
@@ -58,73 +58,31 @@ pub fn validate_database_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Creates every index Parley relies on. Idempotent: run at start-up and in every test database.
+/// Creates every index Parley relies on: the repositories' (each aggregate's own, in
+/// `repos/<aggregate>/mongo.rs`) and the outbox's. Idempotent: run at start-up and in every test
+/// database. (The analytics function creates the indexes only its queries need at its own start.)
 pub async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
-    let unique = |keys: Document, name: &str| {
-        IndexModel::builder()
-            .keys(keys)
-            .options(IndexOptions::builder().name(name.to_owned()).unique(true).build())
-            .build()
-    };
-    let plain = |keys: Document, name: &str| {
-        IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
-    };
-
-    let indexes: [(&str, Vec<IndexModel>); 7] = [
-        (
-            "users",
-            vec![
-                unique(doc! { "email": 1 }, "email_unique"),
-                plain(doc! { "tenantId": 1, "createdAt": 1 }, "tenant_created"),
-            ],
-        ),
-        ("roles", vec![unique(doc! { "tenantId": 1, "name": 1 }, "tenant_name_unique")]),
-        ("sessions", vec![plain(doc! { "tenantId": 1, "userId": 1 }, "tenant_user")]),
-        ("chatbots", vec![plain(doc! { "tenantId": 1, "createdAt": 1 }, "tenant_created")]),
-        (
-            "chatrooms",
-            vec![
-                // The waiting queue, oldest first.
-                plain(doc! { "tenantId": 1, "status": 1, "createdAt": 1 }, "tenant_status_created"),
-                // The chatrooms an agent holds.
-                plain(doc! { "tenantId": 1, "agentId": 1, "status": 1 }, "tenant_agent_status"),
-                // The standby sweep, across tenants.
-                plain(doc! { "status": 1, "standbyUntil": 1 }, "status_standby_until"),
-                // The unclaimed-chatroom sweep, across tenants.
-                plain(doc! { "status": 1, "updatedAt": 1 }, "status_updated"),
-                // Reports: a tenant's chatrooms by creation time.
-                plain(doc! { "tenantId": 1, "createdAt": 1 }, "tenant_created"),
-                // A chatbot's last activity.
-                plain(doc! { "tenantId": 1, "chatbotId": 1, "lastActivityAt": -1 }, "tenant_chatbot_activity"),
-            ],
-        ),
-        (
-            "messages",
-            vec![
-                // Also serves every read of a chatroom's messages by seq (the tenant is then a
-                // residual filter on a handful of rows).
-                unique(doc! { "chatroomId": 1, "seq": 1 }, "chatroom_seq_unique"),
-                unique(doc! { "chatroomId": 1, "clientMsgId": 1 }, "chatroom_client_msg_id_unique"),
-                // Reports: a tenant's messages by time.
-                plain(doc! { "tenantId": 1, "sentAt": 1 }, "tenant_sent"),
-            ],
-        ),
-        (
-            "blocks",
-            vec![
-                plain(doc! { "tenantId": 1, "chatbotId": 1, "email": 1 }, "tenant_chatbot_email"),
-                plain(doc! { "tenantId": 1, "chatbotId": 1, "ip": 1 }, "tenant_chatbot_ip"),
-            ],
-        ),
-    ];
-    for (collection, models) in indexes {
-        // One index per command: FerretDB 1.24 panics when one `createIndexes` names several
-        // indexes of which some already exist.
-        for model in models {
-            db.collection::<Document>(collection).create_index(model).await.map_err(classify)?;
-        }
-    }
+    crate::repos::ensure_indexes(db).await?;
     crate::events::ensure_outbox_indexes(db).await
+}
+
+/// An index on `keys` named `name`.
+pub fn index(keys: Document, name: &str) -> IndexModel {
+    IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).build()).build()
+}
+
+/// A unique index on `keys` named `name`.
+pub fn unique_index(keys: Document, name: &str) -> IndexModel {
+    IndexModel::builder().keys(keys).options(IndexOptions::builder().name(name.to_owned()).unique(true).build()).build()
+}
+
+/// Creates `indexes` on `collection` if they do not exist, one command each: FerretDB 1.24
+/// panics when one `createIndexes` names several indexes of which some already exist.
+pub async fn create_indexes(db: &Database, collection: &str, indexes: Vec<IndexModel>) -> Result<(), RepoError> {
+    for model in indexes {
+        db.collection::<Document>(collection).create_index(model).await.map_err(classify)?;
+    }
+    Ok(())
 }
 
 /// Whether a write failed on a unique index.

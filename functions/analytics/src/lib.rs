@@ -11,6 +11,8 @@
 //! - With `PARLEY_TINYBIRD_TOKEN`, chatroom and message events are streamed to Tinybird's Events
 //!   API ([`tinybird`]).
 //!
+//! What it reads from the chat data beyond the shared repositories is in [`source`].
+//!
 //! It runs as a plain server (`cargo run -p analytics`, on `PARLEY_HTTP_ADDR`, default
 //! `127.0.0.1:8083`: the API, the report timer and, with a Tinybird token, the consumer group) or
 //! on AWS Lambda, where `PARLEY_ANALYTICS_ROLE` (`api`, `reports` or `ingest`) says which of the
@@ -22,6 +24,7 @@ pub mod config;
 pub mod csv;
 pub mod reports;
 pub mod routes;
+pub mod source;
 pub mod state;
 pub mod tinybird;
 

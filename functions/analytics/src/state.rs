@@ -5,11 +5,13 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use shared::{auth::AccessTokens, error::ServiceError, events::KafkaPublisher, redis::Redis, repos::Repos};
 
-use crate::{Config, config::StatusConfig, reports::ReportStore};
+use crate::{Config, config::StatusConfig, reports::ReportStore, source::Source};
 
 #[derive(Clone)]
 pub struct AppState {
     pub repos: Repos,
+    /// The queries only analytics makes (open chatrooms, reports' windows, tenant paging).
+    pub source: Source,
     pub db: mongodb::Database,
     pub redis: Redis,
     /// Asked for metadata by `/status`; the analytics function produces nothing.
@@ -22,7 +24,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects to MongoDB (creating the indexes, the reports' too), Redis and Kafka.
+    /// Connects to MongoDB (creating the indexes, analytics' own too), Redis and Kafka.
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
         let db = shared::mongo::open(&config.mongo).await?;
         let redis = shared::redis::connect(&config.redis).await?;
@@ -43,8 +45,13 @@ impl AppState {
         reports.ensure_indexes().await.map_err(|e| {
             ServiceError::misconfigured("MongoDB", format!("could not create the usage reports' index: {e}"))
         })?;
+        let source = Source::new(db);
+        source.ensure_indexes(db).await.map_err(|e| {
+            ServiceError::misconfigured("MongoDB", format!("could not create the analytics queries' indexes: {e}"))
+        })?;
         Ok(Self {
             repos: Repos::mongo(db),
+            source,
             db: db.clone(),
             redis,
             kafka,

@@ -44,21 +44,6 @@ impl Message {
     }
 }
 
-/// A message without its text: which chatroom, who, when. What reports count.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SentMessage {
-    pub chatroom_id: ChatroomId,
-    pub sender: Sender,
-    pub sent_at: Timestamp,
-}
-
-impl From<&Message> for SentMessage {
-    fn from(message: &Message) -> Self {
-        Self { chatroom_id: message.chatroom_id, sender: message.sender.clone(), sent_at: message.sent_at }
-    }
-}
-
 /// Who sent a message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

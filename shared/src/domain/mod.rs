@@ -46,7 +46,7 @@ pub use chatbot::{
 pub use chatroom::{AgentChange, AssignedAgent, Chatroom, ChatroomStatus, CloseReason, Transition, VisitorInfo};
 pub use email::EmailAddress;
 pub use ids::{BlockId, ChatbotId, ChatroomId, EventId, MessageId, RoleId, SessionId, TenantId, UserId};
-pub use message::{ClientMsgId, Message, Sender, SenderKind, SentMessage};
+pub use message::{ClientMsgId, Message, Sender, SenderKind};
 pub use name::Name;
 pub use origin::{Origin, OriginPattern, Wildcard};
 pub use permission::Permission;

@@ -1,25 +1,35 @@
 //! Repositories: one trait per aggregate, each with a MongoDB and an in-memory implementation.
 //!
+//! Each aggregate is a folder: `<aggregate>/mod.rs` holds the trait, its types and its errors,
+//! `<aggregate>/mongo.rs` the MongoDB implementation and the indexes it needs
+//! (`ensure_indexes`), `<aggregate>/memory.rs` the in-memory one. What they share is here
+//! ([`Repos`], [`RepoError`]) and in `mongo_util.rs` (filters and conversions of the MongoDB
+//! implementations). Queries only the analytics function makes live beside it
+//! (`functions/analytics/src/source.rs`), not here.
+//!
 //! Every tenant-owned method takes the `&TenantId` first and never matches a row of another
 //! tenant, so an id from another tenant answers "not found". The exceptions are
 //! [`UserRepo::find_by_email`] and [`SessionRepo::get`], which login and refresh need before they
-//! know the tenant, and [`ChatroomRepo::list_overdue_standby`], the system's standby sweep.
+//! know the tenant, and [`ChatroomRepo::list_overdue_standby`] and [`ChatroomRepo::list_unclaimed`],
+//! the system's sweeps.
 //!
-//! Both implementations pass one contract suite (`shared/tests/shared/repos.rs`), so the
-//! local-dev runner's in-memory storage behaves like MongoDB, conflicts included.
+//! Both implementations pass one contract suite (`shared/tests/shared/repos/`, a file per
+//! aggregate), so the local-dev runner's in-memory storage behaves like MongoDB, conflicts
+//! included.
 
 mod blocks;
 mod chatbots;
 mod chatrooms;
-mod memory;
 mod messages;
-mod mongo;
+mod mongo_util;
 mod roles;
 mod sessions;
 mod tenants;
 mod users;
 
 use std::sync::Arc;
+
+use crate::domain::Timestamp;
 
 pub use blocks::BlockRepo;
 pub use chatbots::ChatbotRepo;
@@ -74,28 +84,46 @@ impl Repos {
     /// Repositories on a MongoDB database (run [`crate::mongo::ensure_indexes`] on it first).
     pub fn mongo(db: &mongodb::Database) -> Self {
         Self {
-            tenants: Arc::new(mongo::MongoTenants::new(db)),
-            users: Arc::new(mongo::MongoUsers::new(db)),
-            roles: Arc::new(mongo::MongoRoles::new(db)),
-            sessions: Arc::new(mongo::MongoSessions::new(db)),
-            chatbots: Arc::new(mongo::MongoChatbots::new(db)),
-            chatrooms: Arc::new(mongo::MongoChatrooms::new(db)),
-            messages: Arc::new(mongo::MongoMessages::new(db)),
-            blocks: Arc::new(mongo::MongoBlocks::new(db)),
+            tenants: Arc::new(tenants::MongoTenants::new(db)),
+            users: Arc::new(users::MongoUsers::new(db)),
+            roles: Arc::new(roles::MongoRoles::new(db)),
+            sessions: Arc::new(sessions::MongoSessions::new(db)),
+            chatbots: Arc::new(chatbots::MongoChatbots::new(db)),
+            chatrooms: Arc::new(chatrooms::MongoChatrooms::new(db)),
+            messages: Arc::new(messages::MongoMessages::new(db)),
+            blocks: Arc::new(blocks::MongoBlocks::new(db)),
         }
     }
 
     /// Repositories in process memory, for the embedded default and fast unit tests.
     pub fn memory() -> Self {
         Self {
-            tenants: Arc::new(memory::MemoryTenants::default()),
-            users: Arc::new(memory::MemoryUsers::default()),
-            roles: Arc::new(memory::MemoryRoles::default()),
-            sessions: Arc::new(memory::MemorySessions::default()),
-            chatbots: Arc::new(memory::MemoryChatbots::default()),
-            chatrooms: Arc::new(memory::MemoryChatrooms::default()),
-            messages: Arc::new(memory::MemoryMessages::default()),
-            blocks: Arc::new(memory::MemoryBlocks::default()),
+            tenants: Arc::new(tenants::MemoryTenants::default()),
+            users: Arc::new(users::MemoryUsers::default()),
+            roles: Arc::new(roles::MemoryRoles::default()),
+            sessions: Arc::new(sessions::MemorySessions::default()),
+            chatbots: Arc::new(chatbots::MemoryChatbots::default()),
+            chatrooms: Arc::new(chatrooms::MemoryChatrooms::default()),
+            messages: Arc::new(messages::MemoryMessages::default()),
+            blocks: Arc::new(blocks::MemoryBlocks::default()),
         }
     }
+}
+
+/// Creates the repositories' indexes (each aggregate's own, in its `mongo.rs`). Idempotent.
+pub(crate) async fn ensure_indexes(db: &mongodb::Database) -> Result<(), RepoError> {
+    users::ensure_indexes(db).await?;
+    roles::ensure_indexes(db).await?;
+    sessions::ensure_indexes(db).await?;
+    chatbots::ensure_indexes(db).await?;
+    chatrooms::ensure_indexes(db).await?;
+    messages::ensure_indexes(db).await?;
+    blocks::ensure_indexes(db).await
+}
+
+/// Rows sorted oldest first by `key` (creation time, then id): how the in-memory repositories
+/// list what MongoDB sorts by `{createdAt: 1, _id: 1}`.
+fn oldest_first<T>(mut rows: Vec<T>, key: impl Fn(&T) -> (Timestamp, String)) -> Vec<T> {
+    rows.sort_by_key(key);
+    rows
 }

@@ -36,7 +36,7 @@ pub async fn run_once(state: &AppState, today: Date, days: u32) -> Result<RunSum
     let mut summary = RunSummary::default();
     let mut after: Option<TenantId> = None;
     loop {
-        let page = state.repos.tenants.list_ids(after.as_ref(), TENANT_PAGE).await?;
+        let page = state.source.list_tenant_ids(after.as_ref(), TENANT_PAGE).await?;
         let Some(last) = page.last().copied() else { break };
         for tenant in page {
             summary.tenants += 1;
@@ -59,11 +59,11 @@ pub async fn run_once(state: &AppState, today: Date, days: u32) -> Result<RunSum
 /// Computes and stores one tenant's report of one day.
 pub async fn report_day(state: &AppState, tenant: TenantId, day: Date) -> Result<(), RepoError> {
     let (start, end) = day_bounds(day);
-    let chatrooms = state.repos.chatrooms.list_created_between(&tenant, start, end, DAY_CHATROOM_LIMIT + 1).await?;
+    let chatrooms = state.source.list_chatrooms_created_between(&tenant, start, end, DAY_CHATROOM_LIMIT + 1).await?;
     if chatrooms.len() > DAY_CHATROOM_LIMIT as usize {
         return Err(RepoError::Internal(anyhow::anyhow!("more than {DAY_CHATROOM_LIMIT} chatrooms in one day")));
     }
-    let messages = state.repos.messages.list_sent_between(&tenant, start, end).await?;
+    let messages = state.source.list_messages_sent_between(&tenant, start, end).await?;
     let report = compute(tenant, day, &chatrooms, &messages, Timestamp::now());
     state.reports.put(&report).await
 }

@@ -26,10 +26,12 @@ pub mod store;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use shared::domain::{Chatroom, CloseReason, SenderKind, SentMessage, TenantId, Timestamp, UserId};
+use shared::domain::{Chatroom, CloseReason, SenderKind, TenantId, Timestamp, UserId};
 use time::{Date, OffsetDateTime, Time, format_description::FormatItem, macros::format_description};
 
 pub use store::ReportStore;
+
+use crate::source::SentMessage;
 
 /// `YYYY-MM-DD`, how days are written in URLs, reports and CSV.
 pub const DAY_FORMAT: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]");

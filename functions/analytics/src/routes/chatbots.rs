@@ -49,7 +49,7 @@ struct ChatbotStatus {
 async fn status(State(state): State<AppState>, agent: Agent) -> Result<Json<ChatbotsStatus>, ApiError> {
     let tenant = agent.tenant_id;
     let chatbots = state.repos.chatbots.list(&tenant).await?;
-    let open = state.repos.chatrooms.list_open(&tenant, OPEN_LIMIT).await?;
+    let open = state.source.list_open_chatrooms(&tenant, OPEN_LIMIT).await?;
     let mut counts: HashMap<(ChatbotId, ChatroomStatus), u64> = HashMap::new();
     for room in &open {
         *counts.entry((room.chatbot_id, room.status)).or_default() += 1;
@@ -65,7 +65,7 @@ async fn status(State(state): State<AppState>, agent: Agent) -> Result<Json<Chat
             active: count(chatbot.id, ChatroomStatus::Active),
             standby: count(chatbot.id, ChatroomStatus::Standby),
             agents_online,
-            last_activity_at: state.repos.chatrooms.last_activity(&tenant, &chatbot.id).await?,
+            last_activity_at: state.source.last_activity(&tenant, &chatbot.id).await?,
         });
     }
     Ok(Json(ChatbotsStatus {

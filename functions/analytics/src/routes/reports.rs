@@ -258,7 +258,8 @@ async fn chatrooms(
     let range = Range::parse(query)?;
     let (start, _) = day_bounds(range.from);
     let (_, end) = day_bounds(range.to);
-    let rooms = state.repos.chatrooms.list_created_between(&agent.tenant_id, start, end, MAX_CHATROOM_ROWS + 1).await?;
+    let rooms =
+        state.source.list_chatrooms_created_between(&agent.tenant_id, start, end, MAX_CHATROOM_ROWS + 1).await?;
     if rooms.len() > MAX_CHATROOM_ROWS as usize {
         return Err(ApiError::unprocessable(
             "too_many_rows",

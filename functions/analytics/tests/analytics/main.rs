@@ -2,6 +2,7 @@
 //! MongoDB, Redis, Kafka); Tinybird, which cannot be reached, through a local stand-in.
 
 mod reports;
+mod source;
 mod startup;
 mod status;
 mod support;

@@ -1,7 +1,15 @@
+//! Chatbots (chat widgets), with a revision that rotations compare and set.
+
+mod memory;
+mod mongo;
+
 use async_trait::async_trait;
 
 use super::RepoError;
 use crate::domain::{Chatbot, ChatbotId, ChatbotPatch, TenantId};
+
+pub(super) use memory::MemoryChatbots;
+pub(super) use mongo::{MongoChatbots, ensure_indexes};
 
 /// Chatbots (chat widgets).
 #[async_trait]

@@ -1,7 +1,15 @@
+//! Roles: named sets of permissions, unique by name within a tenant.
+
+mod memory;
+mod mongo;
+
 use async_trait::async_trait;
 
 use super::RepoError;
 use crate::domain::{Name, Permission, Role, RoleId, TenantId};
+
+pub(super) use memory::MemoryRoles;
+pub(super) use mongo::{MongoRoles, ensure_indexes};
 
 /// A partial update of a role: `None` leaves the field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]

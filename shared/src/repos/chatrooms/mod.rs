@@ -2,15 +2,19 @@
 //!
 //! Every change to a chatroom is decided by one pure function of the chatroom as it is (the
 //! functions below), which both implementations run: the in-memory one under its lock, the
-//! MongoDB one inside a compare-and-set on a revision (see [`super::mongo`]), so the two cannot
-//! disagree about what a change does.
+//! MongoDB one inside a compare-and-set on a revision (see [`mongo::MongoChatrooms`]), so the two
+//! cannot disagree about what a change does.
+
+mod memory;
+mod mongo;
 
 use async_trait::async_trait;
 
 use super::RepoError;
-use crate::domain::{
-    ChatbotId, Chatroom, ChatroomId, ChatroomStatus, SenderKind, TenantId, Timestamp, Transition, UserId,
-};
+use crate::domain::{Chatroom, ChatroomId, ChatroomStatus, SenderKind, TenantId, Timestamp, Transition, UserId};
+
+pub(super) use memory::MemoryChatrooms;
+pub(super) use mongo::{MongoChatrooms, ensure_indexes};
 
 #[async_trait]
 pub trait ChatroomRepo: Send + Sync {
@@ -77,23 +81,6 @@ pub trait ChatroomRepo: Send + Sync {
     /// whose agents were not alerted yet, longest-waiting first, at most `limit`: what the
     /// unclaimed-chatroom sweep alerts about.
     async fn list_unclaimed(&self, waiting_since: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError>;
-
-    /// The tenant's open chatrooms (waiting, active, standby), oldest first, at most `limit`.
-    async fn list_open(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Chatroom>, RepoError>;
-
-    /// The tenant's chatrooms created at or after `from` and before `to`, oldest first, at most
-    /// `limit` (index `tenantId, createdAt`): what reports are made of.
-    async fn list_created_between(
-        &self,
-        tenant: &TenantId,
-        from: Timestamp,
-        to: Timestamp,
-        limit: u32,
-    ) -> Result<Vec<Chatroom>, RepoError>;
-
-    /// When anything last happened in a chatroom of the chatbot (`lastActivityAt`), if it ever
-    /// had one.
-    async fn last_activity(&self, tenant: &TenantId, chatbot: &ChatbotId) -> Result<Option<Timestamp>, RepoError>;
 
     /// Marks the chatroom's agents alerted at `now`, only if it is still waiting and was not
     /// marked yet: of several nodes sweeping at once, exactly one gets `Some` and sends the alert.

@@ -1,7 +1,15 @@
+//! Users (agents and admins): unique by email address across all tenants.
+
+mod memory;
+mod mongo;
+
 use async_trait::async_trait;
 
 use super::RepoError;
 use crate::domain::{EmailAddress, PasswordChangeToken, RoleId, SeenIp, TenantId, User, UserId, UserPatch};
+
+pub(super) use memory::MemoryUsers;
+pub(super) use mongo::{MongoUsers, ensure_indexes};
 
 /// Users (agents and admins).
 #[async_trait]

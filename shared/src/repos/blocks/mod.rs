@@ -1,9 +1,15 @@
 //! Blocks: visitors an agent stopped from chatting through a chatbot.
 
+mod memory;
+mod mongo;
+
 use async_trait::async_trait;
 
 use super::RepoError;
 use crate::domain::{Block, ChatbotId, EmailAddress, TenantId};
+
+pub(super) use memory::MemoryBlocks;
+pub(super) use mongo::{MongoBlocks, ensure_indexes};
 
 #[async_trait]
 pub trait BlockRepo: Send + Sync {

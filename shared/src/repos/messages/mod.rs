@@ -1,9 +1,15 @@
 //! Messages, one document each, numbered per chatroom.
 
+mod memory;
+mod mongo;
+
 use async_trait::async_trait;
 
 use super::RepoError;
-use crate::domain::{ChatroomId, ClientMsgId, Message, SenderKind, SentMessage, TenantId, Timestamp};
+use crate::domain::{ChatroomId, ClientMsgId, Message, SenderKind, TenantId};
+
+pub(super) use memory::MemoryMessages;
+pub(super) use mongo::{MongoMessages, ensure_indexes};
 
 /// What [`MessageRepo::insert`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,16 +45,6 @@ pub trait MessageRepo: Send + Sync {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<Message>, RepoError>;
-
-    /// The tenant's messages sent at or after `from` and before `to`, without their text, in the
-    /// order they were sent (index `tenantId, sentAt`): what reports count. The caller bounds
-    /// the window.
-    async fn list_sent_between(
-        &self,
-        tenant: &TenantId,
-        from: Timestamp,
-        to: Timestamp,
-    ) -> Result<Vec<SentMessage>, RepoError>;
 
     /// Marks read every message up to seq `up_to` that `reader`'s side did not send (a visitor
     /// reads the agents' and system messages, an agent the visitor's and system messages);

@@ -1,7 +1,15 @@
+//! Tenants: a tenant is its own scope, so its id is the only key (no index beyond `_id`).
+
+mod memory;
+mod mongo;
+
 use async_trait::async_trait;
 
 use super::RepoError;
 use crate::domain::{Tenant, TenantId, TenantPatch};
+
+pub(super) use memory::MemoryTenants;
+pub(super) use mongo::MongoTenants;
 
 /// Tenants. A tenant is its own scope, so its id is the only key.
 #[async_trait]
@@ -9,10 +17,6 @@ pub trait TenantRepo: Send + Sync {
     async fn insert(&self, tenant: &Tenant) -> Result<(), RepoError>;
 
     async fn get(&self, id: &TenantId) -> Result<Option<Tenant>, RepoError>;
-
-    /// Tenant ids in id order, those after `after` (all when `None`), at most `limit`: how a job
-    /// that visits every tenant pages through them.
-    async fn list_ids(&self, after: Option<&TenantId>, limit: u32) -> Result<Vec<TenantId>, RepoError>;
 
     /// Applies `patch` and answers the updated tenant; `tenant_not_found` when it does not exist.
     async fn update(&self, id: &TenantId, patch: &TenantPatch) -> Result<Tenant, RepoError>;

@@ -1,7 +1,15 @@
+//! Sessions: one per sign-in, a refresh-token family.
+
+mod memory;
+mod mongo;
+
 use async_trait::async_trait;
 
 use super::RepoError;
 use crate::domain::{Session, SessionId, TenantId, Timestamp, UserId};
+
+pub(super) use memory::MemorySessions;
+pub(super) use mongo::{MongoSessions, ensure_indexes};
 
 /// How a rotation should change a session.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,119 @@
+//! Messages in `messages`.
+
+use async_trait::async_trait;
+use futures::TryStreamExt;
+use mongodb::{Collection, Database, bson::doc};
+
+use super::{Inserted, MessageRepo, message_exists, message_seq_taken};
+use crate::{
+    domain::{ChatroomId, ClientMsgId, Message, SenderKind, TenantId},
+    mongo::{classify, create_indexes, is_duplicate_key, unique_index},
+    repos::{RepoError, mongo_util},
+};
+
+/// The messages' indexes. (Analytics adds its own: `functions/analytics/src/source.rs`.)
+pub(in crate::repos) async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
+    let indexes = vec![
+        // Also serves every read of a chatroom's messages by seq (the tenant is then a residual
+        // filter on a handful of rows).
+        unique_index(doc! { "chatroomId": 1, "seq": 1 }, "chatroom_seq_unique"),
+        unique_index(doc! { "chatroomId": 1, "clientMsgId": 1 }, "chatroom_client_msg_id_unique"),
+    ];
+    create_indexes(db, "messages", indexes).await
+}
+
+/// A sequence number as stored: BSON has no unsigned integers. Seqs count messages, so they never
+/// come near `i64::MAX`; a larger bound (from a client) means "all of them".
+fn seq(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Messages, in `messages`; unique (chatroomId, seq) and (chatroomId, clientMsgId). Stored once,
+/// then only `read` changes (and only from false to true, so FerretDB's whole-document writes
+/// lose nothing).
+pub(in crate::repos) struct MongoMessages {
+    collection: Collection<Message>,
+}
+
+impl MongoMessages {
+    pub(in crate::repos) fn new(db: &Database) -> Self {
+        Self { collection: db.collection("messages") }
+    }
+}
+
+#[async_trait]
+impl MessageRepo for MongoMessages {
+    async fn insert(&self, message: &Message) -> Result<Inserted, RepoError> {
+        let err = match self.collection.insert_one(message).await {
+            Ok(_) => return Ok(Inserted::New),
+            Err(e) if is_duplicate_key(&e) => e,
+            Err(e) => return Err(classify(e)),
+        };
+        // Which unique key was it? The server's message names the index on MongoDB but not on
+        // FerretDB, so ask: a retry of a stored message first.
+        let (tenant, chatroom) = (&message.tenant_id, &message.chatroom_id);
+        if let Some(first) = self.find_by_client_id(tenant, chatroom, &message.client_msg_id).await? {
+            return Ok(Inserted::Duplicate(first));
+        }
+        let filter = doc! { "chatroomId": chatroom.to_string(), "seq": seq(message.seq) };
+        if self.collection.count_documents(filter).await.map_err(classify)? > 0 {
+            return Err(message_seq_taken());
+        }
+        tracing::debug!(error = %err, "a message insert hit a unique key other than seq or clientMsgId");
+        Err(message_exists())
+    }
+
+    async fn find_by_client_id(
+        &self,
+        tenant: &TenantId,
+        chatroom: &ChatroomId,
+        id: &ClientMsgId,
+    ) -> Result<Option<Message>, RepoError> {
+        let filter =
+            doc! { "tenantId": tenant.to_string(), "chatroomId": chatroom.to_string(), "clientMsgId": id.as_str() };
+        self.collection.find_one(filter).await.map_err(classify)
+    }
+
+    async fn list_after(
+        &self,
+        tenant: &TenantId,
+        chatroom: &ChatroomId,
+        after_seq: u64,
+        limit: u32,
+    ) -> Result<Vec<Message>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = doc! {
+            "tenantId": tenant.to_string(),
+            "chatroomId": chatroom.to_string(),
+            "seq": { "$gt": seq(after_seq) },
+        };
+        let cursor = self
+            .collection
+            .find(filter)
+            .sort(doc! { "seq": 1 })
+            .limit(mongo_util::limit(limit))
+            .await
+            .map_err(classify)?;
+        cursor.try_collect().await.map_err(classify)
+    }
+
+    async fn mark_read(
+        &self,
+        tenant: &TenantId,
+        chatroom: &ChatroomId,
+        reader: SenderKind,
+        up_to: u64,
+    ) -> Result<u64, RepoError> {
+        let filter = doc! {
+            "tenantId": tenant.to_string(),
+            "chatroomId": chatroom.to_string(),
+            "seq": { "$lte": seq(up_to) },
+            "sender.kind": { "$ne": reader.as_str() },
+            "read": false,
+        };
+        let result = self.collection.update_many(filter, doc! { "$set": { "read": true } }).await.map_err(classify)?;
+        Ok(result.modified_count)
+    }
+}
