@@ -14,11 +14,13 @@
 //!   functions (analytics needs MongoDB, Redis and Kafka; without them its routes answer 503
 //!   `analytics_unavailable`);
 //! - `/v1/visitor/sessions`, `/v1/ws`, `/readyz`, `/metrics`: the socket-node;
-//! - `/`: a page linking what a person opens; `/dev/mail`: the development mailbox (memory mode).
+//! - `/`: a page linking what a person opens; in memory mode, `/dev/mail` (the development
+//!   mailbox) and `/dev/events` (the events produced).
 //!
 //! Tests: `scripts/test -p local-dev` (the binary in both modes, the story over HTTP and
 //! WebSocket, a restart that keeps everything).
 
+pub mod dev_events;
 pub mod home;
 pub mod keys;
 
@@ -172,7 +174,14 @@ impl Parley {
             }
         };
 
-        let parts = Parts { config, services: &services, events, analytics, mailbox: mailbox.clone() };
+        let parts = Parts {
+            config,
+            services: &services,
+            events,
+            memory_events: pipeline.memory.clone(),
+            analytics,
+            mailbox: mailbox.clone(),
+        };
         let router = parts.router(&node);
         Ok(Self { router, described, mailbox, node, stop, tasks })
     }
@@ -218,6 +227,7 @@ struct Parts<'a> {
     config: &'a Config,
     services: &'a Services,
     events: Arc<dyn EventPublisher>,
+    memory_events: Option<Arc<shared::events::MemoryPublisher>>,
     analytics: Option<analytics::AppState>,
     mailbox: Option<Arc<email::transport::DevMailbox>>,
 }
@@ -254,6 +264,9 @@ impl Parts<'_> {
             .merge(home::router(home::Links::new(config, self.mailbox.is_some())));
         if let Some(mailbox) = self.mailbox {
             router = router.merge(email::dev_mail::router(mailbox));
+        }
+        if let Some(events) = self.memory_events {
+            router = router.merge(dev_events::router(events));
         }
         router
     }

@@ -47,12 +47,15 @@ impl ServicesConfig {
     }
 }
 
-/// The connected services.
-#[derive(Clone, Default)]
+/// The connected services, and the repositories and rate limiter over them (made once, so
+/// every part of a process shares them, in memory too).
+#[derive(Clone)]
 pub struct Services {
     pub db: Option<mongodb::Database>,
     pub redis: Option<Redis>,
     pub kafka: Option<(KafkaPublisher, KafkaConfig)>,
+    repos: Repos,
+    limiter: Arc<dyn RateLimiter>,
 }
 
 /// Where events go, and what keeps them going.
@@ -86,20 +89,22 @@ impl Services {
             }
             None => None,
         };
-        Ok(Self { db, redis, kafka })
+        let repos = db.as_ref().map_or_else(Repos::memory, Repos::mongo);
+        let limiter: Arc<dyn RateLimiter> = match &redis {
+            Some(redis) => Arc::new(RedisRateLimiter::new(redis.clone())),
+            None => Arc::new(MemoryRateLimiter::default()),
+        };
+        Ok(Self { db, redis, kafka, repos, limiter })
     }
 
-    /// MongoDB's repositories, or in-memory ones.
+    /// MongoDB's repositories, or the process's in-memory ones (the same for every caller).
     pub fn repos(&self) -> Repos {
-        self.db.as_ref().map_or_else(Repos::memory, Repos::mongo)
+        self.repos.clone()
     }
 
     /// Rate limits in Redis (shared by every process), or in this process.
     pub fn limiter(&self) -> Arc<dyn RateLimiter> {
-        match &self.redis {
-            Some(redis) => Arc::new(RedisRateLimiter::new(redis.clone())),
-            None => Arc::new(MemoryRateLimiter::default()),
-        }
+        self.limiter.clone()
     }
 
     /// Kafka behind the MongoDB outbox (events wait there while Kafka is down, and a relay

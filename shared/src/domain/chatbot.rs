@@ -91,7 +91,7 @@ pub struct WidgetSettings {
 impl Default for WidgetSettings {
     fn default() -> Self {
         Self {
-            greeting: Text("Hi! How can we help you today?".into()),
+            greeting: Text("Thanks for reaching out! A live agent will join shortly.".into()),
             colour: Colour("#2563eb".into()),
             position: Position::BottomRight,
             launcher_text: Text("Chat with us".into()),

@@ -12,7 +12,7 @@ fn path(id: &str) -> String {
 
 fn default_settings() -> Value {
     json!({
-        "greeting": "Hi! How can we help you today?",
+        "greeting": "Thanks for reaching out! A live agent will join shortly.",
         "colour": "#2563eb",
         "position": "bottom-right",
         "launcherText": "Chat with us",
@@ -113,7 +113,7 @@ async fn settings_and_enforce_identity_given_at_creation_are_kept_and_the_rest_t
     });
     let created = create_chatbot_with(&app, &admin, body).await;
     let expected = json!({
-        "greeting": "Hi! How can we help you today?",
+        "greeting": "Thanks for reaching out! A live agent will join shortly.",
         "colour": "#aabbcc",
         "position": "bottom-left",
         "launcherText": "Chat with us",

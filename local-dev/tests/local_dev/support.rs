@@ -1,0 +1,197 @@
+//! Starting the runner binary, and reaching what it serves: its APIs, its WebSocket, and the
+//! mailbox a person opens (Mailpit's API on the real services, `/dev/mail` in memory).
+
+use std::{process::Stdio, time::Duration};
+
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+pub use shared::testing::{binary, closed_port, eventually};
+use shared::testing::{Mail, Mailbox};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long a test waits for a frame, an email or a start-up.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// A running runner: the process, its address, and the banner it printed.
+pub struct Runner {
+    pub child: tokio::process::Child,
+    pub base: String,
+    pub banner: Vec<String>,
+    pub mail: MailSource,
+}
+
+/// Where the emails the runner sends can be read.
+#[derive(Clone)]
+pub enum MailSource {
+    /// `/dev/mail` on the runner (memory mode).
+    DevMail(String),
+    /// A Mailpit the runner sends to.
+    Mailpit(Mailbox),
+}
+
+impl Runner {
+    /// Starts the runner binary on `port` with `env` and reads its banner up to "Press Ctrl-C to stop.".
+    pub async fn start_on(port: u16, env: Vec<(&'static str, String)>) -> Self {
+        let mut command = binary(env!("CARGO_BIN_EXE_local-dev"));
+        command
+            .env("PARLEY_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .envs(env.clone())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = command.spawn().expect("start local-dev");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut banner = Vec::new();
+        let read_banner = async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                let done = line.starts_with("Press Ctrl-C");
+                banner.push(line);
+                if done {
+                    break;
+                }
+            }
+        };
+        tokio::time::timeout(WAIT, read_banner).await.expect("the banner in time");
+        // Emails are printed on stdout too: keep reading so the runner never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let base = format!("http://127.0.0.1:{port}");
+        let mail = match env.iter().find(|(name, _)| *name == "PARLEY_MAILBOX_URL") {
+            Some((_, url)) => MailSource::Mailpit(Mailbox::at(url.clone())),
+            None => MailSource::DevMail(base.clone()),
+        };
+        Self { child, base, banner, mail }
+    }
+
+    pub async fn start(env: Vec<(&'static str, String)>) -> Self {
+        Self::start_on(closed_port(), env).await
+    }
+
+    /// Stops it as Ctrl-C does and waits for it to exit; answers whether it exited cleanly.
+    pub async fn interrupt(mut self) -> bool {
+        let pid = self.child.id().expect("a running child");
+        let killed = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+        assert!(killed.success());
+        let status = tokio::time::timeout(WAIT, self.child.wait()).await.expect("it stops in time").unwrap();
+        status.success()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/v1/ws", self.base.replacen("http", "ws", 1))
+    }
+}
+
+impl MailSource {
+    /// The first email to `to` whose subject contains `subject`, waiting for it.
+    pub async fn wait_for(&self, to: &str, subject: &str) -> (String, String) {
+        match self {
+            Self::Mailpit(mailbox) => {
+                let mail: Mail = mailbox.wait_for_where(to, |m| m.subject.contains(subject)).await;
+                (mail.subject, mail.text)
+            }
+            Self::DevMail(base) => {
+                let url = format!("{base}/dev/mail/messages");
+                let mail = eventually(WAIT, &format!("an email to {to} about {subject:?}"), || async {
+                    let mails: Vec<Value> = reqwest::get(&url).await.ok()?.json().await.ok()?;
+                    mails.into_iter().find(|m| {
+                        m["to"].to_string().contains(to) && m["subject"].as_str().unwrap_or("").contains(subject)
+                    })
+                })
+                .await;
+                (mail["subject"].as_str().unwrap().to_owned(), mail["text"].as_str().unwrap().to_owned())
+            }
+        }
+    }
+}
+
+/// The token in an email's `/console/...#token=...` link.
+pub fn link_token(text: &str) -> String {
+    let start = text.find("#token=").expect("the email links a token") + "#token=".len();
+    text[start..].split(|c: char| c.is_whitespace() || c == '>' || c == ')').next().unwrap().to_owned()
+}
+
+// --- HTTP ----------------------------------------------------------------------------------------
+
+pub async fn post(url: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+    let mut request = reqwest::Client::new().post(url).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    answer(request).await
+}
+
+pub async fn get(url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut request = reqwest::Client::new().get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    answer(request).await
+}
+
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("the runner answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+// --- WebSocket -----------------------------------------------------------------------------------
+
+type Stream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A WebSocket client that keeps every frame it read.
+pub struct Client {
+    stream: Stream,
+    pub seen: Vec<Value>,
+}
+
+impl Client {
+    /// Connects, sends `auth` with `token` and reads `ready`.
+    pub async fn authenticated(url: &str, token: &str) -> (Self, Value) {
+        let (stream, _) = tokio_tungstenite::connect_async(url).await.expect("the WebSocket opens");
+        let mut client = Self { stream, seen: Vec::new() };
+        client.send(json!({"type": "auth", "token": token})).await;
+        let ready = client.next_of("ready").await;
+        (client, ready)
+    }
+
+    pub async fn send(&mut self, frame: Value) {
+        self.stream.send(Message::Text(frame.to_string().into())).await.expect("the frame is sent");
+    }
+
+    /// The next frame of `kind` for which `matches` holds (others are kept in `seen`).
+    pub async fn next_where(&mut self, kind: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("no {kind} frame in time; seen {:?}", self.seen))
+                .expect("the socket is open")
+                .expect("a frame");
+            let Message::Text(text) = message else { continue };
+            let frame: Value = serde_json::from_str(&text).expect("JSON frames");
+            self.seen.push(frame.clone());
+            if frame["type"] == kind && matches(&frame) {
+                return frame;
+            }
+        }
+    }
+
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        self.next_where(kind, |_| true).await
+    }
+
+    /// Sends `text` and waits for its ack; answers the seq.
+    pub async fn say(&mut self, chatroom_id: &str, text: &str) -> u64 {
+        let id = format!("m-{}", shared::testing::random_string(12));
+        self.send(json!({"type": "send", "chatroomId": chatroom_id, "clientMsgId": id, "message": text})).await;
+        self.next_where("ack", |f| f["clientMsgId"] == id.as_str()).await["seq"].as_u64().unwrap()
+    }
+
+    /// The next `message` frame saying `text`.
+    pub async fn message(&mut self, text: &str) -> Value {
+        self.next_where("message", |f| f["message"] == text).await
+    }
+}
