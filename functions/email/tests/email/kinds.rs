@@ -53,7 +53,7 @@ async fn a_new_chatroom_sends_the_visitor_a_welcome_from_the_tenant() {
     // Without a sender name, the tenant's name.
     let plain = h.tenant("Globex", None).await;
     let other = unique_email("otto");
-    let event = envelope("chatroom.created", plain.id, json!({"name": "Otto", "email": other}));
+    let event = envelope("chatroom.created", plain.id, created_data(&"Otto", &other));
     h.handle(&event).await;
     let mail = h.mailbox.wait_for(&other).await;
     assert_eq!((mail.from.0.as_str(), mail.subject.as_str()), ("Globex", "Thanks for contacting Globex"));
@@ -65,7 +65,7 @@ async fn line_breaks_in_names_never_reach_the_headers() {
     let tenant = h.tenant("Acme", None).await;
     let (visitor, spy) = (unique_email("vera"), unique_email("spy"));
     let name = format!("Vera\r\nBcc: {spy}\r\nSubject: pwned");
-    let event = envelope("chatroom.created", tenant.id, json!({"name": name, "email": visitor}));
+    let event = envelope("chatroom.created", tenant.id, created_data(&name, &visitor));
     h.handle(&event).await;
     let mail = h.mailbox.wait_for(&visitor).await;
     assert_eq!(mail.to, [visitor.as_str()]);
