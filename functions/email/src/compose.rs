@@ -9,8 +9,8 @@
 use shared::{
     domain::{ChatroomStatus, Permission, SenderKind, TenantId, Timestamp, UserStatus},
     events::{
-        ChatroomCreated, ChatroomEnded, ChatroomUnclaimed, Envelope, Event, EventError, PasswordResetRequested,
-        UserInvited,
+        ChatroomCreated, ChatroomEnded, ChatroomUnclaimed, Envelope, Event, EventError, EventKind,
+        PasswordResetRequested, UserInvited,
     },
     repos::RepoError,
 };
@@ -54,6 +54,9 @@ pub async fn compose(state: &AppState, envelope: &Envelope) -> Result<Composed, 
             tracing::warn!(%event_type, "skipping an event of a kind this build does not know");
             return Ok(Composed::Nothing("this kind of event is unknown here"));
         }
+        Err(EventError::Malformed { kind, .. }) if !sends_email(kind) => {
+            return Ok(Composed::Nothing("this kind of event sends no email"));
+        }
         Err(err @ EventError::Malformed { .. }) => return Err(ComposeError::Malformed(err)),
     };
     match event {
@@ -64,6 +67,20 @@ pub async fn compose(state: &AppState, envelope: &Envelope) -> Result<Composed, 
         Event::UserInvited(event) => invitation(state, envelope, event).await,
         _ => Ok(Composed::Nothing("this kind of event sends no email")),
     }
+}
+
+/// The kinds of event [`compose`] writes emails for: only their unusable data is worth a dead
+/// letter.
+fn sends_email(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::ChatroomCreated
+            | EventKind::ChatroomUnclaimed
+            | EventKind::ChatroomClosed
+            | EventKind::ChatroomMarkedStale
+            | EventKind::PasswordResetRequested
+            | EventKind::UserInvited
+    )
 }
 
 /// The tenant's sender name, or Parley's when the tenant is gone.

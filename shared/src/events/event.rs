@@ -15,9 +15,9 @@ use crate::domain::{
     Name, OriginPattern, Permission, RoleId, Sender, SenderKind, TenantId, Timestamp, UserId, VisitorInfo,
 };
 
-/// Declares [`Event`] from one table of `Variant(Data) = "wire.type" on Topic`: the enum and the
-/// matches that must agree with each other (type name → data, variant → type name, topic), so a
-/// kind is named in one place.
+/// Declares [`Event`] and [`EventKind`] from one table of `Variant(Data) = "wire.type" on Topic`,
+/// with the matches that must agree with each other (type name → kind → data, variant → kind →
+/// type name and topic), so a kind is named in one place.
 macro_rules! events {
     ($( $(#[$doc:meta])* $variant:ident($data:ty) = $name:literal on $topic:ident, )*) => {
         /// Every kind of event Parley produces. Serialises as its data alone; the envelope holds
@@ -28,30 +28,52 @@ macro_rules! events {
             $( $(#[$doc])* $variant($data), )*
         }
 
+        /// The kind of an [`Event`] without its data: what a consumer can still tell of an
+        /// envelope whose data is unusable.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventKind {
+            $( $(#[$doc])* $variant, )*
+        }
+
         impl Event {
-            /// Every envelope `type` this build knows, in declaration order.
-            pub const TYPES: &[&str] = &[$($name),*];
+            pub fn kind(&self) -> EventKind {
+                match self {
+                    $( Self::$variant(_) => EventKind::$variant, )*
+                }
+            }
+
+            /// The data of `kind`.
+            fn decode(kind: EventKind, data: &serde_json::Value) -> Result<Self, serde_json::Error> {
+                match kind {
+                    $( EventKind::$variant => <$data>::deserialize(data).map(Self::$variant), )*
+                }
+            }
+        }
+
+        impl EventKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &[EventKind] = &[$(Self::$variant),*];
 
             /// The envelope's `type`.
-            pub fn event_type(&self) -> &'static str {
+            pub fn as_str(&self) -> &'static str {
                 match self {
-                    $( Self::$variant(_) => $name, )*
+                    $( Self::$variant => $name, )*
                 }
             }
 
             /// The topic events of this kind go to.
             pub fn topic(&self) -> Topic {
                 match self {
-                    $( Self::$variant(_) => Topic::$topic, )*
+                    $( Self::$variant => Topic::$topic, )*
                 }
             }
 
-            /// The event of `event_type` with `data`; `None` for a type this build does not know.
-            fn decode(event_type: &str, data: &serde_json::Value) -> Option<Result<Self, serde_json::Error>> {
-                Some(match event_type {
-                    $( $name => <$data>::deserialize(data).map(Self::$variant), )*
-                    _ => return None,
-                })
+            /// The kind named by an envelope's `type`; `None` for a type this build does not know.
+            pub fn parse(event_type: &str) -> Option<Self> {
+                match event_type {
+                    $( $name => Some(Self::$variant), )*
+                    _ => None,
+                }
             }
         }
     };
@@ -87,6 +109,16 @@ events! {
 }
 
 impl Event {
+    /// The envelope's `type`.
+    pub fn event_type(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The topic events of this kind go to.
+    pub fn topic(&self) -> Topic {
+        self.kind().topic()
+    }
+
     /// The partition key: the chatroom id for chatroom and message events (one chatroom's events
     /// stay in order), the original event's id for a dead letter, else the tenant id.
     pub fn key(&self, tenant_id: &TenantId) -> String {
@@ -127,21 +159,16 @@ pub enum EventError {
     Unknown(String),
     /// The data is not what its type promises: it can never be handled. The detail names fields,
     /// never the values.
-    #[error("malformed {event_type} data: {detail}")]
-    Malformed { event_type: String, detail: String },
+    #[error("malformed {} data: {detail}", kind.as_str())]
+    Malformed { kind: EventKind, detail: String },
 }
 
 impl Envelope {
     /// The typed event this envelope carries.
     pub fn event(&self) -> Result<Event, EventError> {
-        match Event::decode(&self.event_type, &self.data) {
-            Some(Ok(event)) => Ok(event),
-            Some(Err(err)) => Err(EventError::Malformed {
-                event_type: self.event_type.clone(),
-                detail: crate::json::without_values(&err.to_string()),
-            }),
-            None => Err(EventError::Unknown(self.event_type.clone())),
-        }
+        let kind = EventKind::parse(&self.event_type).ok_or_else(|| EventError::Unknown(self.event_type.clone()))?;
+        Event::decode(kind, &self.data)
+            .map_err(|err| EventError::Malformed { kind, detail: crate::json::without_values(&err.to_string()) })
     }
 }
 

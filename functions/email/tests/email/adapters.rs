@@ -102,6 +102,7 @@ async fn the_consumer_group_sends_what_arrives_on_the_topics() {
         tenant.id,
         tenant.id,
         json!({"userId": shared::domain::UserId::new(), "email": agent, "name": "Ivy", "token": "pwt_x.y.z",
+               "invitedBy": shared::domain::UserId::new(),
                "expiresAt": shared::domain::Timestamp::now()}),
     );
     for event in [&created, &invited] {
