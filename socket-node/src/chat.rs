@@ -17,7 +17,7 @@ use shared::{
         EmailAddress, Message, MessageId, Name, Permission, Sender, SenderKind, TenantId, Timestamp, Transition,
         UserId, VisitorInfo,
     },
-    events::{EventQueue, EventType, OutgoingEvent},
+    events::{self, Event, EventQueue, OutgoingEvent},
     repos::{Inserted, RepoError, Repos},
 };
 
@@ -163,8 +163,8 @@ pub async fn queue_changed_for(state: &ChatService, tenant: TenantId) {
         .await;
 }
 
-async fn event(state: &ChatService, event_type: EventType, room: &Chatroom, data: serde_json::Value) {
-    queue_event(state, OutgoingEvent::new(event_type, room.tenant_id, room.id, data)).await;
+async fn event(state: &ChatService, room: &Chatroom, event: Event) {
+    queue_event(state, OutgoingEvent::new(room.tenant_id, event)).await;
 }
 
 /// Hands the event to the node's queue, which produces it to Kafka (or the outbox) in order.
@@ -201,16 +201,16 @@ pub async fn open(state: &ChatService, chatbot: &Chatbot, visitor: NewVisitor) -
     let greeting = store_system_message(state, &room, chatbot.settings.greeting.as_str()).await?;
     room.last_seq = greeting.seq;
     queue_changed_for(state, room.tenant_id).await;
-    let data = serde_json::json!({
-        "chatroomId": room.id,
-        "chatbotId": room.chatbot_id,
-        "name": room.name,
-        "email": room.email,
-        "identityVerified": room.identity_verified,
-        "visitor": room.visitor,
-        "createdAt": room.created_at,
-    });
-    event(state, EventType::ChatroomCreated, &room, data).await;
+    let created = events::ChatroomCreated {
+        chatroom_id: room.id,
+        chatbot_id: room.chatbot_id,
+        name: room.name.clone(),
+        email: room.email.clone(),
+        identity_verified: room.identity_verified,
+        visitor: room.visitor.clone(),
+        created_at: room.created_at,
+    };
+    event(state, &room, Event::ChatroomCreated(created)).await;
     Ok(room)
 }
 
@@ -308,16 +308,16 @@ pub async fn send(
 
 /// Produces `message.sent`; called after the sender has its ack.
 pub async fn message_sent(state: &ChatService, message: &Message) {
-    let data = serde_json::json!({
-        "chatroomId": message.chatroom_id,
-        "messageId": message.id,
-        "seq": message.seq,
-        "clientMsgId": message.client_msg_id,
-        "sender": message.sender,
-        "message": message.message,
-        "sentAt": message.sent_at,
-    });
-    let event = OutgoingEvent::new(EventType::MessageSent, message.tenant_id, message.chatroom_id, data);
+    let sent = events::MessageSent {
+        chatroom_id: message.chatroom_id,
+        message_id: message.id,
+        seq: message.seq,
+        client_msg_id: message.client_msg_id.clone(),
+        sender: message.sender.clone(),
+        message: message.message.clone(),
+        sent_at: message.sent_at,
+    };
+    let event = OutgoingEvent::new(message.tenant_id, Event::MessageSent(sent));
     queue_event(state, event).await;
 }
 
@@ -389,13 +389,13 @@ pub async fn join(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId)
     announce(state, &room, true).await;
     let joined = store_system_message(state, &room, &format!("{} joined the chat", agent.name)).await?;
     let waited_ms = Timestamp::now().unix_millis() - room.created_at.unix_millis();
-    let data = serde_json::json!({
-        "chatroomId": room.id,
-        "agentId": agent.id,
-        "agentName": agent.name,
-        "waitedMs": waited_ms,
-    });
-    event(state, EventType::ChatroomAgentJoined, &room, data).await;
+    let data = events::ChatroomAgentJoined {
+        chatroom_id: room.id,
+        agent_id: agent.id,
+        agent_name: agent.name.clone(),
+        waited_ms,
+    };
+    event(state, &room, Event::ChatroomAgentJoined(data)).await;
     Ok(Chatroom { last_seq: joined.seq, ..room })
 }
 
@@ -419,8 +419,12 @@ pub async fn leave(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId
     };
     announce(state, &room, room.status == ChatroomStatus::Waiting).await;
     store_system_message(state, &room, &format!("{} left the chat", agent.name)).await?;
-    event(state, EventType::ChatroomAgentLeft, &room, serde_json::json!({"chatroomId": room.id, "agentId": agent.id}))
-        .await;
+    event(
+        state,
+        &room,
+        Event::ChatroomAgentLeft(events::ChatroomAgentLeft { chatroom_id: room.id, agent_id: agent.id }),
+    )
+    .await;
     Ok(room)
 }
 
@@ -462,25 +466,26 @@ pub async fn end(
         state.repos.blocks.insert(&block).await?;
     }
     announce(state, &ended, room.status == ChatroomStatus::Waiting).await;
-    let event_type = match reason {
-        CloseReason::MarkedStale => EventType::ChatroomMarkedStale,
-        CloseReason::Blocked => EventType::ChatroomBlocked,
-        _ => EventType::ChatroomClosed,
-    };
     let by = actor.sender();
-    event(state, event_type, &ended, ended_data(&ended, reason, by.kind, by.id)).await;
+    let data = ended_data(&ended, reason, by.kind, by.id);
+    let ended_event = match reason {
+        CloseReason::MarkedStale => Event::ChatroomMarkedStale(data),
+        CloseReason::Blocked => Event::ChatroomBlocked(data),
+        _ => Event::ChatroomClosed(data),
+    };
+    event(state, &ended, ended_event).await;
     Ok(ended)
 }
 
 /// The data of `chatroom.closed`, `chatroom.marked_stale` and `chatroom.blocked`.
-fn ended_data(room: &Chatroom, reason: CloseReason, by: SenderKind, by_id: Option<String>) -> serde_json::Value {
-    serde_json::json!({
-        "chatroomId": room.id,
-        "reason": reason,
-        "by": {"kind": by, "id": by_id},
-        "closedAt": room.closed_at,
-        "transcriptRequested": room.transcript_requested,
-    })
+fn ended_data(room: &Chatroom, reason: CloseReason, by: SenderKind, by_id: Option<String>) -> events::ChatroomEnded {
+    events::ChatroomEnded {
+        chatroom_id: room.id,
+        reason,
+        by: events::EndedBy { kind: by, id: by_id },
+        closed_at: room.closed_at,
+        transcript_requested: room.transcript_requested,
+    }
 }
 
 /// Records that the visitor wants the conversation by email when it ends (the email function
@@ -504,15 +509,15 @@ pub async fn alert_unclaimed(state: &ChatService, room: &Chatroom) -> Result<(),
         return Ok(());
     };
     let Some(waiting_since) = marked.waiting_since() else { return Ok(()) };
-    let data = serde_json::json!({
-        "chatroomId": marked.id,
-        "chatbotId": marked.chatbot_id,
-        "name": marked.name,
-        "email": marked.email,
-        "waitingSince": waiting_since,
-        "waitedMs": now.unix_millis() - waiting_since.unix_millis(),
-    });
-    event(state, EventType::ChatroomUnclaimed, &marked, data).await;
+    let unclaimed = events::ChatroomUnclaimed {
+        chatroom_id: marked.id,
+        chatbot_id: marked.chatbot_id,
+        name: marked.name.clone(),
+        email: marked.email.clone(),
+        waiting_since,
+        waited_ms: now.unix_millis() - waiting_since.unix_millis(),
+    };
+    event(state, &marked, Event::ChatroomUnclaimed(unclaimed)).await;
     Ok(())
 }
 
@@ -542,8 +547,8 @@ async fn resume_from_standby(state: &ChatService, room: &Chatroom) -> Result<Cha
     {
         Some(resumed) => {
             announce(state, &resumed, to == ChatroomStatus::Waiting).await;
-            let data = serde_json::json!({"chatroomId": resumed.id, "status": resumed.status});
-            event(state, EventType::ChatroomResumed, &resumed, data).await;
+            let data = events::ChatroomResumed { chatroom_id: resumed.id, status: resumed.status };
+            event(state, &resumed, Event::ChatroomResumed(data)).await;
             Ok(resumed)
         }
         // Another connection resumed it first.
@@ -586,8 +591,8 @@ pub async fn go_standby(state: &ChatService, tenant: TenantId, chatroom: Chatroo
         return Ok(());
     };
     announce(state, &room, room.agent_id.is_none()).await;
-    let data = serde_json::json!({"chatroomId": room.id, "standbyUntil": until});
-    event(state, EventType::ChatroomStandby, &room, data).await;
+    let data = events::ChatroomStandby { chatroom_id: room.id, standby_until: until };
+    event(state, &room, Event::ChatroomStandby(data)).await;
     // The visitor may have come back while this ran; if so, they take the chatroom back.
     if state.presence.count(room.id).await.unwrap_or(0) > 0 {
         resume_from_standby(state, &room).await?;
@@ -609,6 +614,6 @@ pub async fn expire_standby(state: &ChatService, room: &Chatroom) -> Result<(), 
     };
     announce(state, &closed, false).await;
     let data = ended_data(&closed, CloseReason::VisitorLeft, SenderKind::System, None);
-    event(state, EventType::ChatroomClosed, &closed, data).await;
+    event(state, &closed, Event::ChatroomClosed(data)).await;
     Ok(())
 }

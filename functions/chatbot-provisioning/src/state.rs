@@ -7,7 +7,7 @@ use shared::{
     auth::{AccessTokens, ChatbotAccess, IdentityKeys},
     domain::{Chatbot, TenantId},
     error::ServiceError,
-    events::{EventPublisher, EventType, KafkaPublisher, OutgoingEvent, Topic},
+    events::{Event, EventPublisher, KafkaPublisher, OutgoingEvent, Topic},
     repos::Repos,
 };
 
@@ -47,14 +47,14 @@ impl AppState {
     }
 
     /// After a chatbot changed: every process forgets its cached copy, then the event goes out.
-    pub async fn changed(&self, chatbot: &Chatbot, event_type: EventType, data: serde_json::Value) {
+    pub async fn changed(&self, chatbot: &Chatbot, event: Event) {
         self.access.invalidate(&chatbot.id).await;
-        self.publish(event_type, chatbot.tenant_id, data).await;
+        self.publish(chatbot.tenant_id, event).await;
     }
 
     /// Publishes an event about the tenant's chatbots, keyed by the tenant id.
-    pub async fn publish(&self, event_type: EventType, tenant: TenantId, data: serde_json::Value) {
-        let event = OutgoingEvent::new(event_type, tenant, tenant, data);
+    pub async fn publish(&self, tenant: TenantId, event: Event) {
+        let event = OutgoingEvent::new(tenant, event);
         shared::events::publish_or_log(self.events.as_ref(), &event).await;
     }
 }

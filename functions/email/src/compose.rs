@@ -6,10 +6,12 @@
 //! configured public address; set-password tokens travel in the link's fragment (`#token=...`),
 //! which browsers never send to a server.
 
-use serde::Deserialize;
 use shared::{
-    domain::{ChatroomId, ChatroomStatus, EmailAddress, Permission, SenderKind, TenantId, Timestamp, UserStatus},
-    events::Envelope,
+    domain::{ChatroomStatus, Permission, SenderKind, TenantId, Timestamp, UserStatus},
+    events::{
+        ChatroomCreated, ChatroomEnded, ChatroomUnclaimed, Envelope, Event, EventError, EventKind,
+        PasswordResetRequested, UserInvited,
+    },
     repos::RepoError,
 };
 
@@ -34,31 +36,51 @@ pub enum Composed {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComposeError {
-    /// The event's data is not what its type promises: it can never be sent.
-    #[error("malformed {event_type} data: {detail}")]
-    Malformed { event_type: String, detail: String },
+    /// The event's data is not what its type promises ([`EventError::Malformed`]): it can
+    /// never be sent.
+    #[error(transparent)]
+    Malformed(EventError),
     /// MongoDB failed; the event is retried.
     #[error(transparent)]
     Repo(#[from] RepoError),
 }
 
-fn data<T: for<'de> Deserialize<'de>>(envelope: &Envelope) -> Result<T, ComposeError> {
-    serde_json::from_value(envelope.data.clone()).map_err(|err| ComposeError::Malformed {
-        event_type: envelope.event_type.clone(),
-        detail: shared::json::without_values(&err.to_string()),
-    })
-}
-
-/// The emails `envelope` asks for.
+/// The emails `envelope` asks for. A kind of event this build does not know (a newer producer)
+/// asks for none; data that does not fit its type is [`ComposeError::Malformed`].
 pub async fn compose(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
-    match envelope.event_type.as_str() {
-        "chatroom.created" => welcome(state, envelope).await,
-        "chatroom.unclaimed" => unclaimed_alert(state, envelope).await,
-        "chatroom.closed" | "chatroom.marked_stale" => transcript(state, envelope).await,
-        "password_reset.requested" => password_reset(state, envelope),
-        "user.invited" => invitation(state, envelope).await,
+    let event = match envelope.event() {
+        Ok(event) => event,
+        Err(EventError::Unknown(event_type)) => {
+            tracing::warn!(%event_type, "skipping an event of a kind this build does not know");
+            return Ok(Composed::Nothing("this kind of event is unknown here"));
+        }
+        Err(EventError::Malformed { kind, .. }) if !sends_email(kind) => {
+            return Ok(Composed::Nothing("this kind of event sends no email"));
+        }
+        Err(err @ EventError::Malformed { .. }) => return Err(ComposeError::Malformed(err)),
+    };
+    match event {
+        Event::ChatroomCreated(event) => welcome(state, envelope, event).await,
+        Event::ChatroomUnclaimed(event) => unclaimed_alert(state, envelope, event).await,
+        Event::ChatroomClosed(event) | Event::ChatroomMarkedStale(event) => transcript(state, envelope, event).await,
+        Event::PasswordResetRequested(event) => password_reset(state, event),
+        Event::UserInvited(event) => invitation(state, envelope, event).await,
         _ => Ok(Composed::Nothing("this kind of event sends no email")),
     }
+}
+
+/// The kinds of event [`compose`] writes emails for: only their unusable data is worth a dead
+/// letter.
+fn sends_email(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::ChatroomCreated
+            | EventKind::ChatroomUnclaimed
+            | EventKind::ChatroomClosed
+            | EventKind::ChatroomMarkedStale
+            | EventKind::PasswordResetRequested
+            | EventKind::UserInvited
+    )
 }
 
 /// The tenant's sender name, or Parley's when the tenant is gone.
@@ -125,15 +147,7 @@ fn how_long(millis: i64) -> String {
 
 // --- welcome -------------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ChatroomCreated {
-    name: String,
-    email: EmailAddress,
-}
-
-async fn welcome(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
-    let event: ChatroomCreated = data(envelope)?;
+async fn welcome(state: &AppState, envelope: &Envelope, event: ChatroomCreated) -> Result<Composed, ComposeError> {
     let from = sender(state, &envelope.tenant_id).await?;
     let company = from.name.clone();
     let subject = format!("Thanks for contacting {company}");
@@ -141,9 +155,9 @@ async fn welcome(state: &AppState, envelope: &Envelope) -> Result<Composed, Comp
         "Hi {name},\n\nThanks for reaching out to {company}. A live agent will join your chat shortly: keep the \
          chat window open to talk with them. If the connection drops, reopen the chat soon and the \
          conversation picks up where it left off.\n\n{company}\n",
-        name = event.name,
+        name = event.name.as_str(),
     );
-    let body = paragraph(&format!("Hi {},", escape_html(&event.name)))
+    let body = paragraph(&format!("Hi {},", escape_html(event.name.as_str())))
         + &paragraph(&format!(
             "Thanks for reaching out to {}. A live agent will join your chat shortly: keep the chat window open \
              to talk with them. If the connection drops, reopen the chat soon and the conversation picks up \
@@ -151,21 +165,17 @@ async fn welcome(state: &AppState, envelope: &Envelope) -> Result<Composed, Comp
             escape_html(&company)
         ));
     let html = layout(&subject, &body, &format!("Sent by {company} because you started a chat."));
-    let to = Mailbox::new(&event.name, event.email);
+    let to = Mailbox::new(event.name.as_str(), event.email);
     Ok(Composed::Emails(vec![email(state, EmailKind::Welcome, from, to, &subject, text, html)]))
 }
 
 // --- unclaimed-chatroom alert --------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ChatroomUnclaimed {
-    chatroom_id: ChatroomId,
-    waiting_since: Timestamp,
-}
-
-async fn unclaimed_alert(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
-    let event: ChatroomUnclaimed = data(envelope)?;
+async fn unclaimed_alert(
+    state: &AppState,
+    envelope: &Envelope,
+    event: ChatroomUnclaimed,
+) -> Result<Composed, ComposeError> {
     let tenant = envelope.tenant_id;
     let Some(room) = state.repos.chatrooms.get(&tenant, &event.chatroom_id).await? else {
         return Ok(Composed::Nothing("the chatroom no longer exists"));
@@ -227,16 +237,7 @@ async fn unclaimed_alert(state: &AppState, envelope: &Envelope) -> Result<Compos
 
 // --- transcript ----------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ChatroomEnded {
-    chatroom_id: ChatroomId,
-    #[serde(default)]
-    transcript_requested: bool,
-}
-
-async fn transcript(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
-    let event: ChatroomEnded = data(envelope)?;
+async fn transcript(state: &AppState, envelope: &Envelope, event: ChatroomEnded) -> Result<Composed, ComposeError> {
     if !event.transcript_requested {
         return Ok(Composed::Nothing("the visitor did not ask for a transcript"));
     }
@@ -288,23 +289,11 @@ async fn transcript(state: &AppState, envelope: &Envelope) -> Result<Composed, C
 
 // --- account emails ------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SetPasswordEvent {
-    email: EmailAddress,
-    name: String,
-    token: String,
-    expires_at: Timestamp,
-    #[serde(default)]
-    invited_by: Option<shared::domain::UserId>,
-}
-
 fn set_password_link(state: &AppState, page: &str, token: &str) -> String {
     state.mail.public_url.join(&format!("/console/{page}#token={}", shared::http::percent_encode(token)))
 }
 
-fn password_reset(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
-    let event: SetPasswordEvent = data(envelope)?;
+fn password_reset(state: &AppState, event: PasswordResetRequested) -> Result<Composed, ComposeError> {
     let link = set_password_link(state, "reset-password", &event.token);
     let subject = "Reset your Parley password";
     let until = when(event.expires_at);
@@ -312,9 +301,9 @@ fn password_reset(state: &AppState, envelope: &Envelope) -> Result<Composed, Com
         "Hi {name},\n\nSomeone (we hope you) asked to reset the password of your Parley account. Choose a new \
          password here, until {until}:\n\n{link}\n\nIf it was not you, ignore this email: your password stays as \
          it is.\n",
-        name = event.name,
+        name = event.name.as_str(),
     );
-    let body = paragraph(&format!("Hi {},", escape_html(&event.name)))
+    let body = paragraph(&format!("Hi {},", escape_html(event.name.as_str())))
         + &paragraph(&format!(
             "Someone (we hope you) asked to reset the password of your Parley account. Choose a new password \
              here, until {until}:"
@@ -323,18 +312,15 @@ fn password_reset(state: &AppState, envelope: &Envelope) -> Result<Composed, Com
         + &paragraph("If it was not you, ignore this email: your password stays as it is.");
     let html = layout(subject, &body, "Sent by Parley because a password reset was asked for.");
     let from = Mailbox::new(PARLEY, state.mail.from.clone());
-    let to = Mailbox::new(&event.name, event.email);
+    let to = Mailbox::new(event.name.as_str(), event.email);
     Ok(Composed::Emails(vec![email(state, EmailKind::PasswordReset, from, to, subject, text, html)]))
 }
 
-async fn invitation(state: &AppState, envelope: &Envelope) -> Result<Composed, ComposeError> {
-    let event: SetPasswordEvent = data(envelope)?;
+async fn invitation(state: &AppState, envelope: &Envelope, event: UserInvited) -> Result<Composed, ComposeError> {
     let tenant = state.repos.tenants.get(&envelope.tenant_id).await?;
     let team = tenant.map(|t| t.name.as_str().to_owned()).unwrap_or_else(|| "a team".into());
-    let inviter = match event.invited_by {
-        Some(id) => state.repos.users.get(&envelope.tenant_id, &id).await?.map(|u| u.name.as_str().to_owned()),
-        None => None,
-    };
+    let inviter = state.repos.users.get(&envelope.tenant_id, &event.invited_by).await?;
+    let inviter = inviter.map(|u| u.name.as_str().to_owned());
     let inviter = inviter.unwrap_or_else(|| "An administrator".into());
     let link = set_password_link(state, "accept-invitation", &event.token);
     let subject = format!("{inviter} invited you to {team} on Parley");
@@ -342,9 +328,9 @@ async fn invitation(state: &AppState, envelope: &Envelope) -> Result<Composed, C
     let text = format!(
         "Hi {name},\n\n{inviter} invited you to answer {team}'s visitors on Parley. Choose your password to \
          sign in, until {until}:\n\n{link}\n",
-        name = event.name,
+        name = event.name.as_str(),
     );
-    let body = paragraph(&format!("Hi {},", escape_html(&event.name)))
+    let body = paragraph(&format!("Hi {},", escape_html(event.name.as_str())))
         + &paragraph(&format!(
             "{} invited you to answer {}'s visitors on Parley. Choose your password to sign in, until {until}:",
             escape_html(&inviter),
@@ -353,7 +339,7 @@ async fn invitation(state: &AppState, envelope: &Envelope) -> Result<Composed, C
         + &button(&link, "Accept the invitation");
     let html = layout(&subject, &body, "Sent by Parley because someone invited this address.");
     let from = Mailbox::new(PARLEY, state.mail.from.clone());
-    let to = Mailbox::new(&event.name, event.email);
+    let to = Mailbox::new(event.name.as_str(), event.email);
     Ok(Composed::Emails(vec![email(state, EmailKind::Invitation, from, to, &subject, text, html)]))
 }
 

@@ -9,7 +9,7 @@
 
 use shared::{
     domain::EmailAddress,
-    events::{Envelope, EventType, OutgoingEvent, PublishError},
+    events::{EmailDeadLettered, Envelope, Event, OutgoingEvent, PublishError},
     repos::RepoError,
 };
 
@@ -73,7 +73,7 @@ pub async fn handle(state: &AppState, envelope: &Envelope) -> Result<Outcome, Ha
     let emails = match compose(state, envelope).await {
         Ok(Composed::Emails(emails)) => emails,
         Ok(Composed::Nothing(why)) => return Ok(Outcome::Ignored(why)),
-        Err(err @ ComposeError::Malformed { .. }) => return malformed(state, envelope, err.to_string()).await,
+        Err(err @ ComposeError::Malformed(_)) => return malformed(state, envelope, err.to_string()).await,
         Err(ComposeError::Repo(err)) => return Err(err.into()),
     };
     let mut outcome = Vec::with_capacity(emails.len());
@@ -129,7 +129,7 @@ async fn malformed(state: &AppState, envelope: &Envelope, reason: String) -> Res
         Claim::Mine | Claim::Failed { .. } => {
             tracing::error!(%reason, "event not usable; sent to the dead-letter topic");
             state.sent_log.failed(&key, 0, &reason).await?;
-            dead_letter(state, envelope, None, None, &reason, 0).await?;
+            dead_letter(state, envelope, None, &reason, 0).await?;
             state.sent_log.dead_lettered(&key).await?;
         }
         Claim::Busy => return Err(HandleError::Busy),
@@ -148,7 +148,7 @@ async fn give_up(
     attempts: u32,
 ) -> Result<Delivery, HandleError> {
     tracing::error!(kind = %email.kind, attempts, %reason, "email not sent; sent to the dead-letter topic");
-    dead_letter(state, envelope, Some(email), Some(&key.recipient), reason, attempts).await?;
+    dead_letter(state, envelope, Some(email), reason, attempts).await?;
     state.sent_log.dead_lettered(key).await?;
     Ok(Delivery::DeadLettered { reason: reason.to_owned() })
 }
@@ -159,19 +159,18 @@ async fn dead_letter(
     state: &AppState,
     envelope: &Envelope,
     email: Option<&Email>,
-    recipient: Option<&str>,
     reason: &str,
     attempts: u32,
 ) -> Result<(), PublishError> {
-    let data = serde_json::json!({
-        "eventId": envelope.id,
-        "eventType": envelope.event_type,
-        "kind": email.map(|e| e.kind.as_str()),
-        "recipient": recipient,
-        "reason": reason,
-        "attempts": attempts,
-        "event": envelope,
-    });
-    let event = OutgoingEvent::new(EventType::EmailDeadLettered, envelope.tenant_id, envelope.id, data);
+    let data = EmailDeadLettered {
+        event_id: envelope.id,
+        event_type: envelope.event_type.clone(),
+        kind: email.map(|e| e.kind.as_str().to_owned()),
+        recipient: email.map(|e| e.to.address.clone()),
+        reason: reason.to_owned(),
+        attempts,
+        event: envelope.clone(),
+    };
+    let event = OutgoingEvent::new(envelope.tenant_id, Event::EmailDeadLettered(data));
     state.dead_letters.publish(&event).await
 }

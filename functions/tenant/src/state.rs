@@ -7,7 +7,7 @@ use shared::{
     auth::AccessTokens,
     client_ip::TrustedProxies,
     error::ServiceError,
-    events::{EventPublisher, EventType, KafkaPublisher, OutgoingEvent, Topic},
+    events::{Event, EventPublisher, KafkaPublisher, OutgoingEvent, Topic},
     ratelimit::{RateLimiter, RedisRateLimiter},
     repos::Repos,
 };
@@ -46,8 +46,8 @@ impl AppState {
 
     /// Publishes an event about the tenant, keyed by the tenant id (see
     /// [`shared::events::publish_or_log`]: a broker failure is logged, not returned).
-    pub async fn publish(&self, event_type: EventType, tenant: shared::domain::TenantId, data: serde_json::Value) {
-        let event = OutgoingEvent::new(event_type, tenant, tenant, data);
+    pub async fn publish(&self, tenant: shared::domain::TenantId, event: Event) {
+        let event = OutgoingEvent::new(tenant, event);
         shared::events::publish_or_log(self.events.as_ref(), &event).await;
     }
 }

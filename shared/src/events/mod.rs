@@ -5,6 +5,8 @@
 //! by its chatroom id (or tenant id), so one chatroom's events stay in order on one partition.
 //! Consumers deduplicate on the envelope id: delivery is at least once.
 //!
+//! - [`Event`] is every kind of event, one variant each with typed fields: producers build one
+//!   and wrap it with [`OutgoingEvent::new`]; consumers decode with [`Envelope::event`] and match.
 //! - [`EventPublisher`] is what producers call: [`KafkaPublisher`] (idempotent, `acks=all`),
 //!   [`MemoryPublisher`] (the embedded default's in-process bus), and [`OutboxPublisher`], which
 //!   wraps Kafka so that chat goes on while the broker is down: events Kafka cannot take wait in
@@ -17,6 +19,7 @@
 //!   time, and [`consume_batches`] the same loop in batches; [`lambda`] decodes the batches
 //!   Lambda delivers to a Kafka-triggered function.
 
+mod event;
 mod kafka;
 pub mod lambda;
 mod memory;
@@ -26,6 +29,7 @@ mod queue;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use event::*;
 pub use kafka::{KafkaLogContext, KafkaPublisher, consume, consume_batches, ensure_topics};
 pub use memory::MemoryPublisher;
 pub use outbox::{
@@ -66,88 +70,10 @@ impl Topic {
     }
 }
 
-/// Every kind of event Parley produces. On the wire the envelope's `type` is [`EventType::as_str`]:
-/// consumers keep it a string, so an older consumer skips a kind it does not know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
-    TenantCreated,
-    TenantUpdated,
-    UserInvited,
-    UserUpdated,
-    UserDeleted,
-    RoleCreated,
-    RoleUpdated,
-    RoleDeleted,
-    PasswordResetRequested,
-    ChatbotCreated,
-    ChatbotUpdated,
-    ChatbotDeleted,
-    ChatbotKeyRotated,
-    ChatroomCreated,
-    ChatroomAgentJoined,
-    ChatroomAgentLeft,
-    ChatroomStandby,
-    ChatroomResumed,
-    ChatroomClosed,
-    ChatroomMarkedStale,
-    ChatroomBlocked,
-    /// A chatroom waited in the queue longer than the alert threshold with no agent joining.
-    ChatroomUnclaimed,
-    MessageSent,
-    /// An email that could not be sent, on the dead-letter topic.
-    EmailDeadLettered,
-}
-
-impl EventType {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::TenantCreated => "tenant.created",
-            Self::TenantUpdated => "tenant.updated",
-            Self::UserInvited => "user.invited",
-            Self::UserUpdated => "user.updated",
-            Self::UserDeleted => "user.deleted",
-            Self::RoleCreated => "role.created",
-            Self::RoleUpdated => "role.updated",
-            Self::RoleDeleted => "role.deleted",
-            Self::PasswordResetRequested => "password_reset.requested",
-            Self::ChatbotCreated => "chatbot.created",
-            Self::ChatbotUpdated => "chatbot.updated",
-            Self::ChatbotDeleted => "chatbot.deleted",
-            Self::ChatbotKeyRotated => "chatbot.key_rotated",
-            Self::ChatroomCreated => "chatroom.created",
-            Self::ChatroomAgentJoined => "chatroom.agent_joined",
-            Self::ChatroomAgentLeft => "chatroom.agent_left",
-            Self::ChatroomStandby => "chatroom.standby",
-            Self::ChatroomResumed => "chatroom.resumed",
-            Self::ChatroomClosed => "chatroom.closed",
-            Self::ChatroomMarkedStale => "chatroom.marked_stale",
-            Self::ChatroomBlocked => "chatroom.blocked",
-            Self::ChatroomUnclaimed => "chatroom.unclaimed",
-            Self::MessageSent => "message.sent",
-            Self::EmailDeadLettered => "email.dead_lettered",
-        }
-    }
-
-    /// The topic events of this kind go to.
-    pub fn topic(&self) -> Topic {
-        match self {
-            Self::MessageSent => Topic::Messages,
-            Self::ChatroomCreated
-            | Self::ChatroomAgentJoined
-            | Self::ChatroomAgentLeft
-            | Self::ChatroomStandby
-            | Self::ChatroomResumed
-            | Self::ChatroomClosed
-            | Self::ChatroomMarkedStale
-            | Self::ChatroomBlocked
-            | Self::ChatroomUnclaimed => Topic::Chatrooms,
-            Self::EmailDeadLettered => Topic::EmailsDlq,
-            _ => Topic::Tenants,
-        }
-    }
-}
-
-/// The envelope every event travels in (blueprint section 6).
+/// The envelope every event travels in (blueprint section 6), as it is on the wire: consumers
+/// keep `type` a string and `data` raw JSON until [`Envelope::event`] decodes them, so an
+/// envelope of a kind they do not know, or with unusable data, can still be logged, skipped or
+/// dead-lettered whole.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Envelope {
@@ -170,14 +96,16 @@ pub struct OutgoingEvent {
 }
 
 impl OutgoingEvent {
-    pub fn new(event_type: EventType, tenant_id: TenantId, key: impl ToString, data: impl Serialize) -> Self {
-        let data = serde_json::to_value(data).unwrap_or(serde_json::Value::Null);
+    /// The envelope of `event`, with a fresh id, occurring now, bound for its topic under its key.
+    pub fn new(tenant_id: TenantId, event: Event) -> Self {
+        // The payloads are plain structs with string keys: serialising them cannot fail.
+        let data = serde_json::to_value(&event).unwrap_or(serde_json::Value::Null);
         Self {
-            topic: event_type.topic(),
-            key: key.to_string(),
+            topic: event.topic(),
+            key: event.key(&tenant_id),
             envelope: Envelope {
                 id: EventId::new(),
-                event_type: event_type.as_str().to_owned(),
+                event_type: event.event_type().to_owned(),
                 tenant_id,
                 occurred_at: Timestamp::now(),
                 data,
@@ -248,27 +176,291 @@ pub(crate) fn log_failure(event: &OutgoingEvent, err: &PublishError) {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+    use crate::domain::{
+        ChatbotId, ChatbotStatus, ChatroomId, ChatroomStatus, CloseReason, MessageId, Permission, RoleId, Sender,
+        SenderKind, UserId, VisitorInfo,
+    };
+
+    fn parse<T: std::str::FromStr>(text: &str) -> T
+    where
+        T::Err: std::fmt::Debug,
+    {
+        text.parse().unwrap()
+    }
+
+    /// One event of every kind, with the type and topic each must have.
+    fn every_kind() -> Vec<(Event, &'static str, Topic)> {
+        let (tenant, user, room, bot) = (TenantId::new(), UserId::new(), ChatroomId::new(), ChatbotId::new());
+        let at = Timestamp::from_unix_millis(1_795_600_800_120);
+        let role =
+            RoleChanged { role_id: RoleId::new(), name: parse("Agents"), permissions: vec![Permission::ChatroomsJoin] };
+        let chatbot = ChatbotCreated {
+            chatbot_id: bot,
+            name: parse("Help"),
+            status: ChatbotStatus::Active,
+            allowed_origins: vec![parse("https://*.example.com")],
+            enforce_identity: false,
+        };
+        let ended = ChatroomEnded {
+            chatroom_id: room,
+            reason: CloseReason::ClosedByAgent,
+            by: EndedBy { kind: SenderKind::Agent, id: Some(user.to_string()) },
+            closed_at: Some(at),
+            transcript_requested: true,
+        };
+        let original = OutgoingEvent::new(tenant, Event::UserDeleted(UserDeleted { user_id: user })).envelope;
+        vec![
+            (
+                Event::TenantCreated(TenantCreated {
+                    tenant_id: tenant,
+                    name: parse("Acme"),
+                    admin_user_id: user,
+                    admin_email: parse("ada@acme.test"),
+                }),
+                "tenant.created",
+                Topic::Tenants,
+            ),
+            (
+                Event::TenantUpdated(TenantUpdated { tenant_id: tenant, name: parse("Acme"), email_sender_name: None }),
+                "tenant.updated",
+                Topic::Tenants,
+            ),
+            (
+                Event::UserInvited(UserInvited {
+                    user_id: user,
+                    email: parse("bo@acme.test"),
+                    name: parse("Bo"),
+                    invited_by: UserId::new(),
+                    token: "t0k".into(),
+                    expires_at: at,
+                }),
+                "user.invited",
+                Topic::Tenants,
+            ),
+            (
+                Event::UserUpdated(UserUpdated { user_id: user, changes: vec!["name".into()] }),
+                "user.updated",
+                Topic::Tenants,
+            ),
+            (Event::UserDeleted(UserDeleted { user_id: user }), "user.deleted", Topic::Tenants),
+            (Event::RoleCreated(role.clone()), "role.created", Topic::Tenants),
+            (Event::RoleUpdated(role.clone()), "role.updated", Topic::Tenants),
+            (
+                Event::RoleDeleted(RoleDeleted { role_id: role.role_id, name: role.name }),
+                "role.deleted",
+                Topic::Tenants,
+            ),
+            (
+                Event::PasswordResetRequested(PasswordResetRequested {
+                    user_id: user,
+                    email: parse("bo@acme.test"),
+                    name: parse("Bo"),
+                    token: "t0k".into(),
+                    expires_at: at,
+                }),
+                "password_reset.requested",
+                Topic::Tenants,
+            ),
+            (Event::ChatbotCreated(chatbot.clone()), "chatbot.created", Topic::Tenants),
+            (
+                Event::ChatbotUpdated(ChatbotUpdated { chatbot: chatbot.clone(), changes: vec!["apiKey".into()] }),
+                "chatbot.updated",
+                Topic::Tenants,
+            ),
+            (
+                Event::ChatbotDeleted(ChatbotDeleted { chatbot_id: bot, name: chatbot.name }),
+                "chatbot.deleted",
+                Topic::Tenants,
+            ),
+            (
+                Event::ChatbotKeyRotated(ChatbotKeyRotated {
+                    chatbot_id: bot,
+                    api_key: "parley_pk_…x7k2".into(),
+                    previous_key_expires_at: None,
+                }),
+                "chatbot.key_rotated",
+                Topic::Tenants,
+            ),
+            (
+                Event::ChatroomCreated(ChatroomCreated {
+                    chatroom_id: room,
+                    chatbot_id: bot,
+                    name: parse("Vera"),
+                    email: parse("vera@x.test"),
+                    identity_verified: false,
+                    visitor: VisitorInfo { ip: "203.0.113.9".into(), ..VisitorInfo::default() },
+                    created_at: at,
+                }),
+                "chatroom.created",
+                Topic::Chatrooms,
+            ),
+            (
+                Event::ChatroomAgentJoined(ChatroomAgentJoined {
+                    chatroom_id: room,
+                    agent_id: user,
+                    agent_name: "Ivy".into(),
+                    waited_ms: 1500,
+                }),
+                "chatroom.agent_joined",
+                Topic::Chatrooms,
+            ),
+            (
+                Event::ChatroomAgentLeft(ChatroomAgentLeft { chatroom_id: room, agent_id: user }),
+                "chatroom.agent_left",
+                Topic::Chatrooms,
+            ),
+            (
+                Event::ChatroomStandby(ChatroomStandby { chatroom_id: room, standby_until: at }),
+                "chatroom.standby",
+                Topic::Chatrooms,
+            ),
+            (
+                Event::ChatroomResumed(ChatroomResumed { chatroom_id: room, status: ChatroomStatus::Waiting }),
+                "chatroom.resumed",
+                Topic::Chatrooms,
+            ),
+            (Event::ChatroomClosed(ended.clone()), "chatroom.closed", Topic::Chatrooms),
+            (Event::ChatroomMarkedStale(ended.clone()), "chatroom.marked_stale", Topic::Chatrooms),
+            (Event::ChatroomBlocked(ended), "chatroom.blocked", Topic::Chatrooms),
+            (
+                Event::ChatroomUnclaimed(ChatroomUnclaimed {
+                    chatroom_id: room,
+                    chatbot_id: bot,
+                    name: parse("Vera"),
+                    email: parse("vera@x.test"),
+                    waiting_since: at,
+                    waited_ms: 300_000,
+                }),
+                "chatroom.unclaimed",
+                Topic::Chatrooms,
+            ),
+            (
+                Event::MessageSent(MessageSent {
+                    chatroom_id: room,
+                    message_id: MessageId::new(),
+                    seq: 7,
+                    client_msg_id: parse("c-1"),
+                    sender: Sender { kind: SenderKind::Visitor, id: Some(room.to_string()), name: "Vera".into() },
+                    message: "hello".into(),
+                    sent_at: at,
+                }),
+                "message.sent",
+                Topic::Messages,
+            ),
+            (
+                Event::EmailDeadLettered(EmailDeadLettered {
+                    event_id: original.id,
+                    event_type: original.event_type.clone(),
+                    kind: None,
+                    recipient: None,
+                    reason: "malformed".into(),
+                    attempts: 0,
+                    event: original,
+                }),
+                "email.dead_lettered",
+                Topic::EmailsDlq,
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_kind_round_trips_through_json_with_its_type_and_topic() {
+        let kinds = every_kind();
+        let types: Vec<&str> = kinds.iter().map(|(_, t, _)| *t).collect();
+        let all: Vec<&str> = EventKind::ALL.iter().map(EventKind::as_str).collect();
+        assert_eq!(types, all, "one sample per kind, in declaration order");
+        let tenant = TenantId::new();
+        for (event, event_type, topic) in kinds {
+            let outgoing = OutgoingEvent::new(tenant, event.clone());
+            assert_eq!((outgoing.envelope.event_type.as_str(), outgoing.topic), (event_type, topic));
+            let wire = serde_json::to_string(&outgoing.envelope).unwrap();
+            let back: Envelope = serde_json::from_str(&wire).unwrap();
+            assert_eq!(back, outgoing.envelope);
+            assert_eq!(back.event(), Ok(event), "{event_type}");
+        }
+    }
 
     #[test]
     fn envelopes_serialise_with_the_blueprint_field_names() {
         let tenant = TenantId::new();
-        let event = OutgoingEvent::new(EventType::ChatroomCreated, tenant, "room-1", serde_json::json!({"a": 1}));
-        assert_eq!(event.topic, Topic::Chatrooms);
+        let room = ChatroomId::new();
+        let event = OutgoingEvent::new(
+            tenant,
+            Event::ChatroomAgentLeft(ChatroomAgentLeft { chatroom_id: room, agent_id: UserId::new() }),
+        );
+        assert_eq!((event.topic, event.key.clone()), (Topic::Chatrooms, room.to_string()));
         let json = serde_json::to_value(&event.envelope).unwrap();
         let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
         keys.sort_unstable();
         assert_eq!(keys, ["data", "id", "occurredAt", "tenantId", "type"]);
-        assert_eq!(json["type"], "chatroom.created");
+        assert_eq!(json["type"], "chatroom.agent_left");
         assert_eq!(json["tenantId"], tenant.to_string());
-        let back: Envelope = serde_json::from_value(json).unwrap();
-        assert_eq!(back, event.envelope);
+        assert_eq!(Topic::Messages.name("p."), "p.messages");
     }
 
     #[test]
-    fn events_go_to_their_topics() {
-        assert_eq!(EventType::MessageSent.topic().name("p."), "p.messages");
-        assert_eq!(EventType::UserInvited.topic(), Topic::Tenants);
-        assert_eq!(EventType::ChatroomBlocked.topic(), Topic::Chatrooms);
+    fn data_keeps_its_wire_shape() {
+        let (tenant, room, agent) = (TenantId::new(), ChatroomId::new(), UserId::new());
+        let at = Timestamp::from_unix_millis(1_795_600_800_120);
+        let ended = ChatroomEnded {
+            chatroom_id: room,
+            reason: CloseReason::VisitorLeft,
+            by: EndedBy { kind: SenderKind::System, id: None },
+            closed_at: Some(at),
+            transcript_requested: false,
+        };
+        let data = OutgoingEvent::new(tenant, Event::ChatroomClosed(ended)).envelope.data;
+        assert_eq!(
+            data,
+            json!({"chatroomId": room, "reason": "visitor_left", "by": {"kind": "system", "id": null},
+                   "closedAt": at, "transcriptRequested": false})
+        );
+        let chatbot = ChatbotCreated {
+            chatbot_id: ChatbotId::new(),
+            name: parse("Help"),
+            status: ChatbotStatus::Disabled,
+            allowed_origins: vec![],
+            enforce_identity: true,
+        };
+        let updated =
+            Event::ChatbotUpdated(ChatbotUpdated { chatbot: chatbot.clone(), changes: vec!["status".into()] });
+        let data = OutgoingEvent::new(tenant, updated).envelope.data;
+        assert_eq!(
+            data,
+            json!({"chatbotId": chatbot.chatbot_id, "name": "Help", "status": "disabled", "allowedOrigins": [],
+                   "enforceIdentity": true, "changes": ["status"]})
+        );
+        let joined = Event::ChatroomAgentJoined(ChatroomAgentJoined {
+            chatroom_id: room,
+            agent_id: agent,
+            agent_name: "Ivy".into(),
+            waited_ms: 12,
+        });
+        let outgoing = OutgoingEvent::new(tenant, joined);
+        assert_eq!(
+            outgoing.envelope.data,
+            json!({"chatroomId": room, "agentId": agent, "agentName": "Ivy", "waitedMs": 12})
+        );
+        let invited = OutgoingEvent::new(tenant, Event::UserDeleted(UserDeleted { user_id: agent }));
+        assert_eq!((invited.topic, invited.key), (Topic::Tenants, tenant.to_string()));
+    }
+
+    #[test]
+    fn unknown_types_and_unusable_data_are_told_apart() {
+        let mut envelope = OutgoingEvent::new(
+            TenantId::new(),
+            Event::ChatroomStandby(ChatroomStandby { chatroom_id: ChatroomId::new(), standby_until: Timestamp::now() }),
+        )
+        .envelope;
+        envelope.event_type = "chatroom.rated".into();
+        assert_eq!(envelope.event(), Err(EventError::Unknown("chatroom.rated".into())));
+        envelope.event_type = "chatroom.created".into();
+        envelope.data = json!({"chatroomId": "not-an-id", "name": "hunter2"});
+        let Err(EventError::Malformed { kind, detail }) = envelope.event() else { panic!() };
+        assert_eq!(kind, EventKind::ChatroomCreated);
+        assert!(!detail.contains("hunter2") && !detail.contains("not-an-id"), "{detail}");
     }
 }

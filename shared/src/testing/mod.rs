@@ -218,3 +218,25 @@ pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
     listener.local_addr().expect("local address").port()
 }
+
+/// An event as any producer might send it, typed or not: for odd, partial or unusable input
+/// (real producers build an [`crate::events::Event`]).
+pub fn raw_event(
+    topic: crate::events::Topic,
+    event_type: &str,
+    tenant: crate::domain::TenantId,
+    key: impl ToString,
+    data: serde_json::Value,
+) -> crate::events::OutgoingEvent {
+    crate::events::OutgoingEvent {
+        topic,
+        key: key.to_string(),
+        envelope: crate::events::Envelope {
+            id: crate::domain::EventId::new(),
+            event_type: event_type.to_owned(),
+            tenant_id: tenant,
+            occurred_at: crate::domain::Timestamp::now(),
+            data,
+        },
+    }
+}

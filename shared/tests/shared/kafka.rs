@@ -10,10 +10,7 @@ use std::{
 use shared::{
     config::KafkaConfig,
     domain::TenantId,
-    events::{
-        Envelope, EventPublisher, EventType, KafkaPublisher, OutgoingEvent, Topic, consume, consume_batches,
-        ensure_topics,
-    },
+    events::{Envelope, EventPublisher, KafkaPublisher, OutgoingEvent, Topic, consume, consume_batches, ensure_topics},
     testing::kafka_config,
 };
 use tokio::sync::{mpsc, oneshot};
@@ -41,8 +38,13 @@ async fn publish_round(
     let mut sent = Vec::new();
     for n in rounds {
         for key in KEYS {
-            let event =
-                OutgoingEvent::new(EventType::MessageSent, tenant, key, serde_json::json!({ "key": key, "n": n }));
+            let event = shared::testing::raw_event(
+                shared::events::Topic::Messages,
+                "message.sent",
+                tenant,
+                key,
+                serde_json::json!({ "key": key, "n": n }),
+            );
             publisher.publish(&event).await.expect("publish");
             sent.push(event);
         }
@@ -179,7 +181,13 @@ async fn an_event_never_handled_is_delivered_again_after_a_restart() {
     let tenant = TenantId::new();
     let mut sent = Vec::new();
     for n in 0..3 {
-        let event = OutgoingEvent::new(EventType::MessageSent, tenant, "room-a", serde_json::json!({ "n": n }));
+        let event = shared::testing::raw_event(
+            shared::events::Topic::Messages,
+            "message.sent",
+            tenant,
+            "room-a",
+            serde_json::json!({ "n": n }),
+        );
         publisher.publish(&event).await.expect("publish");
         sent.push(event);
     }
@@ -228,7 +236,13 @@ async fn a_batch_consumer_hands_over_the_events_in_batches_in_order_and_retries_
     let tenant = TenantId::new();
     let mut sent = Vec::new();
     for n in 0..12 {
-        let event = OutgoingEvent::new(EventType::MessageSent, tenant, "room-a", serde_json::json!({ "n": n }));
+        let event = shared::testing::raw_event(
+            shared::events::Topic::Messages,
+            "message.sent",
+            tenant,
+            "room-a",
+            serde_json::json!({ "n": n }),
+        );
         publisher.publish(&event).await.expect("publish");
         sent.push(event.envelope.id);
     }
@@ -240,7 +254,13 @@ async fn a_batch_consumer_hands_over_the_events_in_batches_in_order_and_retries_
         .await
         .expect("raw send");
     for n in 12..15 {
-        let event = OutgoingEvent::new(EventType::MessageSent, tenant, "room-a", serde_json::json!({ "n": n }));
+        let event = shared::testing::raw_event(
+            shared::events::Topic::Messages,
+            "message.sent",
+            tenant,
+            "room-a",
+            serde_json::json!({ "n": n }),
+        );
         publisher.publish(&event).await.expect("publish");
         sent.push(event.envelope.id);
     }

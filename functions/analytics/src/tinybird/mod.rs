@@ -32,8 +32,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use shared::{
+    domain::SenderKind,
     error::ServiceError,
-    events::{Envelope, EventType, Topic},
+    events::{Envelope, Event, EventError, Topic},
 };
 use time::{UtcOffset, format_description::BorrowedFormatItem, macros::format_description};
 
@@ -156,47 +157,100 @@ const OCCURRED_AT: &[BorrowedFormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
 
 impl Row {
-    /// The row of an event, from the fields socket-node puts in its data (see
-    /// `socket-node/src/chat.rs`).
-    pub fn from_envelope(envelope: &Envelope) -> Self {
-        let data = &envelope.data;
-        let string = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
-        let number = |value: Option<&Value>| value.and_then(Value::as_u64);
-        let message = (envelope.event_type == EventType::MessageSent.as_str()).then_some(data);
+    /// The row of an event, or `None` when its data does not fit its type (it can never be
+    /// streamed; logged). A kind this build does not know (a newer producer) still gets a row,
+    /// with the chatroom and chatbot ids every chatroom event names the same way.
+    pub fn from_envelope(envelope: &Envelope) -> Option<Self> {
         let occurred_at = envelope.occurred_at.as_offset_date_time().to_offset(UtcOffset::UTC);
-        Self {
+        let mut row = Self {
             event_id: envelope.id.to_string(),
             event_type: envelope.event_type.clone(),
             tenant_id: envelope.tenant_id.to_string(),
             occurred_at: occurred_at.format(OCCURRED_AT).unwrap_or_else(|_| envelope.occurred_at.to_rfc3339()),
-            chatroom_id: string(data.get("chatroomId")),
-            chatbot_id: string(data.get("chatbotId")),
-            agent_id: agent_id(data),
-            sender_kind: message.and_then(|m| string(m.pointer("/sender/kind"))),
-            seq: message.and_then(|m| number(m.get("seq"))),
-            message_length: message
-                .and_then(|m| m.get("message").and_then(Value::as_str))
-                .map(|text| text.chars().count() as u64),
-            waited_ms: number(data.get("waitedMs")),
-            close_reason: string(data.get("reason")),
-            status: string(data.get("status")),
+            chatroom_id: None,
+            chatbot_id: None,
+            agent_id: None,
+            sender_kind: None,
+            seq: None,
+            message_length: None,
+            waited_ms: None,
+            close_reason: None,
+            status: None,
+        };
+        let event = match envelope.event() {
+            Ok(event) => event,
+            Err(EventError::Unknown(_)) => {
+                let ids = UnknownKind::deserialize(&envelope.data).unwrap_or_default();
+                return Some(Self { chatroom_id: ids.chatroom_id, chatbot_id: ids.chatbot_id, ..row });
+            }
+            Err(err @ EventError::Malformed { .. }) => {
+                tracing::error!(event_id = %envelope.id, error = %err, "skipping an event whose data is unusable");
+                return None;
+            }
+        };
+        let waited = |ms: i64| u64::try_from(ms).ok();
+        match event {
+            Event::ChatroomCreated(e) => {
+                row.chatroom_id = Some(e.chatroom_id.to_string());
+                row.chatbot_id = Some(e.chatbot_id.to_string());
+            }
+            Event::ChatroomAgentJoined(e) => {
+                row.chatroom_id = Some(e.chatroom_id.to_string());
+                row.agent_id = Some(e.agent_id.to_string());
+                row.waited_ms = waited(e.waited_ms);
+            }
+            Event::ChatroomAgentLeft(e) => {
+                row.chatroom_id = Some(e.chatroom_id.to_string());
+                row.agent_id = Some(e.agent_id.to_string());
+            }
+            Event::ChatroomStandby(e) => row.chatroom_id = Some(e.chatroom_id.to_string()),
+            Event::ChatroomResumed(e) => {
+                row.chatroom_id = Some(e.chatroom_id.to_string());
+                row.status = Some(e.status.as_str().to_owned());
+            }
+            Event::ChatroomClosed(e) | Event::ChatroomMarkedStale(e) | Event::ChatroomBlocked(e) => {
+                row.chatroom_id = Some(e.chatroom_id.to_string());
+                row.agent_id = (e.by.kind == SenderKind::Agent).then_some(e.by.id).flatten();
+                row.close_reason = Some(e.reason.as_str().to_owned());
+            }
+            Event::ChatroomUnclaimed(e) => {
+                row.chatroom_id = Some(e.chatroom_id.to_string());
+                row.chatbot_id = Some(e.chatbot_id.to_string());
+                row.waited_ms = waited(e.waited_ms);
+            }
+            Event::MessageSent(e) => {
+                row.chatroom_id = Some(e.chatroom_id.to_string());
+                row.agent_id = (e.sender.kind == SenderKind::Agent).then_some(e.sender.id).flatten();
+                row.sender_kind = Some(e.sender.kind.as_str().to_owned());
+                row.seq = Some(e.seq);
+                row.message_length = Some(e.message.chars().count() as u64);
+            }
+            // Not on a streamed topic: the envelope's fields are all a row would take.
+            Event::TenantCreated(_)
+            | Event::TenantUpdated(_)
+            | Event::UserInvited(_)
+            | Event::UserUpdated(_)
+            | Event::UserDeleted(_)
+            | Event::RoleCreated(_)
+            | Event::RoleUpdated(_)
+            | Event::RoleDeleted(_)
+            | Event::PasswordResetRequested(_)
+            | Event::ChatbotCreated(_)
+            | Event::ChatbotUpdated(_)
+            | Event::ChatbotDeleted(_)
+            | Event::ChatbotKeyRotated(_)
+            | Event::EmailDeadLettered(_) => {}
         }
+        Some(row)
     }
 }
 
-/// `agentId` (`chatroom.agent_joined`, `chatroom.agent_left`), `agent.id` (an assigned agent),
-/// or the agent who sent the message (`sender`) or ended the chatroom (`by`). A visitor's or
-/// Parley's own id is never taken.
-fn agent_id(data: &Value) -> Option<String> {
-    let by_agent = |party: Option<&Value>| {
-        let party = party?;
-        (party.get("kind")?.as_str()? == "agent").then(|| party.get("id")?.as_str().map(str::to_owned))?
-    };
-    let id = |value: Option<&Value>| value.and_then(Value::as_str).map(str::to_owned);
-    id(data.get("agentId"))
-        .or_else(|| id(data.pointer("/agent/id")))
-        .or_else(|| by_agent(data.get("sender")))
-        .or_else(|| by_agent(data.get("by")))
+/// What a row takes from an event of a kind this build does not know.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UnknownKind {
+    chatroom_id: Option<String>,
+    chatbot_id: Option<String>,
 }
 
 /// What `handle` sent.
@@ -236,9 +290,14 @@ pub async fn handle(ingest: &Ingest, events: &[Envelope]) -> Result<Sent, Ingest
     let mut sent = Sent::default();
     for chunk in events.chunks(ingest.inner.batch_rows) {
         let mut body = Vec::new();
-        for envelope in chunk {
-            serde_json::to_writer(&mut body, &Row::from_envelope(envelope))?;
+        let mut rows = 0;
+        for row in chunk.iter().filter_map(Row::from_envelope) {
+            serde_json::to_writer(&mut body, &row)?;
             body.push(b'\n');
+            rows += 1;
+        }
+        if rows == 0 {
+            continue;
         }
         let answer = ingest.post(body).await?;
         let quarantined = answer.quarantined_rows.unwrap_or(0) as usize;
@@ -249,7 +308,7 @@ pub async fn handle(ingest: &Ingest, events: &[Envelope]) -> Result<Sent, Ingest
                 "Tinybird quarantined rows that do not fit the datasource; see its quarantine table"
             );
         }
-        sent.rows += chunk.len();
+        sent.rows += rows;
         sent.requests += 1;
         sent.quarantined += quarantined;
     }
@@ -351,7 +410,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     use serde_json::json;
-    use shared::domain::{TenantId, Timestamp};
+    use shared::{
+        domain::{ChatroomId, MessageId, Sender, TenantId, Timestamp},
+        events::{MessageSent, OutgoingEvent},
+    };
 
     use super::*;
 
@@ -385,7 +447,8 @@ mod tests {
     #[test]
     fn the_datasource_declares_every_field_a_row_carries_and_no_other() {
         let columns = columns();
-        let row = serde_json::to_value(Row::from_envelope(&envelope("chatroom.created", json!({})))).unwrap();
+        let row = Row::from_envelope(&envelope("chatroom.rated", json!({}))).expect("a row");
+        let row = serde_json::to_value(row).unwrap();
         let row = row.as_object().unwrap();
         let fields: Vec<&String> = row.keys().collect();
         let paths: Vec<&String> = columns.keys().collect();
@@ -405,18 +468,32 @@ mod tests {
         assert!(DATASOURCE.contains("ENGINE_SORTING_KEY \"tenant_id, event_id\""), "{DATASOURCE}");
     }
 
+    fn message_sent(sender: Sender) -> Envelope {
+        let event = MessageSent {
+            chatroom_id: ChatroomId::new(),
+            message_id: MessageId::new(),
+            seq: 7,
+            client_msg_id: "x".parse().unwrap(),
+            sender,
+            message: "héllo".into(),
+            sent_at: Timestamp::now(),
+        };
+        let envelope = OutgoingEvent::new(TenantId::new(), Event::MessageSent(event)).envelope;
+        Envelope { occurred_at: Timestamp::from_unix_millis(1_795_600_800_120), ..envelope }
+    }
+
     #[test]
     fn a_row_carries_ids_kinds_and_counts_and_never_the_text() {
         let agent = shared::domain::UserId::new().to_string();
-        let sent = envelope(
-            "message.sent",
-            json!({"chatroomId": "c1", "messageId": "m1", "seq": 7, "clientMsgId": "x",
-                   "sender": {"kind": "agent", "id": agent, "name": "Ivy"}, "message": "héllo", "sentAt": "t"}),
-        );
-        let row = Row::from_envelope(&sent);
+        let sent = message_sent(Sender { kind: SenderKind::Agent, id: Some(agent.clone()), name: "Ivy".into() });
+        let row = Row::from_envelope(&sent).unwrap();
         assert_eq!(row.occurred_at, "2026-11-25T10:00:00.120Z");
         let on_the_second = Envelope { occurred_at: Timestamp::from_unix_millis(1_795_600_800_000), ..sent.clone() };
-        assert_eq!(Row::from_envelope(&on_the_second).occurred_at, "2026-11-25T10:00:00.000Z", "always milliseconds");
+        assert_eq!(
+            Row::from_envelope(&on_the_second).unwrap().occurred_at,
+            "2026-11-25T10:00:00.000Z",
+            "always milliseconds"
+        );
         assert_eq!(
             (row.sender_kind.as_deref(), row.seq, row.message_length, row.agent_id.as_deref()),
             (Some("agent"), Some(7), Some(5), Some(agent.as_str()))
@@ -425,12 +502,15 @@ mod tests {
         assert!(!line.contains("héllo") && !line.contains("Ivy"), "{line}");
 
         // A visitor's sender id is not an agent id.
-        let from_visitor = envelope("message.sent", json!({"sender": {"kind": "visitor", "id": "v@x.test"}}));
-        assert_eq!(Row::from_envelope(&from_visitor).agent_id, None);
-        // The fields of message.sent mean nothing on other events.
-        let other = envelope("chatroom.created", json!({"seq": 3, "message": "hi", "sender": {"kind": "visitor"}}));
-        let row = Row::from_envelope(&other);
-        assert_eq!((row.seq, row.message_length, row.sender_kind), (None, None, None));
+        let from_visitor =
+            message_sent(Sender { kind: SenderKind::Visitor, id: Some("v@x.test".into()), name: "V".into() });
+        assert_eq!(Row::from_envelope(&from_visitor).unwrap().agent_id, None);
+        // A kind this build does not know keeps the ids every chatroom event shares, nothing else.
+        let other = envelope("chatroom.rated", json!({"chatroomId": "c1", "seq": 3, "message": "hi", "stars": 5}));
+        let row = Row::from_envelope(&other).unwrap();
+        assert_eq!((row.chatroom_id.as_deref(), row.seq, row.message_length), (Some("c1"), None, None));
+        // Data that does not fit its kind makes no row.
+        assert_eq!(Row::from_envelope(&envelope("message.sent", json!({"seq": "seven"}))), None);
     }
 
     #[test]

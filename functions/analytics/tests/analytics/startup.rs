@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use shared::{
     config::KafkaConfig,
     domain::{Name, Tenant},
-    events::{EventPublisher, EventType, KafkaPublisher, OutgoingEvent, Topic},
+    events::{EventPublisher, KafkaPublisher, OutgoingEvent, Topic},
     repos::Repos,
     testing::{
         TestDatabase, TestRedis, binary, closed_port, kafka_config, kafka_env,
@@ -71,7 +71,16 @@ fn tinybird_vars(tinybird: &TinybirdStandIn) -> Vec<(&'static str, String)> {
 
 fn chatroom_created(tenant: &Tenant) -> OutgoingEvent {
     let room = shared::domain::ChatroomId::new();
-    OutgoingEvent::new(EventType::ChatroomCreated, tenant.id, room, json!({"chatroomId": room}))
+    let created = shared::events::ChatroomCreated {
+        chatroom_id: room,
+        chatbot_id: shared::domain::ChatbotId::new(),
+        name: "Vera".parse().unwrap(),
+        email: "vera@example.test".parse().unwrap(),
+        identity_verified: false,
+        visitor: shared::domain::VisitorInfo { ip: "203.0.113.9".into(), ..Default::default() },
+        created_at: shared::domain::Timestamp::now(),
+    };
+    OutgoingEvent::new(tenant.id, shared::events::Event::ChatroomCreated(created))
 }
 
 #[tokio::test]

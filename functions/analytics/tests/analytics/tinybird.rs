@@ -26,7 +26,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use shared::{
     domain::{EventId, TenantId, Timestamp, UserId},
-    events::{Envelope, EventPublisher, EventType, KafkaPublisher, OutgoingEvent, Topic, ensure_topics},
+    events::{Envelope, EventPublisher, KafkaPublisher, OutgoingEvent, Topic, ensure_topics},
     testing::{EVENT_TIMEOUT, eventually, kafka_config, lambda::kafka_record, random_string, unique_email},
 };
 
@@ -234,8 +234,9 @@ fn conversation(tenant: TenantId, private: &Private) -> (Vec<Envelope>, Vec<Valu
     let (room, chatbot, agent) =
         ("0193a0f2-7d6e-7c4a-9f3e-5b1a2c3d4e5f", "0193a0f2-0000-7000-8000-000000000001", UserId::new());
     let t0 = 1_795_600_800_000;
-    let created = OutgoingEvent::new(
-        EventType::ChatroomCreated,
+    let created = shared::testing::raw_event(
+        shared::events::Topic::Chatrooms,
+        "chatroom.created",
         tenant,
         room,
         json!({"chatroomId": room, "chatbotId": chatbot, "name": private.visitor_name, "email": private.visitor_email,
@@ -243,37 +244,46 @@ fn conversation(tenant: TenantId, private: &Private) -> (Vec<Envelope>, Vec<Valu
                "visitor": {"ip": private.visitor_ip, "userAgent": "Firefox", "pageUrl": "https://acme.test/help"},
                "createdAt": "2026-11-25T10:00:00Z"}),
     );
-    let joined = OutgoingEvent::new(
-        EventType::ChatroomAgentJoined,
+    let joined = shared::testing::raw_event(
+        shared::events::Topic::Chatrooms,
+        "chatroom.agent_joined",
         tenant,
         room,
         json!({"chatroomId": room, "agentId": agent, "agentName": "Ivy Agentova", "waitedMs": 42_000}),
     );
-    let from_visitor = OutgoingEvent::new(
-        EventType::MessageSent,
+    let from_visitor = shared::testing::raw_event(
+        shared::events::Topic::Messages,
+        "message.sent",
         tenant,
         room,
         json!({"chatroomId": room, "messageId": EventId::new(), "seq": 3, "clientMsgId": "c-1",
                "sender": {"kind": "visitor", "id": private.visitor_email, "name": private.visitor_name},
                "message": private.text, "sentAt": "2026-11-25T10:01:00Z"}),
     );
-    let from_agent = OutgoingEvent::new(
-        EventType::MessageSent,
+    let from_agent = shared::testing::raw_event(
+        shared::events::Topic::Messages,
+        "message.sent",
         tenant,
         room,
         json!({"chatroomId": room, "messageId": EventId::new(), "seq": 4, "clientMsgId": "c-2",
                "sender": {"kind": "agent", "id": agent, "name": "Ivy Agentova"},
                "message": "Sorry to hear that — checking", "sentAt": "2026-11-25T10:01:30Z"}),
     );
-    let closed = OutgoingEvent::new(
-        EventType::ChatroomClosed,
+    let closed = shared::testing::raw_event(
+        shared::events::Topic::Chatrooms,
+        "chatroom.closed",
         tenant,
         room,
         json!({"chatroomId": room, "reason": "closed_by_agent", "by": {"kind": "agent", "id": agent},
                "closedAt": "2026-11-25T10:05:00Z", "transcriptRequested": true}),
     );
-    let mut rated =
-        OutgoingEvent::new(EventType::ChatroomResumed, tenant, room, json!({"chatroomId": room, "stars": 5}));
+    let mut rated = shared::testing::raw_event(
+        shared::events::Topic::Chatrooms,
+        "chatroom.resumed",
+        tenant,
+        room,
+        json!({"chatroomId": room, "stars": 5}),
+    );
     rated.envelope.event_type = "chatroom.rated".to_owned();
     let envelopes = vec![
         at(created, t0),
@@ -418,8 +428,9 @@ async fn on_a_local_tinybird_stand_in_the_lambda_adapter_streams_a_kafka_batch_i
     let private = Private::new();
     let (e, expected) = conversation(tenant, &private);
     let reset_token = format!("pwt_{}", random_string(32));
-    let reset = OutgoingEvent::new(
-        EventType::PasswordResetRequested,
+    let reset = shared::testing::raw_event(
+        shared::events::Topic::Tenants,
+        "password_reset.requested",
         tenant,
         tenant,
         json!({"userId": UserId::new(), "email": unique_email("ivy"), "token": reset_token}),
@@ -471,16 +482,20 @@ async fn on_a_local_tinybird_stand_in_the_consumer_group_streams_chatroom_and_me
     let publisher = KafkaPublisher::connect(&kafka).await.expect("producer");
     let tenant = TenantId::new();
     let private = Private::new();
-    let room = "room-1";
-    let created = OutgoingEvent::new(
-        EventType::ChatroomCreated,
+    let room = shared::domain::ChatroomId::new();
+    let created = shared::testing::raw_event(
+        shared::events::Topic::Chatrooms,
+        "chatroom.created",
         tenant,
         room,
-        json!({"chatroomId": room, "name": private.visitor_name, "email": private.visitor_email}),
+        json!({"chatroomId": room, "chatbotId": shared::domain::ChatbotId::new(), "name": private.visitor_name,
+               "email": private.visitor_email, "identityVerified": false, "visitor": {"ip": private.visitor_ip},
+               "createdAt": Timestamp::now()}),
     );
     let invite_token = format!("pwt_{}", random_string(32));
-    let invited = OutgoingEvent::new(
-        EventType::UserInvited,
+    let invited = shared::testing::raw_event(
+        shared::events::Topic::Tenants,
+        "user.invited",
         tenant,
         tenant,
         json!({"userId": UserId::new(), "email": unique_email("ivy"), "token": invite_token}),
@@ -489,11 +504,14 @@ async fn on_a_local_tinybird_stand_in_the_consumer_group_streams_chatroom_and_me
     publisher.publish(&invited).await.expect("published");
     let mut messages = Vec::new();
     for seq in 1..=8 {
-        let sent = OutgoingEvent::new(
-            EventType::MessageSent,
+        let sent = shared::testing::raw_event(
+            shared::events::Topic::Messages,
+            "message.sent",
             tenant,
             room,
-            json!({"chatroomId": room, "seq": seq, "sender": {"kind": "visitor"}, "message": private.text}),
+            json!({"chatroomId": room, "messageId": EventId::new(), "seq": seq, "clientMsgId": format!("c-{seq}"),
+                   "sender": {"kind": "visitor", "id": null, "name": private.visitor_name}, "message": private.text,
+                   "sentAt": Timestamp::now()}),
         );
         publisher.publish(&sent).await.expect("published");
         messages.push(sent.envelope.id.to_string());

@@ -7,14 +7,13 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
-use serde_json::json;
 use shared::{
     ApiError, Json,
     auth::{Agent, ApiKey},
     domain::{
         Chatbot, ChatbotId, ChatbotPatch, ChatbotStatus, Colour, Name, OriginPattern, Position, Text, WidgetSettings,
     },
-    events::EventType,
+    events::{ChatbotCreated, ChatbotDeleted, ChatbotUpdated, Event},
 };
 use utoipa::ToSchema;
 
@@ -77,14 +76,20 @@ fn checked_origins(origins: Vec<OriginPattern>) -> Result<Vec<OriginPattern>, Ap
 }
 
 /// What events say about a chatbot: never a key, hash or secret.
-pub fn event_data(chatbot: &Chatbot) -> serde_json::Value {
-    json!({
-        "chatbotId": chatbot.id,
-        "name": chatbot.name,
-        "status": chatbot.status.as_str(),
-        "allowedOrigins": chatbot.allowed_origins,
-        "enforceIdentity": chatbot.enforce_identity,
-    })
+pub fn event_data(chatbot: &Chatbot) -> ChatbotCreated {
+    ChatbotCreated {
+        chatbot_id: chatbot.id,
+        name: chatbot.name.clone(),
+        status: chatbot.status,
+        allowed_origins: chatbot.allowed_origins.clone(),
+        enforce_identity: chatbot.enforce_identity,
+    }
+}
+
+/// `chatbot.updated` with the names of the fields that changed.
+pub fn updated(chatbot: &Chatbot, changes: &[&str]) -> Event {
+    let changes = changes.iter().map(|c| (*c).to_owned()).collect();
+    Event::ChatbotUpdated(ChatbotUpdated { chatbot: event_data(chatbot), changes })
 }
 
 /// The names of the fields that differ between `before` and `after`, for `chatbot.updated`
@@ -141,7 +146,7 @@ pub async fn create(
     chatbot.settings = body.settings.applied_to(&chatbot.settings);
     chatbot.enforce_identity = body.enforce_identity;
     state.repos.chatbots.insert(&chatbot).await?;
-    state.publish(EventType::ChatbotCreated, agent.tenant_id, event_data(&chatbot)).await;
+    state.publish(agent.tenant_id, Event::ChatbotCreated(event_data(&chatbot))).await;
     let credentials = Credentials {
         snippet: Some(snippet::html(&state.policy.public_socket_url, &chatbot.tenant_id, key.expose())),
         api_key: Some(key.expose().to_owned()),
@@ -198,9 +203,7 @@ pub async fn update(
     let chatbot = state.repos.chatbots.update(&agent.tenant_id, &before.id, &patch, None).await?;
     let changes = changes(&before, &chatbot);
     if !changes.is_empty() {
-        let mut data = event_data(&chatbot);
-        data["changes"] = json!(changes);
-        state.changed(&chatbot, EventType::ChatbotUpdated, data).await;
+        state.changed(&chatbot, updated(&chatbot, &changes)).await;
     }
     Ok(Json(ChatbotView::from(&chatbot)))
 }
@@ -215,7 +218,7 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     let chatbot = load(&state, &agent, &id).await?;
     state.repos.chatbots.delete(&agent.tenant_id, &chatbot.id).await?;
-    let data = json!({ "chatbotId": chatbot.id, "name": chatbot.name });
-    state.changed(&chatbot, EventType::ChatbotDeleted, data).await;
+    let event = ChatbotDeleted { chatbot_id: chatbot.id, name: chatbot.name.clone() };
+    state.changed(&chatbot, Event::ChatbotDeleted(event)).await;
     Ok(StatusCode::NO_CONTENT)
 }

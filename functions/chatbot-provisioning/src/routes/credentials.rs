@@ -9,17 +9,16 @@ use axum::{
     routing::post,
 };
 use serde::Deserialize;
-use serde_json::json;
 use shared::{
     ApiError, Json,
     auth::{Agent, ApiKey},
     domain::{Chatbot, ChatbotPatch, Timestamp},
-    events::EventType,
+    events::{ChatbotKeyRotated, Event},
     repos::RepoError,
 };
 use utoipa::ToSchema;
 
-use super::{chatbots::event_data, load};
+use super::{chatbots::updated, load};
 use crate::{
     AppState,
     config::Policy,
@@ -92,12 +91,12 @@ pub async fn rotate_api_key(
         (ChatbotPatch { api_keys: Some(api_keys), ..ChatbotPatch::default() }, key)
     })
     .await?;
-    let data = json!({
-        "chatbotId": chatbot.id,
-        "apiKey": masked(&key.hint()),
-        "previousKeyExpiresAt": chatbot.api_keys.previous.as_ref().map(|k| k.expires_at),
-    });
-    state.changed(&chatbot, EventType::ChatbotKeyRotated, data).await;
+    let event = ChatbotKeyRotated {
+        chatbot_id: chatbot.id,
+        api_key: masked(&key.hint()),
+        previous_key_expires_at: chatbot.api_keys.previous.as_ref().map(|k| k.expires_at),
+    };
+    state.changed(&chatbot, Event::ChatbotKeyRotated(event)).await;
     Ok(Json(Credentials {
         snippet: Some(snippet::html(&state.policy.public_socket_url, &chatbot.tenant_id, key.expose())),
         api_key: Some(key.expose().to_owned()),
@@ -121,9 +120,7 @@ pub async fn revoke_api_key(
         (ChatbotPatch { api_keys: Some(chatbot.api_keys.revoked_all(now)), ..ChatbotPatch::default() }, ())
     })
     .await?;
-    let mut data = event_data(&chatbot);
-    data["changes"] = json!(["apiKey"]);
-    state.changed(&chatbot, EventType::ChatbotUpdated, data).await;
+    state.changed(&chatbot, updated(&chatbot, &["apiKey"])).await;
     Ok(Json(ChatbotView::from(&chatbot)))
 }
 
@@ -143,9 +140,7 @@ pub async fn rotate_identity_secret(
         (ChatbotPatch { identity_secret: Some(seed), ..ChatbotPatch::default() }, secret)
     })
     .await?;
-    let mut data = event_data(&chatbot);
-    data["changes"] = json!(["identitySecret"]);
-    state.changed(&chatbot, EventType::ChatbotUpdated, data).await;
+    state.changed(&chatbot, updated(&chatbot, &["identitySecret"])).await;
     Ok(Json(Credentials {
         chatbot: ChatbotView::from(&chatbot),
         api_key: None,

@@ -6,7 +6,7 @@ use aws_lambda_events::event::kafka::KafkaEvent;
 use serde_json::{Value, json};
 use shared::events::lambda::records;
 use shared::{
-    events::{EventPublisher, EventType, KafkaPublisher, OutgoingEvent},
+    events::{EventPublisher, KafkaPublisher},
     testing::{
         binary,
         lambda::{LambdaRuntimeStandIn, Outcome as Answer, kafka_record},
@@ -52,8 +52,7 @@ async fn on_a_local_lambda_runtime_stand_in_a_kafka_batch_sends_its_emails() {
     let tenant = h.tenant("Acme", None).await;
     let visitor = unique_email("vera");
     let welcome =
-        serde_json::to_value(envelope("chatroom.created", tenant.id, json!({"name": "Vera", "email": visitor})))
-            .unwrap();
+        serde_json::to_value(envelope("chatroom.created", tenant.id, created_data(&"Vera", &visitor))).unwrap();
     let batch = kafka_event(&[welcome]);
     let mut runtime = LambdaRuntimeStandIn::start(vec![batch.clone(), batch]).await;
     let mut command = binary(env!("CARGO_BIN_EXE_email"));
@@ -90,13 +89,20 @@ async fn the_consumer_group_sends_what_arrives_on_the_topics() {
     });
     let kafka = KafkaPublisher::connect(&h.kafka).await.unwrap();
     let (visitor, agent) = (unique_email("vera"), unique_email("ivy"));
-    let created =
-        OutgoingEvent::new(EventType::ChatroomCreated, tenant.id, "room-1", json!({"name": "Vera", "email": visitor}));
-    let invited = OutgoingEvent::new(
-        EventType::UserInvited,
+    let created = shared::testing::raw_event(
+        shared::events::Topic::Chatrooms,
+        "chatroom.created",
+        tenant.id,
+        "room-1",
+        created_data(&"Vera", &visitor),
+    );
+    let invited = shared::testing::raw_event(
+        shared::events::Topic::Tenants,
+        "user.invited",
         tenant.id,
         tenant.id,
         json!({"userId": shared::domain::UserId::new(), "email": agent, "name": "Ivy", "token": "pwt_x.y.z",
+               "invitedBy": shared::domain::UserId::new(),
                "expiresAt": shared::domain::Timestamp::now()}),
     );
     for event in [&created, &invited] {

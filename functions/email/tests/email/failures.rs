@@ -8,7 +8,7 @@ use email::{
     sent_log::Key,
     transport::SmtpTransport,
 };
-use serde_json::json;
+
 use shared::testing::{PrivateMailpit, closed_port};
 
 use crate::support::*;
@@ -30,7 +30,7 @@ async fn smtp_down_is_retried_then_dead_lettered_with_the_event() {
     let state = AppState { transport: smtp_on(closed_port()), ..h.state.clone() };
     let tenant = h.tenant("Acme", None).await;
     let visitor = unique_email("vera");
-    let event = envelope("chatroom.created", tenant.id, json!({"name": "Vera", "email": visitor}));
+    let event = envelope("chatroom.created", tenant.id, created_data(&"Vera", &visitor));
     let outcome = handle(&state, &event).await.expect("handled: the email went to the dead-letter topic");
     let Outcome::Emails(emails) = outcome else { panic!("{outcome:?}") };
     let Delivery::DeadLettered { reason } = &emails[0].2 else { panic!("{emails:?}") };
@@ -65,7 +65,7 @@ async fn an_smtp_server_back_within_the_retries_gets_the_email_once() {
     let state = AppState { transport: smtp_on(server.smtp_port), ..h.state.clone() };
     let tenant = h.tenant("Acme", None).await;
     let visitor = unique_email("vera");
-    let event = envelope("chatroom.created", tenant.id, json!({"name": "Vera", "email": visitor}));
+    let event = envelope("chatroom.created", tenant.id, created_data(&"Vera", &visitor));
     let handling = tokio::spawn({
         let (state, event) = (state.clone(), event.clone());
         async move { handle(&state, &event).await }
@@ -89,7 +89,7 @@ async fn an_smtp_server_back_within_the_retries_gets_the_email_once() {
 async fn an_event_with_unusable_data_is_dead_lettered_not_dropped() {
     let h = harness().await;
     let tenant = h.tenant("Acme", None).await;
-    let event = envelope("chatroom.created", tenant.id, json!({"name": "Vera", "email": "not-an-address"}));
+    let event = envelope("chatroom.created", tenant.id, created_data(&"Vera", &"not-an-address"));
     let outcome = h.handle(&event).await;
     let Outcome::Malformed { reason } = outcome else { panic!("{outcome:?}") };
     assert!(reason.starts_with("malformed chatroom.created data"), "{reason}");

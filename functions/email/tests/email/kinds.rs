@@ -53,7 +53,7 @@ async fn a_new_chatroom_sends_the_visitor_a_welcome_from_the_tenant() {
     // Without a sender name, the tenant's name.
     let plain = h.tenant("Globex", None).await;
     let other = unique_email("otto");
-    let event = envelope("chatroom.created", plain.id, json!({"name": "Otto", "email": other}));
+    let event = envelope("chatroom.created", plain.id, created_data(&"Otto", &other));
     h.handle(&event).await;
     let mail = h.mailbox.wait_for(&other).await;
     assert_eq!((mail.from.0.as_str(), mail.subject.as_str()), ("Globex", "Thanks for contacting Globex"));
@@ -65,7 +65,12 @@ async fn line_breaks_in_names_never_reach_the_headers() {
     let tenant = h.tenant("Acme", None).await;
     let (visitor, spy) = (unique_email("vera"), unique_email("spy"));
     let name = format!("Vera\r\nBcc: {spy}\r\nSubject: pwned");
-    let event = envelope("chatroom.created", tenant.id, json!({"name": name, "email": visitor}));
+    // A visitor's name never holds a control character (`Name`), so such an event is unusable:
+    // dead-lettered, and mailed to nobody.
+    let event = envelope("chatroom.created", tenant.id, created_data(&name, &visitor));
+    assert!(matches!(h.handle(&event).await, Outcome::Malformed { .. }));
+    // What a name may hold reaches the To header on one line.
+    let event = envelope("chatroom.created", tenant.id, created_data(&"Vera Bcc: x", &visitor));
     h.handle(&event).await;
     let mail = h.mailbox.wait_for(&visitor).await;
     assert_eq!(mail.to, [visitor.as_str()]);
@@ -74,6 +79,7 @@ async fn line_breaks_in_names_never_reach_the_headers() {
     let to = mail.header("To");
     assert!(to.len() == 1 && !to[0].contains(['\r', '\n']), "one To header on one line: {to:?}");
     assert!(h.mailbox.to(&spy).await.is_empty(), "nobody else got it");
+    assert_eq!(h.mailbox.to(&visitor).await.len(), 1, "one welcome, for the usable event");
 }
 
 #[tokio::test]
@@ -207,7 +213,8 @@ async fn an_unclaimed_chatroom_alerts_the_agents_who_can_take_it() {
     let late = envelope(
         "chatroom.unclaimed",
         tenant.id,
-        json!({"chatroomId": claimed.id, "waitingSince": claimed.updated_at}),
+        json!({"chatroomId": claimed.id, "chatbotId": claimed.chatbot_id, "name": claimed.name,
+               "email": claimed.email, "waitingSince": claimed.updated_at, "waitedMs": 7 * 60_000}),
     );
     assert!(matches!(h.handle(&late).await, Outcome::Ignored(_)));
 }

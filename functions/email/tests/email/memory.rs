@@ -13,8 +13,9 @@ use email::{
 };
 use serde_json::{Value, json};
 use shared::{
-    domain::{Tenant, TenantId, Timestamp},
-    events::{EventPublisher, EventType, MemoryPublisher, OutgoingEvent},
+    domain::{Tenant, TenantId, Timestamp, UserId},
+    events::{Event, EventPublisher, MemoryPublisher, OutgoingEvent, PasswordResetRequested, Topic, UserInvited},
+    testing::raw_event,
     repos::Repos,
 };
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -67,10 +68,16 @@ impl Dev {
     }
 }
 
-fn set_password(event_type: EventType, tenant: TenantId, email: &str, name: &str, token: &str) -> OutgoingEvent {
-    let expires = Timestamp::now().plus(time::Duration::hours(1));
-    let data = json!({"email": email, "name": name, "token": token, "expiresAt": expires});
-    OutgoingEvent::new(event_type, tenant, tenant, data)
+/// A `password_reset.requested` (or, `invited`, a `user.invited`) for `email`.
+fn set_password(invited: bool, tenant: TenantId, email: &str, name: &str, token: &str) -> OutgoingEvent {
+    let (user_id, email, name) = (UserId::new(), email.parse().unwrap(), name.parse().unwrap());
+    let (token, expires_at) = (token.to_owned(), Timestamp::now().plus(time::Duration::hours(1)));
+    let event = if invited {
+        Event::UserInvited(UserInvited { user_id, email, name, invited_by: UserId::new(), token, expires_at })
+    } else {
+        Event::PasswordResetRequested(PasswordResetRequested { user_id, email, name, token, expires_at })
+    };
+    OutgoingEvent::new(tenant, event)
 }
 
 #[tokio::test]
@@ -78,14 +85,14 @@ async fn a_password_reset_published_in_memory_sends_one_email_with_its_link() {
     let dev = dev();
     let tenant = TenantId::new();
     let vera = unique_email("vera");
-    let reset = set_password(EventType::PasswordResetRequested, tenant, &vera, "Vera", "tok_Vera-123");
+    let reset = set_password(false, tenant, &vera, "Vera", "tok_Vera-123");
     dev.publish(&reset).await;
     dev.publish(&reset).await; // delivered twice: the same event id
     // Another topic's event, and a later reset for someone else: handled in order, so once
     // Ann's email is there Vera's duplicate has been handled too.
-    dev.publish(&OutgoingEvent::new(EventType::EmailDeadLettered, tenant, tenant, json!({}))).await;
+    dev.publish(&raw_event(Topic::EmailsDlq, "email.dead_lettered", tenant, tenant, json!({}))).await;
     let ann = unique_email("ann");
-    dev.publish(&set_password(EventType::PasswordResetRequested, tenant, &ann, "Ann", "tok_ann")).await;
+    dev.publish(&set_password(false, tenant, &ann, "Ann", "tok_ann")).await;
     dev.wait_for(&ann, 1).await;
 
     let mails = dev.wait_for(&vera, 1).await;
@@ -110,11 +117,11 @@ async fn the_dev_mail_page_lists_the_emails_newest_first_and_escapes_what_people
     let tenant = Tenant::new("Acme".parse().unwrap());
     dev.state.repos.tenants.insert(&tenant).await.unwrap();
     let vera = unique_email("vera");
-    dev.publish(&set_password(EventType::PasswordResetRequested, tenant.id, &vera, "Vera", "tok_reset")).await;
+    dev.publish(&set_password(false, tenant.id, &vera, "Vera", "tok_reset")).await;
     dev.wait_for(&vera, 1).await;
     let eve = unique_email("eve");
     let hostile = "<script>alert(1)</script> Eve";
-    dev.publish(&set_password(EventType::UserInvited, tenant.id, &eve, hostile, "tok_invite")).await;
+    dev.publish(&set_password(true, tenant.id, &eve, hostile, "tok_invite")).await;
     dev.wait_for(&eve, 1).await;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -9,7 +9,7 @@ async fn the_same_event_delivered_twice_sends_once() {
     let h = harness().await;
     let tenant = h.tenant("Acme", None).await;
     let visitor = unique_email("vera");
-    let event = envelope("chatroom.created", tenant.id, json!({"name": "Vera", "email": visitor}));
+    let event = envelope("chatroom.created", tenant.id, created_data(&"Vera", &visitor));
     assert_eq!(h.handle(&event).await.sent(), 1);
     h.mailbox.wait_for(&visitor).await;
 
@@ -18,7 +18,7 @@ async fn the_same_event_delivered_twice_sends_once() {
     assert_eq!(again[0].2, Delivery::AlreadySent);
 
     // A second event for the same visitor is another email.
-    let next = envelope("chatroom.created", tenant.id, json!({"name": "Vera", "email": visitor}));
+    let next = envelope("chatroom.created", tenant.id, created_data(&"Vera", &visitor));
     h.handle(&next).await;
     let mails = h.mailbox.wait_for_count(&visitor, 2).await;
     assert_eq!(mails.len(), 2, "one per event: {:?}", mails.iter().map(|m| &m.id).collect::<Vec<_>>());
@@ -29,7 +29,7 @@ async fn two_workers_handling_one_event_at_once_send_once() {
     let h = harness().await;
     let tenant = h.tenant("Acme", None).await;
     let visitor = unique_email("vera");
-    let event = envelope("chatroom.created", tenant.id, json!({"name": "Vera", "email": visitor}));
+    let event = envelope("chatroom.created", tenant.id, created_data(&"Vera", &visitor));
     let (a, b) = tokio::join!(handle(&h.state, &event), handle(&h.state, &event));
     let sent = [&a, &b].iter().filter(|r| matches!(r, Ok(o) if o.sent() == 1)).count();
     assert_eq!(sent, 1, "{a:?} {b:?}");

@@ -68,7 +68,7 @@ async fn on_a_local_ses_stand_in_every_part_of_the_email_arrives_signed() {
     let state = AppState { transport: Arc::new(ses), ..h.state.clone() };
     let tenant = h.tenant("Acme", Some("Acme, \"Help\" Desk")).await;
     let visitor = unique_email("vera");
-    let event = envelope("chatroom.created", tenant.id, json!({"name": "Vera <V>", "email": visitor}));
+    let event = envelope("chatroom.created", tenant.id, created_data(&"Vera <V>", &visitor));
     let outcome = handle(&state, &event).await.unwrap();
     assert_eq!(outcome.sent(), 1, "{outcome:?}");
 
@@ -93,7 +93,7 @@ async fn on_a_local_ses_stand_in_a_rejected_address_goes_to_the_dead_letter_topi
     let state = AppState { transport: Arc::new(ses), ..h.state.clone() };
     let tenant = h.tenant("Acme", None).await;
     let visitor = format!("vera.{}@rejected.test", random());
-    let event = envelope("chatroom.created", tenant.id, json!({"name": "Vera", "email": visitor}));
+    let event = envelope("chatroom.created", tenant.id, created_data(&"Vera", &visitor));
     let Outcome::Emails(emails) = handle(&state, &event).await.unwrap() else { panic!() };
     let Delivery::DeadLettered { reason } = &emails[0].2 else { panic!("{emails:?}") };
     assert_eq!(reason, "SES: MessageRejected: Email address is not verified.");
@@ -127,7 +127,7 @@ async fn on_a_local_ses_stand_in_the_binary_signs_with_the_aws_credential_chain_
     let h = harness().await;
     let tenant = h.tenant("Acme", None).await;
     let visitor = unique_email("vera");
-    let welcome = envelope("chatroom.created", tenant.id, json!({"name": "Vera", "email": visitor}));
+    let welcome = envelope("chatroom.created", tenant.id, created_data(&"Vera", &visitor));
     let value = base64::engine::general_purpose::STANDARD.encode(serde_json::to_vec(&welcome).unwrap());
     let batch = json!({
         "eventSource": "aws:kafka",

@@ -3,9 +3,8 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use shared::{
-    events::{EventPublisher, EventType, KafkaPublisher, OutgoingEvent},
+    events::{EventPublisher, KafkaPublisher},
     testing::{binary, closed_port, run_to_exit},
 };
 
@@ -31,8 +30,13 @@ async fn self_hosted_it_sends_what_arrives_serves_health_and_stops_on_sigterm() 
     .await;
 
     let visitor = unique_email("vera");
-    let event =
-        OutgoingEvent::new(EventType::ChatroomCreated, tenant.id, "room-1", json!({"name": "Vera", "email": visitor}));
+    let event = shared::testing::raw_event(
+        shared::events::Topic::Chatrooms,
+        "chatroom.created",
+        tenant.id,
+        "room-1",
+        created_data(&"Vera", &visitor),
+    );
     KafkaPublisher::connect(&h.kafka).await.unwrap().publish(&event).await.unwrap();
     assert_eq!(h.mailbox.wait_for(&visitor).await.subject, "Thanks for contacting Acme");
 

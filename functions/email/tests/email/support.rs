@@ -134,3 +134,13 @@ pub fn envelope(event_type: &str, tenant: TenantId, data: Value) -> Envelope {
 pub fn random() -> String {
     shared::testing::random_string(12).to_lowercase()
 }
+
+/// The data of a `chatroom.created` event as socket-node makes it, for a visitor `name` at
+/// `email` (either may be made unusable on purpose).
+pub fn created_data(name: &impl serde::Serialize, email: &impl serde::Serialize) -> Value {
+    serde_json::json!({
+        "chatroomId": shared::domain::ChatroomId::new(), "chatbotId": shared::domain::ChatbotId::new(),
+        "name": name, "email": email, "identityVerified": false, "visitor": {"ip": "203.0.113.9"},
+        "createdAt": Timestamp::now(),
+    })
+}

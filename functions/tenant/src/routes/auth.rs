@@ -3,13 +3,12 @@
 use axum::{Router, extract::State, http::StatusCode, routing::post};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
-use serde_json::json;
 use shared::{
     ApiError, Json,
     auth::secret::{constant_time_eq, sha256_hex},
     client_ip::ClientIp,
     domain::{EmailAddress, Timestamp, UserStatus},
-    events::EventType,
+    events::{Event, PasswordResetRequested, UserUpdated},
 };
 use utoipa::ToSchema;
 
@@ -110,11 +109,14 @@ pub async fn request_password_reset(
     if let Some(user) = user.filter(|u| u.status == UserStatus::Active) {
         let (token, stored) = new_set_password_token(&user, state.policy.reset_ttl);
         state.repos.users.set_password_change_token(&user.tenant_id, &user.id, &stored).await?;
-        let data = json!({
-            "userId": user.id, "email": user.email, "name": user.name, "token": token.text,
-            "expiresAt": stored.expires_at,
-        });
-        state.publish(EventType::PasswordResetRequested, user.tenant_id, data).await;
+        let event = PasswordResetRequested {
+            user_id: user.id,
+            email: user.email,
+            name: user.name,
+            token: token.text,
+            expires_at: stored.expires_at,
+        };
+        state.publish(user.tenant_id, Event::PasswordResetRequested(event)).await;
     }
     Ok(StatusCode::ACCEPTED)
 }
@@ -157,6 +159,7 @@ pub async fn confirm_password_reset(
         return Err(invalid_reset_token());
     }
     state.repos.sessions.delete_for_user(&user.tenant_id, &user.id).await?;
-    state.publish(EventType::UserUpdated, user.tenant_id, json!({ "userId": user.id, "changes": ["password"] })).await;
+    let event = UserUpdated { user_id: user.id, changes: vec!["password".to_owned()] };
+    state.publish(user.tenant_id, Event::UserUpdated(event)).await;
     Ok(StatusCode::NO_CONTENT)
 }

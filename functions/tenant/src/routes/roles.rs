@@ -7,12 +7,11 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
-use serde_json::json;
 use shared::{
     ApiError, Json,
     auth::Agent,
     domain::{Name, Permission, Role, RoleId},
-    events::EventType,
+    events::{Event, RoleChanged, RoleDeleted},
     repos::RolePatch,
 };
 use utoipa::ToSchema;
@@ -78,7 +77,7 @@ pub async fn create(
     check_can_hand_out(&agent, &body.permissions)?;
     let role = Role::new(agent.tenant_id, body.name, dedup(body.permissions));
     state.repos.roles.insert(&role).await?;
-    state.publish(EventType::RoleCreated, agent.tenant_id, event_data(&role)).await;
+    state.publish(agent.tenant_id, Event::RoleCreated(event_data(&role))).await;
     Ok((StatusCode::CREATED, Json(RoleView::from(&role))))
 }
 
@@ -88,8 +87,8 @@ fn dedup(mut permissions: Vec<Permission>) -> Vec<Permission> {
     permissions
 }
 
-fn event_data(role: &Role) -> serde_json::Value {
-    json!({ "roleId": role.id, "name": role.name, "permissions": role.permissions })
+fn event_data(role: &Role) -> RoleChanged {
+    RoleChanged { role_id: role.id, name: role.name.clone(), permissions: role.permissions.clone() }
 }
 
 #[utoipa::path(get, path = "/roles/{id}", tag = "roles", security(("bearer" = [])), params(("id" = String, Path)),
@@ -132,7 +131,7 @@ pub async fn update(
     }
     let patch = RolePatch { name: body.name, permissions: body.permissions.map(dedup) };
     let role = state.repos.roles.update(&agent.tenant_id, &role.id, &patch).await?;
-    state.publish(EventType::RoleUpdated, agent.tenant_id, event_data(&role)).await;
+    state.publish(agent.tenant_id, Event::RoleUpdated(event_data(&role))).await;
     Ok(Json(RoleView::from(&role)))
 }
 
@@ -156,6 +155,7 @@ pub async fn remove(
         ));
     }
     state.repos.roles.delete(&agent.tenant_id, &role.id).await?;
-    state.publish(EventType::RoleDeleted, agent.tenant_id, json!({ "roleId": role.id, "name": role.name })).await;
+    let event = RoleDeleted { role_id: role.id, name: role.name.clone() };
+    state.publish(agent.tenant_id, Event::RoleDeleted(event)).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,13 +7,12 @@ use axum::{
     routing::{get, post},
 };
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use shared::{
     ApiError, Json,
     auth::Agent,
     client_ip::ClientIp,
     domain::{EmailAddress, Name, Permission, Role, Tenant, TenantPatch, User},
-    events::EventType,
+    events::{Event, TenantCreated, TenantUpdated},
 };
 use utoipa::ToSchema;
 
@@ -83,8 +82,13 @@ pub async fn sign_up(
     }
 
     let tokens = sessions::start(&state, &user, ip).await?;
-    let data = json!({ "tenantId": tenant.id, "name": tenant.name, "adminUserId": user.id, "adminEmail": user.email });
-    state.publish(EventType::TenantCreated, tenant.id, data).await;
+    let event = TenantCreated {
+        tenant_id: tenant.id,
+        name: tenant.name.clone(),
+        admin_user_id: user.id,
+        admin_email: user.email.clone(),
+    };
+    state.publish(tenant.id, Event::TenantCreated(event)).await;
     let view = UserView::new(&user, &Permission::ALL);
     Ok((StatusCode::CREATED, Json(SignedUp { tenant: TenantView::from(&tenant), user: view, tokens })))
 }
@@ -127,7 +131,11 @@ pub async fn update_tenant(
     agent.require(Permission::TenantManage)?;
     let patch = TenantPatch { name: body.name, email_sender_name: body.email_sender_name };
     let tenant = state.repos.tenants.update(&agent.tenant_id, &patch).await?;
-    let data = json!({ "tenantId": tenant.id, "name": tenant.name, "emailSenderName": tenant.email_sender_name });
-    state.publish(EventType::TenantUpdated, tenant.id, data).await;
+    let event = TenantUpdated {
+        tenant_id: tenant.id,
+        name: tenant.name.clone(),
+        email_sender_name: tenant.email_sender_name.clone(),
+    };
+    state.publish(tenant.id, Event::TenantUpdated(event)).await;
     Ok(Json(TenantView::from(&tenant)))
 }

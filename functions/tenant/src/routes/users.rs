@@ -9,12 +9,11 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
-use serde_json::json;
 use shared::{
     ApiError, Json,
     auth::Agent,
     domain::{Assigning, EmailAddress, IpRange, Name, Permission, Role, RoleId, User, UserId, UserPatch, UserStatus},
-    events::EventType,
+    events::{Event, UserDeleted, UserInvited, UserUpdated},
 };
 use utoipa::ToSchema;
 
@@ -86,11 +85,15 @@ pub async fn invite(
     let expires_at = stored.expires_at;
     user.password_change_token = Some(stored);
     state.repos.users.insert(&user).await?;
-    let data = json!({
-        "userId": user.id, "email": user.email, "name": user.name, "invitedBy": agent.user_id,
-        "token": token.text, "expiresAt": expires_at,
-    });
-    state.publish(EventType::UserInvited, agent.tenant_id, data).await;
+    let event = UserInvited {
+        user_id: user.id,
+        email: user.email.clone(),
+        name: user.name.clone(),
+        invited_by: agent.user_id,
+        token: token.text,
+        expires_at,
+    };
+    state.publish(agent.tenant_id, Event::UserInvited(event)).await;
     Ok((StatusCode::CREATED, Json(UserView::new(&user, &permissions))))
 }
 
@@ -219,7 +222,8 @@ pub async fn update(
     }
     let changed = changes(&before, &after);
     if !changed.is_empty() {
-        state.publish(EventType::UserUpdated, agent.tenant_id, json!({ "userId": after.id, "changes": changed })).await;
+        let changes = changed.into_iter().map(str::to_owned).collect();
+        state.publish(agent.tenant_id, Event::UserUpdated(UserUpdated { user_id: after.id, changes })).await;
     }
     Ok(Json(UserView::new(&after, &after.permissions(&roles))))
 }
@@ -245,6 +249,6 @@ pub async fn remove(
         return Err(admins::last_admin());
     }
     state.repos.sessions.delete_for_user(&agent.tenant_id, &user.id).await?;
-    state.publish(EventType::UserDeleted, agent.tenant_id, json!({ "userId": user.id })).await;
+    state.publish(agent.tenant_id, Event::UserDeleted(UserDeleted { user_id: user.id })).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use shared::{
     domain::TenantId,
-    events::{EventPublisher, EventType, MongoOutbox, OutgoingEvent, PublishError, ensure_outbox_indexes},
+    events::{EventPublisher, MongoOutbox, OutgoingEvent, PublishError, ensure_outbox_indexes},
     testing::{EVENT_TIMEOUT, EventLog, TestDatabase, eventually},
 };
 
@@ -45,7 +45,13 @@ async fn read_all(log: &EventLog, count: usize) -> Vec<Value> {
 
 /// Event `n` of chatroom `key`: `message.sent` with `{key, n}` as its data.
 fn event(tenant: TenantId, key: &str, n: u64) -> OutgoingEvent {
-    OutgoingEvent::new(EventType::MessageSent, tenant, key, serde_json::json!({ "key": key, "n": n }))
+    shared::testing::raw_event(
+        shared::events::Topic::Messages,
+        "message.sent",
+        tenant,
+        key,
+        serde_json::json!({ "key": key, "n": n }),
+    )
 }
 
 /// `rounds` events for each of `keys`, interleaved: (a, 0), (b, 0), (a, 1), (b, 1), ...

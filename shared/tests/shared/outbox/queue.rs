@@ -129,8 +129,9 @@ async fn an_event_that_fails_does_not_stop_the_ones_after_it() {
     let recorder = Recorder::new(1_000);
     let (queue, task) = EventQueue::spawn(recorder.clone(), 16);
     let tenant = TenantId::new();
-    let refused = OutgoingEvent::new(
-        shared::events::EventType::MessageSent,
+    let refused = shared::testing::raw_event(
+        shared::events::Topic::Messages,
+        "message.sent",
         tenant,
         "room-a",
         serde_json::json!({"refuse": true}),

@@ -7,7 +7,7 @@ use futures::TryStreamExt;
 use mongodb::bson::{Document, doc};
 use shared::{
     domain::TenantId,
-    events::{EventType, MemoryOutbox, OutboxStore, OutgoingEvent},
+    events::{MemoryOutbox, OutboxStore, OutgoingEvent},
     testing::{TestDatabase, eventually},
 };
 
@@ -70,8 +70,9 @@ async fn entries_come_back_whole_and_oldest_first(b: Backend) {
     assert!(b.store.oldest(10).await.unwrap().is_empty());
 
     let tenant = TenantId::new();
-    let first = OutgoingEvent::new(
-        EventType::ChatbotUpdated,
+    let first = shared::testing::raw_event(
+        shared::events::Topic::Tenants,
+        "chatbot.updated",
         tenant,
         tenant,
         serde_json::json!({ "name": "Ünïcødé ✓", "big": u64::MAX, "float": 1.5, "nested": { "list": [1, null, "x"] } }),
