@@ -1,10 +1,12 @@
 //! The services Parley runs on (MongoDB, Redis, Kafka), configured and connected in one place.
 //!
-//! Every binary reads [`ServicesConfig`] and calls [`Services::connect`]: the functions and the
-//! socket-node need all three ([`ServicesConfig::required`]); the local-dev runner takes what is
-//! configured and keeps the rest in process memory ([`ServicesConfig::from_env`]). From the
-//! connected services come the pieces the binaries are built from: the repositories, the rate
-//! limiter and the event publisher (Kafka behind the MongoDB outbox when both are there).
+//! Every binary reads [`ServicesConfig`] and calls [`Services::connect`]: the socket-node and most
+//! functions need all three ([`ServicesConfig::required`]), the email function only MongoDB and
+//! Kafka ([`ServicesConfig::requiring`]); the local-dev runner takes what is configured and keeps
+//! the rest in process memory ([`ServicesConfig::from_env`]). From the connected services come
+//! the pieces the binaries are built from: the repositories, the rate limiter and the event
+//! publisher (Kafka behind the MongoDB outbox when both are there); a part a binary cannot do
+//! without is taken with [`Service::need`].
 
 use std::{future::Future, sync::Arc};
 
@@ -18,6 +20,43 @@ use crate::{
     redis::Redis,
     repos::Repos,
 };
+
+/// One of the services Parley runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Mongo,
+    Redis,
+    Kafka,
+}
+
+impl Service {
+    pub const ALL: [Self; 3] = [Self::Mongo, Self::Redis, Self::Kafka];
+
+    /// How errors name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Mongo => "MongoDB",
+            Self::Redis => "Redis",
+            Self::Kafka => "Kafka",
+        }
+    }
+
+    /// The variable that says where it is.
+    pub fn var(self) -> &'static str {
+        match self {
+            Self::Mongo => MongoConfig::URL_VARS[0],
+            Self::Redis => RedisConfig::URL_VARS[0],
+            Self::Kafka => KafkaConfig::BROKERS_VARS[0],
+        }
+    }
+
+    /// `part` (this service's config or connection), or a [`ServiceError`] naming the service and
+    /// its variable when it is not there: for a binary that cannot run without it, given a
+    /// [`ServicesConfig`] that left it out.
+    pub fn need<T>(self, part: Option<T>) -> Result<T, ServiceError> {
+        part.ok_or_else(|| ServiceError::misconfigured(self.name(), format!("{} is not set", self.var())))
+    }
+}
 
 /// Where the services are; each `None` when it is not configured.
 #[derive(Debug, Clone, Default)]
@@ -39,10 +78,18 @@ impl ServicesConfig {
 
     /// All three, for binaries that cannot run without them; a missing one is named.
     pub fn required(env: &Env) -> Result<Self, ConfigError> {
+        Self::requiring(env, &Service::ALL)
+    }
+
+    /// `services` and nothing else, for a binary that needs only those: a missing one is named
+    /// (MongoDB's first, then Redis's, then Kafka's); the others are `None` even when set, so
+    /// the binary never connects to them.
+    pub fn requiring(env: &Env, services: &[Service]) -> Result<Self, ConfigError> {
+        let needs = |service| services.contains(&service);
         Ok(Self {
-            mongo: Some(MongoConfig::required(env)?),
-            redis: Some(RedisConfig::required(env)?),
-            kafka: Some(KafkaConfig::required(env)?),
+            mongo: if needs(Service::Mongo) { Some(MongoConfig::required(env)?) } else { None },
+            redis: if needs(Service::Redis) { Some(RedisConfig::required(env)?) } else { None },
+            kafka: if needs(Service::Kafka) { Some(KafkaConfig::required(env)?) } else { None },
         })
     }
 }
@@ -70,7 +117,7 @@ pub struct EventPipeline {
 
 impl Services {
     /// Connects what `config` names, in order MongoDB (creating the indexes), Redis, Kafka
-    /// (creating `topics`). A service that cannot be reached ends it with a [`ServiceError`]
+    /// (creating `topics`, when there are any). A service that cannot be reached ends it with a [`ServiceError`]
     /// naming the service and its address.
     pub async fn connect(config: &ServicesConfig, topics: &[Topic]) -> Result<Self, ServiceError> {
         let db = match &config.mongo {
@@ -84,7 +131,9 @@ impl Services {
         let kafka = match &config.kafka {
             Some(kafka) => {
                 let publisher = KafkaPublisher::connect(kafka).await?;
-                crate::events::ensure_topics(kafka, topics).await?;
+                if !topics.is_empty() {
+                    crate::events::ensure_topics(kafka, topics).await?;
+                }
                 Some((publisher, kafka.clone()))
             }
             None => None,
@@ -122,5 +171,31 @@ impl Services {
                 EventPipeline { publisher: memory.clone(), relay: None, memory: Some(memory) }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requiring_names_the_first_missing_service_and_leaves_the_others_out() {
+        let env = Env::from_pairs([
+            ("PARLEY_REDIS_URL", "redis://127.0.0.1:6379"),
+            ("PARLEY_KAFKA_BROKERS", "127.0.0.1:9092"),
+        ]);
+        let missing = ServicesConfig::requiring(&env, &[Service::Kafka, Service::Mongo]).unwrap_err();
+        assert_eq!(missing.var, "PARLEY_MONGODB_URL");
+
+        let env = Env::from_pairs([
+            ("PARLEY_MONGODB_URL", "mongodb://127.0.0.1:27017/parley"),
+            ("PARLEY_REDIS_URL", "redis://127.0.0.1:6379"),
+            ("PARLEY_KAFKA_BROKERS", "127.0.0.1:9092"),
+        ]);
+        let config = ServicesConfig::requiring(&env, &[Service::Mongo, Service::Kafka]).unwrap();
+        assert!(config.mongo.is_some() && config.kafka.is_some());
+        assert!(config.redis.is_none(), "Redis is set but not needed");
+        let err = Service::Redis.need(config.redis).unwrap_err();
+        assert_eq!(err.to_string(), "Redis: PARLEY_REDIS_URL is not set");
     }
 }

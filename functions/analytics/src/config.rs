@@ -5,7 +5,8 @@ use std::{net::SocketAddr, str::FromStr, time::Duration};
 use secrecy::{ExposeSecret as _, SecretString};
 use shared::{
     auth::AuthConfig,
-    config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig, RedisConfig},
+    config::{ConfigError, Env, HttpConfig},
+    services::ServicesConfig,
 };
 
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8083);
@@ -13,9 +14,9 @@ pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::n
 #[derive(Debug, Clone)]
 pub struct Config {
     pub http: HttpConfig,
-    pub mongo: MongoConfig,
-    pub redis: RedisConfig,
-    pub kafka: KafkaConfig,
+    /// MongoDB (the reports), Redis (live counts) and Kafka (checked by `/status`, read by the
+    /// Tinybird stream): all required.
+    pub services: ServicesConfig,
     /// Verifies the agents' access tokens (`PARLEY_JWT_KEYS`).
     pub auth: AuthConfig,
     pub status: StatusConfig,
@@ -30,9 +31,7 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             http: HttpConfig::from_env(env, DEFAULT_ADDR)?,
-            mongo: MongoConfig::required(env)?,
-            redis: RedisConfig::required(env)?,
-            kafka: KafkaConfig::required(env)?,
+            services: ServicesConfig::required(env)?,
             auth: AuthConfig::from_env(env)?,
             status: StatusConfig::from_env(env)?,
             reports: ReportsConfig::from_env(env)?,

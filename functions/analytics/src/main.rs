@@ -1,5 +1,5 @@
 use analytics::{AppState, Config, config::Role, tinybird::Ingest};
-use shared::{config::Env, telemetry::exit_on_error};
+use shared::{config::Env, services::Service, telemetry::exit_on_error};
 
 #[tokio::main]
 async fn main() {
@@ -32,7 +32,8 @@ async fn main() {
     }
     if let Some(tinybird) = config.tinybird.clone() {
         let ingest = exit_on_error(Ingest::new(&tinybird));
-        let (kafka, mut stopping) = (config.kafka.clone(), stopping.clone());
+        let kafka = exit_on_error(Service::Kafka.need(config.services.kafka.clone()));
+        let mut stopping = stopping.clone();
         tasks.push(tokio::spawn(async move {
             let stopped = async move {
                 let _ = stopping.wait_for(|stopping| *stopping).await;

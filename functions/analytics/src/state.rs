@@ -3,7 +3,14 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use shared::{auth::AccessTokens, error::ServiceError, events::KafkaPublisher, redis::Redis, repos::Repos};
+use shared::{
+    auth::AccessTokens,
+    error::ServiceError,
+    events::KafkaPublisher,
+    redis::Redis,
+    repos::Repos,
+    services::{Service, Services},
+};
 
 use crate::{Config, config::StatusConfig, reports::ReportStore, source::Source};
 
@@ -24,11 +31,13 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects to MongoDB (creating the indexes, analytics' own too), Redis and Kafka.
+    /// Connects to MongoDB (creating the indexes, analytics' own too), Redis and Kafka; a service
+    /// `config.services` leaves out is named.
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
-        let db = shared::mongo::open(&config.mongo).await?;
-        let redis = shared::redis::connect(&config.redis).await?;
-        let kafka = KafkaPublisher::connect(&config.kafka).await?;
+        let services = Services::connect(&config.services, &[]).await?;
+        let db = Service::Mongo.need(services.db)?;
+        let redis = Service::Redis.need(services.redis)?;
+        let (kafka, _) = Service::Kafka.need(services.kafka)?;
         Self::new(&db, redis, kafka, AccessTokens::new(&config.auth), config.status.clone()).await
     }
 

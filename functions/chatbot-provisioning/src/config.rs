@@ -4,7 +4,8 @@ use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
 use shared::{
     auth::{AuthConfig, IdentityKeys},
-    config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig, RedisConfig},
+    config::{ConfigError, Env, HttpConfig},
+    services::ServicesConfig,
 };
 
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8082);
@@ -12,9 +13,8 @@ pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::n
 #[derive(Debug, Clone)]
 pub struct Config {
     pub http: HttpConfig,
-    pub mongo: MongoConfig,
-    pub redis: RedisConfig,
-    pub kafka: KafkaConfig,
+    /// MongoDB, Redis (the chatbot cache) and Kafka: all required.
+    pub services: ServicesConfig,
     pub auth: AuthConfig,
     pub identity: IdentityKeys,
     pub policy: Policy,
@@ -24,9 +24,7 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             http: HttpConfig::from_env(env, DEFAULT_ADDR)?,
-            mongo: MongoConfig::required(env)?,
-            redis: RedisConfig::required(env)?,
-            kafka: KafkaConfig::required(env)?,
+            services: ServicesConfig::required(env)?,
             auth: AuthConfig::from_env(env)?,
             identity: IdentityKeys::from_env(env)?,
             policy: Policy::from_env(env, PublicUrl::default_socket_node())?,

@@ -7,8 +7,9 @@ use shared::{
     auth::{AccessTokens, ChatbotAccess, IdentityKeys},
     domain::{Chatbot, TenantId},
     error::ServiceError,
-    events::{Event, EventPublisher, KafkaPublisher, OutgoingEvent, Topic},
+    events::{Event, EventPublisher, OutgoingEvent, Topic},
     repos::Repos,
+    services::Services,
 };
 
 use crate::{Config, config::Policy};
@@ -26,18 +27,16 @@ pub struct AppState {
 
 impl AppState {
     /// Connects to MongoDB (creating the indexes), Redis (the chatbot cache) and Kafka (creating
-    /// the `tenants` topic).
+    /// the `tenants` topic): the services `config.services` names, all three from
+    /// [`Config::from_env`].
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
-        let db = shared::mongo::open(&config.mongo).await?;
-        let redis = shared::redis::connect(&config.redis).await?;
-        shared::events::ensure_topics(&config.kafka, &[Topic::Tenants]).await?;
+        let services = Services::connect(&config.services, &[Topic::Tenants]).await?;
         // Events wait in the MongoDB outbox while Kafka is down; the relay runs as long as the
         // process does (on Lambda, while an invocation runs; the socket-nodes relay too).
-        let kafka = KafkaPublisher::connect(&config.kafka).await?;
-        let (events, _relay) = shared::events::kafka_with_outbox(kafka, &db, std::future::pending());
-        let repos = Repos::mongo(&db);
+        let events = services.events(std::future::pending()).publisher;
+        let repos = services.repos();
         Ok(Self {
-            access: ChatbotAccess::new(repos.chatbots.clone(), config.identity.clone(), Some(redis)),
+            access: ChatbotAccess::new(repos.chatbots.clone(), config.identity.clone(), services.redis.clone()),
             repos,
             tokens: AccessTokens::new(&config.auth),
             identity: config.identity.clone(),

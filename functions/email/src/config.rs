@@ -4,8 +4,9 @@ use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
 use secrecy::SecretString;
 use shared::{
-    config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig},
+    config::{ConfigError, Env, HttpConfig},
     domain::EmailAddress,
+    services::{Service, ServicesConfig},
 };
 
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8084);
@@ -13,8 +14,8 @@ pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::n
 #[derive(Debug, Clone)]
 pub struct Config {
     pub http: HttpConfig,
-    pub mongo: MongoConfig,
-    pub kafka: KafkaConfig,
+    /// MongoDB (the repositories, the sent-log, the outbox) and Kafka; no Redis.
+    pub services: ServicesConfig,
     pub mail: MailConfig,
     pub transport: TransportConfig,
     pub retry: RetryPolicy,
@@ -26,8 +27,7 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             http: HttpConfig::from_env(env, DEFAULT_ADDR)?,
-            mongo: MongoConfig::required(env)?,
-            kafka: KafkaConfig::required(env)?,
+            services: ServicesConfig::requiring(env, &[Service::Mongo, Service::Kafka])?,
             mail: MailConfig::from_env(env)?,
             transport: TransportConfig::from_env(env)?,
             retry: RetryPolicy::from_env(env)?,

@@ -5,13 +5,14 @@
 
 use std::future::Future;
 
-use shared::error::ServiceError;
+use shared::{error::ServiceError, services::Service};
 
 use crate::{Config, handle::handle, state::AppState, state::CONSUMED};
 
 /// Consumes until `shutdown` resolves.
 pub async fn run(state: AppState, config: &Config, shutdown: impl Future<Output = ()>) -> Result<(), ServiceError> {
     let state = &state;
+    let kafka = Service::Kafka.need(config.services.kafka.as_ref())?;
     let handler = |envelope| async move { handle(state, &envelope).await.map(drop) };
-    shared::events::consume(&config.kafka, &config.group_id, &CONSUMED, handler, shutdown).await
+    shared::events::consume(kafka, &config.group_id, &CONSUMED, handler, shutdown).await
 }

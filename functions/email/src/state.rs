@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use shared::{
     error::ServiceError,
-    events::{EventPublisher, KafkaPublisher, Topic},
+    events::{EventPublisher, Topic},
     repos::Repos,
+    services::{Service, Services},
 };
 
 use crate::{
@@ -33,15 +34,18 @@ pub struct AppState {
 
 impl AppState {
     /// Connects to MongoDB (creating the indexes, the sent-log's too) and Kafka (creating the
-    /// topics it reads and the dead-letter topic), and sets the transport up.
+    /// topics it reads and the dead-letter topic), and sets the transport up; a service
+    /// `config.services` leaves out is named.
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
-        let db = shared::mongo::open(&config.mongo).await?;
+        let services =
+            Services::connect(&config.services, &[Topic::Chatrooms, Topic::Tenants, Topic::EmailsDlq]).await?;
+        let db = Service::Mongo.need(services.db.clone())?;
+        Service::Kafka.need(services.kafka.as_ref())?;
         MongoSentLog::ensure_indexes(&db).await.map_err(|e| {
             ServiceError::misconfigured("MongoDB", format!("could not create the sent-log's index: {e}"))
         })?;
-        shared::events::ensure_topics(&config.kafka, &[Topic::Chatrooms, Topic::Tenants, Topic::EmailsDlq]).await?;
-        let kafka = KafkaPublisher::connect(&config.kafka).await?;
-        let (dead_letters, _relay) = shared::events::kafka_with_outbox(kafka, &db, std::future::pending());
+        // Dead letters wait in the MongoDB outbox while Kafka is down, like every event.
+        let dead_letters = services.events(std::future::pending()).publisher;
         let transport = crate::transport::from_config(&config.transport)
             .await
             .map_err(|e| ServiceError::misconfigured("the email transport", e.to_string()))?;

@@ -5,7 +5,8 @@ use std::{net::SocketAddr, time::Duration};
 use shared::{
     auth::AuthConfig,
     client_ip::TrustedProxies,
-    config::{ConfigError, Env, HttpConfig, KafkaConfig, MongoConfig, RedisConfig},
+    config::{ConfigError, Env, HttpConfig},
+    services::ServicesConfig,
 };
 
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8081);
@@ -13,9 +14,8 @@ pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::n
 #[derive(Debug, Clone)]
 pub struct Config {
     pub http: HttpConfig,
-    pub mongo: MongoConfig,
-    pub redis: RedisConfig,
-    pub kafka: KafkaConfig,
+    /// MongoDB, Redis (the login limits) and Kafka: all required.
+    pub services: ServicesConfig,
     pub auth: AuthConfig,
     pub proxies: TrustedProxies,
     pub policy: Policy,
@@ -25,9 +25,7 @@ impl Config {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         Ok(Self {
             http: HttpConfig::from_env(env, DEFAULT_ADDR)?,
-            mongo: MongoConfig::required(env)?,
-            redis: RedisConfig::required(env)?,
-            kafka: KafkaConfig::required(env)?,
+            services: ServicesConfig::required(env)?,
             auth: AuthConfig::from_env(env)?,
             proxies: TrustedProxies::from_env(env)?,
             policy: Policy::from_env(env)?,

@@ -7,9 +7,10 @@ use shared::{
     auth::AccessTokens,
     client_ip::TrustedProxies,
     error::ServiceError,
-    events::{Event, EventPublisher, KafkaPublisher, OutgoingEvent, Topic},
-    ratelimit::{RateLimiter, RedisRateLimiter},
+    events::{Event, EventPublisher, OutgoingEvent, Topic},
+    ratelimit::RateLimiter,
     repos::Repos,
+    services::Services,
 };
 
 use crate::{Config, config::Policy};
@@ -25,19 +26,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connects to MongoDB (creating the indexes), Redis and Kafka (creating the `tenants` topic).
+    /// Connects to MongoDB (creating the indexes), Redis and Kafka (creating the `tenants` topic):
+    /// the services `config.services` names, all three from [`Config::from_env`].
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
-        let db = shared::mongo::open(&config.mongo).await?;
-        let redis = shared::redis::connect(&config.redis).await?;
-        shared::events::ensure_topics(&config.kafka, &[Topic::Tenants]).await?;
+        let services = Services::connect(&config.services, &[Topic::Tenants]).await?;
         // Events wait in the MongoDB outbox while Kafka is down; the relay runs as long as the
         // process does (on Lambda, while an invocation runs; the socket-nodes relay too).
-        let kafka = KafkaPublisher::connect(&config.kafka).await?;
-        let (events, _relay) = shared::events::kafka_with_outbox(kafka, &db, std::future::pending());
+        let events = services.events(std::future::pending()).publisher;
         Ok(Self {
-            repos: Repos::mongo(&db),
+            repos: services.repos(),
             tokens: AccessTokens::new(&config.auth),
-            limiter: Arc::new(RedisRateLimiter::new(redis)),
+            limiter: services.limiter(),
             events,
             proxies: config.proxies.clone(),
             policy: config.policy,
