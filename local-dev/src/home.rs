@@ -67,7 +67,10 @@ fn link(url: &str) -> String {
 fn page(links: &Links) -> String {
     let base = &links.base;
     let mailbox = match &links.mailbox {
-        Some(url) => format!("<li><strong>Mailbox</strong>: every email Parley sends (welcome, invitation, password reset) lands here. {}</li>", link(url)),
+        Some(url) => format!(
+            "<li><strong>Mailbox</strong>: every email Parley sends (welcome, invitation, password reset) lands here. {}</li>",
+            link(url)
+        ),
         None => "<li><strong>Mailbox</strong>: emails go to the SMTP relay you configured.</li>".to_owned(),
     };
     let rows: String = [

@@ -57,7 +57,9 @@ pub fn file(data_dir: &Path) -> PathBuf {
 }
 
 fn fresh() -> Vec<(String, String)> {
-    [AuthConfig::KEYS_VAR, IdentityKeys::VAR].map(|name| (name.to_owned(), format!("local-1:{}", random_token()))).into()
+    [AuthConfig::KEYS_VAR, IdentityKeys::VAR]
+        .map(|name| (name.to_owned(), format!("local-1:{}", random_token())))
+        .into()
 }
 
 fn parse(text: &str) -> Option<Vec<(String, String)>> {

@@ -145,8 +145,13 @@ impl Parley {
             }
             (None, Some(memory)) => {
                 let dev = Arc::new(email::transport::DevMailbox::default());
-                let state =
-                    email::AppState::in_memory(repos.clone(), dev.clone(), events.clone(), config.mail.clone(), config.retry);
+                let state = email::AppState::in_memory(
+                    repos.clone(),
+                    dev.clone(),
+                    events.clone(),
+                    config.mail.clone(),
+                    config.retry,
+                );
                 tasks.push(tokio::spawn(email::in_process::run(state, memory.subscribe(), until(stopped.clone()))));
                 described.push(("email", "printed here and kept at /dev/mail".to_owned()));
                 mailbox = Some(dev);
@@ -161,7 +166,8 @@ impl Parley {
         let analytics = match (&services.db, &services.redis, &services.kafka) {
             (Some(db), Some(redis), Some((kafka, _))) => {
                 let tokens = AccessTokens::new(&config.auth);
-                let state = analytics::AppState::new(db, redis.clone(), kafka.clone(), tokens, config.status.clone()).await?;
+                let state =
+                    analytics::AppState::new(db, redis.clone(), kafka.clone(), tokens, config.status.clone()).await?;
                 if let Some(interval) = config.reports.interval {
                     let job = analytics::reports::job::run_every(state.clone(), interval, config.reports.days, stopped);
                     tasks.push(tokio::spawn(job));

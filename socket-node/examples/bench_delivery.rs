@@ -39,8 +39,7 @@ async fn main() {
     let rate = setting("BENCH_RATE", 1000);
     let seconds = setting("BENCH_SECONDS", 10);
     let rooms = setting("BENCH_ROOMS", 20) as usize;
-    let cluster =
-        cluster_with(&[
+    let cluster = cluster_with(&[
         ("PARLEY_SESSIONS_PER_IP_PER_MINUTE", "100000"),
         ("PARLEY_STANDBY_SECS", "600"),
         // The benchmark's clients send far faster than a person: lift the per-connection allowance.

@@ -84,9 +84,10 @@ impl Backends {
     /// presence are Redis's; without it, this process's own (one node).
     pub fn on(services: &Services, events: Arc<dyn EventPublisher>, node: &str) -> Self {
         let (broker, presence): (Arc<dyn Broker>, Arc<dyn Presence>) = match &services.redis {
-            Some(redis) => {
-                (Arc::new(RedisBroker::new(redis.clone())), Arc::new(RedisPresence::new(redis.clone(), node.to_owned())))
-            }
+            Some(redis) => (
+                Arc::new(RedisBroker::new(redis.clone())),
+                Arc::new(RedisPresence::new(redis.clone(), node.to_owned())),
+            ),
             None => (
                 Arc::new(MemoryBroker::default()),
                 Arc::new(MemoryPresence::new(MemorySpace::default(), node.to_owned())),

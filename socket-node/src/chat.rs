@@ -490,7 +490,11 @@ fn ended_data(room: &Chatroom, reason: CloseReason, by: SenderKind, by_id: Optio
 
 /// Records that the visitor wants the conversation by email when it ends (the email function
 /// sends it on `chatroom.closed` or `chatroom.marked_stale`), and shows both sides.
-pub async fn request_transcript(state: &ChatService, actor: &Actor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
+pub async fn request_transcript(
+    state: &ChatService,
+    actor: &Actor,
+    chatroom: ChatroomId,
+) -> Result<Chatroom, ChatError> {
     let room = load_for(state, actor, chatroom, false).await?;
     match state.repos.chatrooms.request_transcript(&room.tenant_id, &room.id).await? {
         Some(asked) => {
@@ -523,11 +527,7 @@ pub async fn alert_unclaimed(state: &ChatService, room: &Chatroom) -> Result<(),
 
 /// A visitor connection arrived: a chatroom in standby is taken back (active again if an agent
 /// holds it, else back in the queue).
-pub async fn visitor_arrived(
-    state: &ChatService,
-    room: &Chatroom,
-    conn: ConnId,
-) -> Result<Chatroom, ChatError> {
+pub async fn visitor_arrived(state: &ChatService, room: &Chatroom, conn: ConnId) -> Result<Chatroom, ChatError> {
     if let Err(err) = state.presence.arrive(room.tenant_id, room.id, conn).await {
         tracing::warn!(error = %err, "presence not recorded");
     }

@@ -20,7 +20,6 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::notice::{ConnId, Notice, Route};
 
-
 /// What a connection's queue carries.
 #[derive(Debug, Clone)]
 pub enum Delivery {

@@ -117,7 +117,9 @@ impl Session {
         if self.actor.is_none() {
             return Ending::Close(close::UNAUTHORIZED, "auth_timeout");
         }
-        self.out.emit(&ServerFrame::error(Code::TokenExpired, "the token has expired; reconnect with a fresh one")).await;
+        self.out
+            .emit(&ServerFrame::error(Code::TokenExpired, "the token has expired; reconnect with a fresh one"))
+            .await;
         Ending::Close(close::UNAUTHORIZED, "token_expired")
     }
 

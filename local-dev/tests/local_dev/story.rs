@@ -35,7 +35,8 @@ pub async fn story(runner: &Runner) -> Told {
     let admin_password = "correct horse battery staple".to_owned();
 
     // 1. A tenant signs up.
-    let sign_up = json!({"tenantName": "Acme", "adminName": "Ada", "adminEmail": admin_email, "adminPassword": admin_password});
+    let sign_up =
+        json!({"tenantName": "Acme", "adminName": "Ada", "adminEmail": admin_email, "adminPassword": admin_password});
     let (status, signed_up) = post(&runner.url("/api/tenant/tenants"), None, sign_up).await;
     assert_eq!(status, 201, "{signed_up}");
     let admin = signed_up["tokens"]["accessToken"].as_str().unwrap().to_owned();
@@ -114,7 +115,8 @@ pub async fn story(runner: &Runner) -> Told {
     let (mut again, _) = Client::authenticated(&runner.ws_url(), &agent).await;
     again.send(json!({"type": "resume", "chatroomId": room, "afterSeq": 0})).await;
     again.next_of("resumed").await;
-    let stored: Vec<&str> = again.seen.iter().filter(|f| f["type"] == "message").filter_map(|f| f["message"].as_str()).collect();
+    let stored: Vec<&str> =
+        again.seen.iter().filter(|f| f["type"] == "message").filter_map(|f| f["message"].as_str()).collect();
     for text in &texts {
         assert!(stored.contains(&text.as_str()), "{text} is stored: {stored:?}");
     }

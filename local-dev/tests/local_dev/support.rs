@@ -5,8 +5,8 @@ use std::{process::Stdio, time::Duration};
 
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-pub use shared::testing::{binary, closed_port, eventually};
 use shared::testing::{Mail, Mailbox};
+pub use shared::testing::{binary, closed_port, eventually};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 

@@ -12,14 +12,17 @@ use tokio::sync::{oneshot, watch};
 use super::{Broker, BrokerError, NoticeHandler};
 use crate::notice::Notice;
 
+/// A subscription: its number and its handler.
+type Subscriber = (u64, Arc<dyn NoticeHandler>);
+
 #[derive(Clone, Default)]
 pub struct MemoryBroker {
-    subscribers: Arc<Mutex<Vec<(u64, Arc<dyn NoticeHandler>)>>>,
+    subscribers: Arc<Mutex<Vec<Subscriber>>>,
     ids: Arc<AtomicU64>,
 }
 
 impl MemoryBroker {
-    fn subscribers(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Arc<dyn NoticeHandler>)>> {
+    fn subscribers(&self) -> std::sync::MutexGuard<'_, Vec<Subscriber>> {
         self.subscribers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

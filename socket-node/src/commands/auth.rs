@@ -39,7 +39,9 @@ pub async fn run(session: &mut Session, token: &str, version: Option<u32>) -> Re
 
 fn expiry(exp: i64) -> Instant {
     let left = exp - Timestamp::now().unix_millis() / 1000;
-    Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0)) + Duration::from_secs(shared::auth::LEEWAY_SECS)
+    Instant::now()
+        + Duration::from_secs(u64::try_from(left).unwrap_or(0))
+        + Duration::from_secs(shared::auth::LEEWAY_SECS)
 }
 
 fn another_identity() -> ChatError {

@@ -7,7 +7,12 @@ use crate::{
     session::Session,
 };
 
-pub async fn run(session: &mut Session, actor: &Actor, chatroom_id: ChatroomId, up_to_seq: u64) -> Result<(), ChatError> {
+pub async fn run(
+    session: &mut Session,
+    actor: &Actor,
+    chatroom_id: ChatroomId,
+    up_to_seq: u64,
+) -> Result<(), ChatError> {
     let origin = session.state.chat.notices.origin(session.id);
     chat::read(&session.state.chat, actor, origin, chatroom_id, up_to_seq).await
 }

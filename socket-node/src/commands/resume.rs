@@ -9,7 +9,12 @@ use crate::{
     session::{Delivered, Session},
 };
 
-pub async fn run(session: &mut Session, actor: &Actor, chatroom_id: ChatroomId, after_seq: u64) -> Result<(), ChatError> {
+pub async fn run(
+    session: &mut Session,
+    actor: &Actor,
+    chatroom_id: ChatroomId,
+    after_seq: u64,
+) -> Result<(), ChatError> {
     if !session.following.contains_key(&chatroom_id) {
         return Err(super::not_following(actor));
     }

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 use shared::{
     domain::{Tenant, TenantId, Timestamp, UserId},
     events::{Event, EventPublisher, MemoryPublisher, OutgoingEvent, PasswordResetRequested, Topic, UserInvited},
-    testing::raw_event,
     repos::Repos,
+    testing::raw_event,
 };
 use tokio::{sync::oneshot, task::JoinHandle};
 
