@@ -20,7 +20,9 @@
 #
 # Downloads and builds are cached in $PARLEY_CACHE_DIR (default ~/.cache/parley), outside the
 # clone, so a second run starts in seconds. Each run keeps its data in a fresh directory under
-# $PARLEY_CACHE_DIR/runs that `services_stop` removes.
+# $PARLEY_CACHE_DIR/runs that `services_stop` removes, unless PARLEY_SERVICES_DIR names a
+# directory to keep (scripts/dev): then FerretDB's, Kafka's and Mailpit's data stay there between
+# runs, and so do the ports, which are reused while they are free.
 
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -31,6 +33,7 @@ SERVICES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../services" && pwd)
 
 _services_pids=()
 _services_run_dir=""
+_services_keep=false
 
 # A free TCP port on 127.0.0.1 (the kernel picks it; a race with another process is possible but
 # the health check below would then fail loudly rather than talk to the wrong server).
@@ -52,6 +55,23 @@ wait_for_port() {
         fi
         sleep 0.2
     done
+}
+
+# The port of service $1: the one it had last time when the data is kept and that port is free,
+# else a free one (remembered in ports.env when the data is kept).
+service_port() {
+    local name=$1 port="" file=$_services_run_dir/ports.env
+    if $_services_keep && [ -f "$file" ]; then
+        port=$(sed -n "s/^$name=//p" "$file")
+        if [ -n "$port" ] && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            port=""
+        fi
+    fi
+    [ -n "$port" ] || port=$(free_port)
+    if $_services_keep; then
+        { grep -v "^$name=" "$file" 2>/dev/null || true; echo "$name=$port"; } >"$file.tmp" && mv "$file.tmp" "$file"
+    fi
+    echo "$port"
 }
 
 # --- provisioning (idempotent, cached) -----------------------------------------------------------
@@ -108,7 +128,7 @@ provision_mailpit() {
 
 start_redis() {
     local port dir=$_services_run_dir/redis
-    port=$(free_port)
+    port=$(service_port redis)
     mkdir -p "$dir"
     redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$dir" \
         --logfile "$dir/redis.log" --daemonize no >/dev/null 2>&1 &
@@ -121,7 +141,7 @@ start_redis() {
 
 start_ferretdb() {
     local port dir=$_services_run_dir/ferretdb
-    port=$(free_port)
+    port=$(service_port ferretdb)
     mkdir -p "$dir/data"
     "$FERRETDB_BIN" --listen-addr="127.0.0.1:$port" --handler=sqlite --sqlite-url="file:$dir/data/" \
         --state-dir="$dir" --telemetry=disable --debug-addr=- --log-level=warn >"$dir/ferretdb.log" 2>&1 &
@@ -135,8 +155,8 @@ start_ferretdb() {
 # properties; a change here belongs there too.
 start_kafka() {
     local port controller_port dir=$_services_run_dir/kafka
-    port=$(free_port)
-    controller_port=$(free_port)
+    port=$(service_port kafka)
+    controller_port=$(service_port kafka_controller)
     mkdir -p "$dir/data"
     cat >"$dir/server.properties" <<EOF
 process.roles=broker,controller
@@ -172,9 +192,12 @@ EOF
     cluster_id=$(python3 -c 'import base64, uuid
 while (cid := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))[0] == "-": pass
 print(cid)')
-    "${java[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
-        -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
-        { cat "$dir/format.log" >&2; die "kafka-storage format failed"; }
+    # Kept data is formatted once; its cluster id is in meta.properties.
+    if [ ! -f "$dir/data/meta.properties" ]; then
+        "${java[@]}" kafka.tools.StorageTool format -t "$cluster_id" \
+            -c "$dir/server.properties" >"$dir/format.log" 2>&1 ||
+            { cat "$dir/format.log" >&2; die "kafka-storage format failed"; }
+    fi
     "${java[@]}" kafka.Kafka "$dir/server.properties" >"$dir/stdout.log" 2>&1 &
     _services_pids+=($!)
     wait_for_port Kafka "$port" "$dir/stdout.log" $! 90
@@ -185,8 +208,8 @@ print(cid)')
 # shared/src/testing/mailbox.rs starts private SMTP servers with this same command line.
 start_mailpit() {
     local smtp_port http_port dir=$_services_run_dir/mailpit
-    smtp_port=$(free_port)
-    http_port=$(free_port)
+    smtp_port=$(service_port mailpit_smtp)
+    http_port=$(service_port mailpit_http)
     mkdir -p "$dir"
     "$MAILPIT_BIN" --smtp "127.0.0.1:$smtp_port" --listen "127.0.0.1:$http_port" \
         --database "$dir/mailpit.db" --max 0 --quiet >"$dir/mailpit.log" 2>&1 &
@@ -198,8 +221,14 @@ start_mailpit() {
 }
 
 services_start() {
-    mkdir -p "$PARLEY_CACHE_DIR/runs"
-    _services_run_dir=$(mktemp -d "$PARLEY_CACHE_DIR/runs/run.XXXXXX")
+    if [ -n "${PARLEY_SERVICES_DIR:-}" ]; then
+        _services_keep=true
+        _services_run_dir=$PARLEY_SERVICES_DIR
+        mkdir -p "$_services_run_dir"
+    else
+        mkdir -p "$PARLEY_CACHE_DIR/runs"
+        _services_run_dir=$(mktemp -d "$PARLEY_CACHE_DIR/runs/run.XXXXXX")
+    fi
 
     if [ -n "${REDIS_URL:-}" ]; then
         export PARLEY_REDIS_URL=$REDIS_URL
@@ -238,6 +267,8 @@ services_stop() {
         timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -9 "$pid" 2>/dev/null
     done
     _services_pids=()
-    [ -n "$_services_run_dir" ] && rm -rf "$_services_run_dir"
+    if [ -n "$_services_run_dir" ] && ! $_services_keep; then
+        rm -rf "$_services_run_dir"
+    fi
     _services_run_dir=""
 }

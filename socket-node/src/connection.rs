@@ -1,19 +1,15 @@
 //! One WebSocket connection's transport, from upgrade to close (mini-redis's `server.rs`).
 //!
-//! Two tasks: a writer that owns the socket's sending half and drains a bounded queue
-//! ([`Out`]), and the read loop, which `select!`s over the client's frames, the notices the hub
-//! queued for this connection, pings, the auth and token deadlines, and node shutdown. What a
-//! frame or a notice means is the [session](crate::session)'s business; this module only moves
-//! frames and decides how the socket closes. Clean-up always runs when the loop ends, whatever
+//! Two tasks: the [writer](crate::writer), which owns the socket's sending half and drains a
+//! bounded queue, and the read loop, which `select!`s over the client's frames, the notices the hub
+//! queued for this connection, pings, the auth and token deadlines, and node shutdown. Text frames
+//! go to the [commands](crate::commands), notices to the [session](crate::session); this module
+//! only moves frames and decides how the socket closes. Clean-up always runs when the loop ends, whatever
 //! ended it.
 
 use std::{
     net::IpAddr,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
+    sync::{Arc, atomic::AtomicBool},
 };
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket};
@@ -24,66 +20,13 @@ use tokio::{
 };
 
 use crate::{
+    commands,
     hub::Outlet,
     protocol::{Code, ServerFrame, close},
     session::Session,
     state::{AppState, IpSlot},
+    writer::{Ending, Out, Outgoing, WRITE_TIMEOUT, write},
 };
-
-/// How long a frame waits for room in the writer's queue before the client is given up as too
-/// slow, and how long the writer then has to hand over the last frames (the close frame among
-/// them) before the socket is dropped.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-
-pub enum Outgoing {
-    Text(String),
-    Ping,
-    Close(u16, &'static str),
-}
-
-/// Why a connection ends.
-pub enum Ending {
-    Close(u16, &'static str),
-    /// The client went away or the socket broke: nothing more to send.
-    Gone,
-}
-
-/// The way frames reach the client: the writer's bounded queue.
-pub struct Out {
-    tx: mpsc::Sender<Outgoing>,
-    /// Rung by the hub when this connection's notice queue is full.
-    kick: Arc<Notify>,
-    /// Set when a frame found no room in time: nothing more is queued, and the connection ends
-    /// with 4408.
-    too_slow: AtomicBool,
-}
-
-impl Out {
-    /// Queues for the writer, waiting a little when it is behind; false when the client is gone
-    /// or too slow. Too slow: the writer's queue stayed full for [`WRITE_TIMEOUT`], or the hub
-    /// found this connection's notice queue full meanwhile (a kick).
-    pub async fn push(&self, outgoing: Outgoing) -> bool {
-        if self.too_slow.load(Ordering::Relaxed) {
-            return false;
-        }
-        tokio::select! {
-            biased;
-            sent = self.tx.send(outgoing) => return sent.is_ok(),
-            () = self.kick.notified() => {}
-            () = tokio::time::sleep(WRITE_TIMEOUT) => {}
-        }
-        self.too_slow.store(true, Ordering::Relaxed);
-        false
-    }
-
-    pub async fn emit(&self, frame: &ServerFrame) -> bool {
-        self.push(Outgoing::Text(frame.to_json())).await
-    }
-
-    fn too_slow(&self) -> bool {
-        self.too_slow.load(Ordering::Relaxed)
-    }
-}
 
 /// Serves one upgraded connection until it ends.
 pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<IpSlot>) {
@@ -125,7 +68,7 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
                 last_heard = Instant::now();
                 match frame {
                     Some(Ok(WsMessage::Text(text))) => {
-                        if let Some(ending) = session.on_text(text.as_str()).await {
+                        if let Some(ending) = commands::on_text(&mut session, text.as_str()).await {
                             break ending;
                         }
                     }
@@ -180,20 +123,4 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
     if tokio::time::timeout(WRITE_TIMEOUT, &mut writer).await.is_err() {
         writer.abort();
     }
-}
-
-async fn write(mut sink: futures::stream::SplitSink<WebSocket, WsMessage>, mut queue: mpsc::Receiver<Outgoing>) {
-    while let Some(outgoing) = queue.recv().await {
-        let (message, last) = match outgoing {
-            Outgoing::Text(text) => (WsMessage::Text(text.into()), false),
-            Outgoing::Ping => (WsMessage::Ping(Default::default()), false),
-            Outgoing::Close(code, reason) => {
-                (WsMessage::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) })), true)
-            }
-        };
-        if sink.send(message).await.is_err() || last {
-            break;
-        }
-    }
-    let _ = sink.close().await;
 }

@@ -13,8 +13,8 @@
 //! protocol is in `docs/protocol.md`; the design in `docs/architecture.md`.
 //!
 //! Modules, from the edge inwards:
-//! - [`routes`] (HTTP) and [`connection`] (one WebSocket's transport: read loop, writer, pings,
-//!   deadlines, close codes);
+//! - [`routes`] (HTTP), [`connection`] (one WebSocket's transport: read loop, pings, deadlines,
+//!   close codes) and [`writer`] (its sending side);
 //! - [`session`] (one connection's identity and chatrooms) and [`commands`] (one module per
 //!   client frame), speaking [`protocol`];
 //! - [`chat`] (what happens in a chatroom, over the narrow [`chat::ChatService`]) and
@@ -43,6 +43,7 @@ pub mod routes;
 pub mod session;
 pub mod state;
 pub mod waiting;
+pub mod writer;
 
 pub use backends::Backends;
 pub use config::{Config, DEFAULT_ADDR, Limits, Timing};

@@ -1,7 +1,6 @@
 //! One connection's session: who it authenticated as, which chatrooms it follows, and what it
-//! has been given of each. The [connection](crate::connection) hands it every text frame and
-//! every notice; frames go to their [command](crate::commands), and every refusal becomes an
-//! `error` frame here, in one place.
+//! has been given of each. The [commands](crate::commands) act on it for the client's frames;
+//! the [connection](crate::connection) hands it the notices the hub queued.
 //!
 //! Each chatroom the connection follows has a [`Delivered`] record, so every message reaches a
 //! connection at most once even when it arrives both live and in a replay, and a replay (a
@@ -14,18 +13,17 @@ use std::{
     time::Duration,
 };
 
-use shared::domain::{ChatroomId, ChatroomStatus, ClientMsgId, TenantId};
+use shared::domain::{ChatroomId, ChatroomStatus, TenantId};
 use tokio::time::Instant;
 
 use crate::{
     chat::{self, Actor, ChatError},
-    commands,
     config::Limits,
-    connection::{Ending, Out, Outgoing},
     hub::{Delivery, Outlet},
     notice::{ConnId, Notice, NoticeKind, Route},
-    protocol::{self, ClientFrame, Code, MessageView, ServerFrame, close},
+    protocol::{self, Code, MessageView, ServerFrame, close},
     state::AppState,
+    writer::{Ending, Out, Outgoing},
 };
 
 /// Messages fetched per page when replaying.
@@ -131,48 +129,6 @@ impl Session {
     pub async fn refuse_frame(&self, frame: ServerFrame) {
         self.state.metrics.frames_refused.inc();
         self.out.emit(&frame).await;
-    }
-
-    async fn refuse(&self, err: ChatError, chatroom_id: Option<ChatroomId>, client_msg_id: Option<ClientMsgId>) {
-        self.refuse_frame(ServerFrame::Error { code: err.code, message: err.message, chatroom_id, client_msg_id })
-            .await;
-    }
-
-    /// A text frame from the client: parsed, run, and any refusal answered.
-    pub async fn on_text(&mut self, text: &str) -> Option<Ending> {
-        let frame = match protocol::parse(text) {
-            Ok(frame) => frame,
-            Err((code, message)) => {
-                self.refuse_frame(ServerFrame::error(code, message)).await;
-                return self.actor.is_none().then_some(Ending::Close(close::UNAUTHORIZED, "auth_required"));
-            }
-        };
-        match (frame, self.actor.clone()) {
-            (ClientFrame::Auth { token, v }, _) => match commands::auth::run(self, &token, v).await {
-                Ok(()) => None,
-                Err(err) => {
-                    let code = match err.code {
-                        Code::PermissionDenied => close::FORBIDDEN,
-                        _ => close::UNAUTHORIZED,
-                    };
-                    let reason = err.code.as_str();
-                    self.refuse(err, None, None).await;
-                    Some(Ending::Close(code, reason))
-                }
-            },
-            (frame, None) => {
-                let message = format!("send auth first, not {}", frame.name());
-                self.refuse_frame(ServerFrame::error(Code::AuthRequired, message)).await;
-                Some(Ending::Close(close::UNAUTHORIZED, "auth_required"))
-            }
-            (frame, Some(actor)) => {
-                let (chatroom_id, client_msg_id) = (frame.chatroom_id(), frame.client_msg_id().cloned());
-                if let Err(err) = commands::run(self, frame, &actor).await {
-                    self.refuse(err, chatroom_id, client_msg_id).await;
-                }
-                None
-            }
-        }
     }
 
     /// Starts following a chatroom the agent now holds: its state, then every message so far.

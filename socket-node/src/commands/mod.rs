@@ -1,7 +1,7 @@
-//! One function per client frame (mini-redis's `cmd/`): each module runs one frame kind for an
-//! authenticated [session](crate::session), doing the chat work through
-//! [`chat`](crate::chat). A refusal comes back as a [`ChatError`]; the session turns it into
-//! the `error` frame, with the frame's chatroom and `clientMsgId`.
+//! One function per client frame (mini-redis's `cmd/`): [`on_text`] parses a text frame and runs
+//! it; each module runs one frame kind for a [session](crate::session), doing the chat work
+//! through [`chat`](crate::chat). A refusal comes back as a [`ChatError`], and [`on_text`] turns
+//! every one into the `error` frame, with the frame's chatroom and `clientMsgId`: one place.
 
 pub mod auth;
 mod close;
@@ -15,14 +15,63 @@ mod send;
 mod transcript;
 mod typing;
 
+use shared::domain::{ChatroomId, ClientMsgId};
+
 use crate::{
     chat::{Actor, AgentActor, ChatError},
-    protocol::{ClientFrame, Code},
+    protocol::{self, ClientFrame, Code, ServerFrame},
     session::Session,
+    writer::Ending,
 };
 
+/// A text frame from the client: parsed, run, and any refusal answered.
+pub async fn on_text(session: &mut Session, text: &str) -> Option<Ending> {
+    let frame = match protocol::parse(text) {
+        Ok(frame) => frame,
+        Err((code, message)) => {
+            session.refuse_frame(ServerFrame::error(code, message)).await;
+            return session.actor.is_none().then_some(Ending::Close(protocol::close::UNAUTHORIZED, "auth_required"));
+        }
+    };
+    match (frame, session.actor.clone()) {
+        (ClientFrame::Auth { token, v }, _) => match auth::run(session, &token, v).await {
+            Ok(()) => None,
+            Err(err) => {
+                let code = match err.code {
+                    Code::PermissionDenied => protocol::close::FORBIDDEN,
+                    _ => protocol::close::UNAUTHORIZED,
+                };
+                let reason = err.code.as_str();
+                refuse(session, err, None, None).await;
+                Some(Ending::Close(code, reason))
+            }
+        },
+        (frame, None) => {
+            let message = format!("send auth first, not {}", frame.name());
+            session.refuse_frame(ServerFrame::error(Code::AuthRequired, message)).await;
+            Some(Ending::Close(protocol::close::UNAUTHORIZED, "auth_required"))
+        }
+        (frame, Some(actor)) => {
+            let (chatroom_id, client_msg_id) = (frame.chatroom_id(), frame.client_msg_id().cloned());
+            if let Err(err) = run(session, frame, &actor).await {
+                refuse(session, err, chatroom_id, client_msg_id).await;
+            }
+            None
+        }
+    }
+}
+
+async fn refuse(
+    session: &Session,
+    err: ChatError,
+    chatroom_id: Option<ChatroomId>,
+    client_msg_id: Option<ClientMsgId>,
+) {
+    session.refuse_frame(ServerFrame::Error { code: err.code, message: err.message, chatroom_id, client_msg_id }).await;
+}
+
 /// Runs one frame of an authenticated connection.
-pub async fn run(session: &mut Session, frame: ClientFrame, actor: &Actor) -> Result<(), ChatError> {
+async fn run(session: &mut Session, frame: ClientFrame, actor: &Actor) -> Result<(), ChatError> {
     match frame {
         // The session verifies tokens before it knows an actor, and again when one is sent later.
         ClientFrame::Auth { token, v } => auth::run(session, &token, v).await,
