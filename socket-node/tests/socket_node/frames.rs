@@ -148,15 +148,20 @@ async fn malformed_frames_get_codes_and_the_connection_and_node_carry_on() {
 
 #[tokio::test]
 async fn a_visitor_who_floods_is_refused_rate_limited_and_the_agent_sees_only_the_allowance() {
-    let cluster = cluster_with(&[("PARLEY_MESSAGE_BURST", "3"), ("PARLEY_MESSAGES_PER_MINUTE", "600")]).await;
+    // Three at once, then one every five seconds: the four sends below come well within that.
+    let cluster = cluster_with(&[("PARLEY_MESSAGE_BURST", "3"), ("PARLEY_MESSAGES_PER_MINUTE", "12")]).await;
     let tenant = cluster.tenant().await;
     let (mut visitor, mut agent, session) = chatting(&cluster, &tenant).await;
     let room = session.chatroom_id.as_str();
 
-    for i in 0..3 {
-        visitor.say_acked(room, &format!("flood {i}")).await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(visitor.say(room, &format!("flood {i}")).await);
     }
-    let refused_id = visitor.say(room, "flood 3").await;
+    for id in &ids[..3] {
+        visitor.next_where("ack", |f| f["clientMsgId"] == id.as_str()).await;
+    }
+    let refused_id = ids[3].clone();
     let refused = visitor.error().await;
     assert_eq!(refused["code"], "rate_limited");
     assert_eq!((refused["chatroomId"].as_str(), refused["clientMsgId"].as_str()), (Some(room), Some(&*refused_id)));
@@ -164,8 +169,7 @@ async fn a_visitor_who_floods_is_refused_rate_limited_and_the_agent_sees_only_th
         agent.message(&format!("flood {i}")).await;
     }
 
-    // The allowance refills (ten a second here): the same message, sent again as a client
-    // retries, goes through once.
+    // The allowance refills: the same message, sent again as a client retries, goes through once.
     let deadline = tokio::time::Instant::now() + WAIT;
     let frame = json!({"type": "send", "chatroomId": room, "clientMsgId": refused_id, "message": "flood 3"});
     let seq = loop {
