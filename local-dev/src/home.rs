@@ -10,20 +10,16 @@ use crate::Config;
 #[derive(Debug, Clone)]
 pub struct Links {
     pub base: String,
-    /// Mailpit's web UI, or `/dev/mail` when emails are kept in process.
+    /// `/dev/mail`, when the runner shows the emails it sent.
     pub mailbox: Option<String>,
     /// Where data lives, in words.
     pub data: String,
 }
 
 impl Links {
-    pub fn new(config: &Config, mailbox_in_process: bool) -> Self {
+    pub fn new(config: &Config, shows_mail: bool) -> Self {
         let base = format!("http://{}", config.http.addr);
-        let mailbox = match (&config.mailbox_url, mailbox_in_process) {
-            (Some(url), _) => Some(url.clone()),
-            (None, true) => Some(format!("{base}/dev/mail")),
-            (None, false) => None,
-        };
+        let mailbox = shows_mail.then(|| format!("{base}/dev/mail"));
         let data = match (&config.data_dir, &config.services.mongo) {
             (Some(dir), Some(_)) => format!("kept in {} between runs", dir.display()),
             (None, Some(_)) => "kept in the MongoDB you configured".to_owned(),

@@ -14,8 +14,8 @@
 //!   functions (analytics needs MongoDB, Redis and Kafka; without them its routes answer 503
 //!   `analytics_unavailable`);
 //! - `/v1/visitor/sessions`, `/v1/ws`, `/readyz`, `/metrics`: the socket-node;
-//! - `/`: a page linking what a person opens; in memory mode, `/dev/mail` (the development
-//!   mailbox) and `/dev/events` (the events produced).
+//! - `/`: a page linking what a person opens; `/dev/mail`, the emails sent (kept in process, or
+//!   read from the local Mailpit); in memory mode `/dev/events`, the events produced.
 //!
 //! Tests: `scripts/test -p local-dev` (the binary in both modes, the story over HTTP and
 //! WebSocket, a restart that keeps everything).
@@ -52,7 +52,7 @@ pub struct Config {
     pub services: ServicesConfig,
     /// `PARLEY_DATA_DIR`: where the keys are kept (`scripts/dev` keeps the services' data there too).
     pub data_dir: Option<PathBuf>,
-    /// `PARLEY_MAILBOX_URL`: the mailbox a person opens (Mailpit's web UI, from `scripts/dev`).
+    /// `PARLEY_MAILBOX_URL`: the local Mailpit (from `scripts/dev`), whose emails `/dev/mail` shows.
     pub mailbox_url: Option<String>,
     pub auth: AuthConfig,
     pub identity: IdentityKeys,
@@ -110,8 +110,8 @@ pub struct Parley {
     pub router: Router,
     /// A line per part saying what it runs on, for the banner.
     pub described: Vec<(&'static str, String)>,
-    /// The development mailbox, when emails are kept in process.
-    pub mailbox: Option<Arc<email::transport::DevMailbox>>,
+    /// What `/dev/mail` shows: the emails kept in process, or those the local Mailpit received.
+    pub letters: Option<Arc<dyn email::dev_mail::Letters>>,
     node: socket_node::Node,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -131,7 +131,8 @@ impl Parley {
 
         // Email: a consumer group on Kafka to the configured SMTP relay, or handled in process
         // into the development mailbox.
-        let mut mailbox = None;
+        let mut letters: Option<Arc<dyn email::dev_mail::Letters>> =
+            config.mailbox_url.as_ref().map(|url| Arc::new(email::dev_mail::MailpitLetters::new(url.clone())) as _);
         match (&config.email, &pipeline.memory) {
             (Some(email_config), _) => {
                 let state = email::AppState::connect(email_config).await?;
@@ -154,7 +155,7 @@ impl Parley {
                 );
                 tasks.push(tokio::spawn(email::in_process::run(state, memory.subscribe(), until(stopped.clone()))));
                 described.push(("email", "printed here and kept at /dev/mail".to_owned()));
-                mailbox = Some(dev);
+                letters = Some(dev);
             }
             (None, None) => described.push(("email", "off (it needs MongoDB beside Kafka)".to_owned())),
         }
@@ -186,10 +187,10 @@ impl Parley {
             events,
             memory_events: pipeline.memory.clone(),
             analytics,
-            mailbox: mailbox.clone(),
+            letters: letters.clone(),
         };
         let router = parts.router(&node);
-        Ok(Self { router, described, mailbox, node, stop, tasks })
+        Ok(Self { router, described, letters, node, stop, tasks })
     }
 
     /// Closes every WebSocket with 1001, stops the background work and sends what is queued.
@@ -235,7 +236,7 @@ struct Parts<'a> {
     events: Arc<dyn EventPublisher>,
     memory_events: Option<Arc<shared::events::MemoryPublisher>>,
     analytics: Option<analytics::AppState>,
-    mailbox: Option<Arc<email::transport::DevMailbox>>,
+    letters: Option<Arc<dyn email::dev_mail::Letters>>,
 }
 
 impl Parts<'_> {
@@ -267,9 +268,9 @@ impl Parts<'_> {
             .nest(analytics, analytics_router(self.analytics))
             .nest(email, email::router())
             .merge(socket_node::routes(node.state.clone()))
-            .merge(home::router(home::Links::new(config, self.mailbox.is_some())));
-        if let Some(mailbox) = self.mailbox {
-            router = router.merge(email::dev_mail::router(mailbox));
+            .merge(home::router(home::Links::new(config, self.letters.is_some())));
+        if let Some(letters) = self.letters {
+            router = router.merge(email::dev_mail::router(letters));
         }
         if let Some(events) = self.memory_events {
             router = router.merge(dev_events::router(events));

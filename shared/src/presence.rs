@@ -9,7 +9,7 @@
 //! - `<prefix>node:<node>:rooms` and `<prefix>node:<node>:agents`: what one node registered
 //!   (`<tenant>/<chatroom>` and tenant ids), so whoever finds the node dead can remove it.
 //!
-//! The writing side lives in the socket-node (`socket-node/src/presence.rs`); this module holds
+//! The writing side lives in the socket-node (`socket-node/src/presence/redis.rs`); this module holds
 //! the key names and the report, so both sides agree, and the reads the analytics function makes.
 
 use std::collections::{BTreeSet, HashMap};

@@ -18,7 +18,7 @@
 //!   `service_unavailable` at the HTTP edge. The limiter fails closed; a caller that prefers to
 //!   let requests through when Redis is down must decide so itself.
 //! - [`MemoryRateLimiter`] counts per process: several instances each allow `max`, and a restart
-//!   forgets every count. It is for the embedded default and tests, not for a fleet.
+//!   forgets every count. It is for `scripts/dev --memory` and tests, not for a fleet.
 //!
 //! Keys often hold email addresses or IPs, so nothing here logs a key.
 

@@ -4,7 +4,7 @@
 //! collections the repositories write (`tenants`, `chatrooms`, `messages`), with the indexes
 //! only they need ([`Source::ensure_indexes`], run by [`crate::AppState::new`]).
 //!
-//! MongoDB only: analytics runs on the real services (the local-dev runner's embedded default
+//! MongoDB only: analytics runs on the real services (`scripts/dev --memory`
 //! answers 503 `analytics_unavailable`), so there is no in-memory version. Its contract tests
 //! are `functions/analytics/tests/analytics/source.rs`, on FerretDB in `scripts/test`.
 

@@ -19,6 +19,7 @@ const SITE: &str = "https://shop.example.com";
 const GREETING: &str = "Thanks for reaching out! A live agent will join shortly.";
 
 /// What the story left behind, to find again after a restart.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Told {
     pub admin_email: String,
     pub admin_password: String,
@@ -219,6 +220,13 @@ async fn on_the_services_the_story_runs_and_a_restart_finds_everything_again() {
     for text in &told.texts {
         messages.wait_for("message.sent", |e| e["data"]["message"] == text.as_str()).await;
     }
+    // The mailbox a person opens shows what the local Mailpit received.
+    let (status, mails) = get(&runner.url("/dev/mail/messages"), None).await;
+    assert_eq!(status, 200);
+    let first = &mails[0];
+    assert!(first["subject"].as_str().is_some_and(|s| !s.is_empty()) && first["text"].is_string(), "{first}");
+    let page = reqwest::get(runner.url("/dev/mail")).await.unwrap().text().await.unwrap();
+    assert!(page.contains("from the local Mailpit"), "{page}");
     assert!(runner.interrupt().await, "Ctrl-C stops it cleanly");
 
     // The same data directory and services: the keys were kept, so the sessions' tokens and
@@ -227,4 +235,26 @@ async fn on_the_services_the_story_runs_and_a_restart_finds_everything_again() {
     found_again(&runner, &told).await;
     assert!(runner.interrupt().await);
     std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+/// Where the two checks of a running `scripts/dev` pass what the story stored.
+fn told_file() -> std::path::PathBuf {
+    std::env::var("PARLEY_DEV_TOLD").expect("PARLEY_DEV_TOLD names a file").into()
+}
+
+/// `scripts/test` runs this against `scripts/dev` itself (`scripts/lib/dev_check.sh`): the story
+/// on a running Parley.
+#[tokio::test]
+#[ignore = "needs a running scripts/dev: scripts/lib/dev_check.sh runs it"]
+async fn against_scripts_dev_the_story_runs() {
+    let told = story(&Runner::running()).await;
+    std::fs::write(told_file(), serde_json::to_string(&told).unwrap()).unwrap();
+}
+
+/// ...and this after stopping it with Ctrl-C and starting it again.
+#[tokio::test]
+#[ignore = "needs a restarted scripts/dev: scripts/lib/dev_check.sh runs it"]
+async fn against_scripts_dev_a_restart_finds_everything_again() {
+    let told: Told = serde_json::from_str(&std::fs::read_to_string(told_file()).unwrap()).unwrap();
+    found_again(&Runner::running(), &told).await;
 }

@@ -13,9 +13,10 @@ use tokio_tungstenite::tungstenite::Message;
 /// How long a test waits for a frame, an email or a start-up.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// A running runner: the process, its address, and the banner it printed.
+/// A running runner: the process (when this test started it), its address, and the banner it
+/// printed.
 pub struct Runner {
-    pub child: tokio::process::Child,
+    pub child: Option<tokio::process::Child>,
     pub base: String,
     pub banner: Vec<String>,
     pub mail: MailSource,
@@ -24,9 +25,9 @@ pub struct Runner {
 /// Where the emails the runner sends can be read.
 #[derive(Clone)]
 pub enum MailSource {
-    /// `/dev/mail` on the runner (memory mode).
+    /// `/dev/mail` on the runner.
     DevMail(String),
-    /// A Mailpit the runner sends to.
+    /// The Mailpit the runner sends to (shared by parallel tests, so read by recipient).
     Mailpit(Mailbox),
 }
 
@@ -59,7 +60,14 @@ impl Runner {
             Some((_, url)) => MailSource::Mailpit(Mailbox::at(url.clone())),
             None => MailSource::DevMail(base.clone()),
         };
-        Self { child, base, banner, mail }
+        Self { child: Some(child), base, banner, mail }
+    }
+
+    /// A runner started elsewhere (`scripts/dev`) at `PARLEY_DEV_URL`; its emails are read where a
+    /// person reads them, at `/dev/mail`.
+    pub fn running() -> Self {
+        let base = std::env::var("PARLEY_DEV_URL").expect("PARLEY_DEV_URL names the running Parley");
+        Self { child: None, mail: MailSource::DevMail(base.clone()), base, banner: Vec::new() }
     }
 
     pub async fn start(env: Vec<(&'static str, String)>) -> Self {
@@ -67,11 +75,12 @@ impl Runner {
     }
 
     /// Stops it as Ctrl-C does and waits for it to exit; answers whether it exited cleanly.
-    pub async fn interrupt(mut self) -> bool {
-        let pid = self.child.id().expect("a running child");
+    pub async fn interrupt(self) -> bool {
+        let mut child = self.child.expect("a runner this test started");
+        let pid = child.id().expect("a running child");
         let killed = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
         assert!(killed.success());
-        let status = tokio::time::timeout(WAIT, self.child.wait()).await.expect("it stops in time").unwrap();
+        let status = tokio::time::timeout(WAIT, child.wait()).await.expect("it stops in time").unwrap();
         status.success()
     }
 

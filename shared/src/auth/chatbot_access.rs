@@ -97,7 +97,7 @@ pub enum VisitorIdentity {
     Unverified,
 }
 
-/// Checks widget credentials; cheap to clone. Without Redis (the embedded default) it reads the
+/// Checks widget credentials; cheap to clone. Without Redis (`scripts/dev --memory`) it reads the
 /// repository every time.
 #[derive(Clone)]
 pub struct ChatbotAccess {

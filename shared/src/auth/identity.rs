@@ -44,7 +44,7 @@ impl IdentityKeys {
         Ok(Self { keys: keyring::from_env(env, Self::VAR)?.into() })
     }
 
-    /// One random key, for the embedded default: identity secrets die with the process.
+    /// One random key, for tests: identity secrets made with it die with the process.
     pub fn ephemeral() -> Self {
         Self { keys: vec![SecretKey::ephemeral()].into() }
     }

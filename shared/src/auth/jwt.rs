@@ -48,11 +48,6 @@ impl AuthConfig {
         }
         Ok(Self { keys, access_ttl: Duration::from_secs(ttl_secs) })
     }
-
-    /// A single random key, for the embedded default: tokens die with the process.
-    pub fn ephemeral() -> Self {
-        Self { keys: vec![SecretKey::ephemeral()], access_ttl: Duration::from_secs(900) }
-    }
 }
 
 /// What an access token says.

@@ -17,7 +17,7 @@ pub struct SecretKey {
 }
 
 impl SecretKey {
-    /// A random key, for the embedded default: what it made dies with the process.
+    /// A random key, for tests: what it made dies with the process.
     pub fn ephemeral() -> Self {
         Self { id: "ephemeral".into(), secret: SecretString::from(super::secret::random_token()) }
     }

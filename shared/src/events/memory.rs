@@ -1,4 +1,4 @@
-//! The in-process event bus of the embedded default (and of unit tests): every published event
+//! The in-process event bus of `scripts/dev --memory` (and of unit tests): every published event
 //! is kept, and subscribers receive them live.
 
 use std::sync::Mutex;

@@ -8,7 +8,7 @@
 //! - [`Event`] is every kind of event, one variant each with typed fields: producers build one
 //!   and wrap it with [`OutgoingEvent::new`]; consumers decode with [`Envelope::event`] and match.
 //! - [`EventPublisher`] is what producers call: [`KafkaPublisher`] (idempotent, `acks=all`),
-//!   [`MemoryPublisher`] (the embedded default's in-process bus), and [`OutboxPublisher`], which
+//!   [`MemoryPublisher`] (the in-process bus of `scripts/dev --memory`), and [`OutboxPublisher`], which
 //!   wraps Kafka so that chat goes on while the broker is down: events Kafka cannot take wait in
 //!   an [`OutboxStore`] (MongoDB's `outbox` collection) and a relay, one at a time across
 //!   processes, publishes them in order when it is back (module [`outbox`]).
@@ -126,7 +126,7 @@ pub enum PublishError {
 }
 
 /// Where events go: Kafka (wrapped in an [`OutboxPublisher`], so that a broker outage does not
-/// lose them), process memory in the embedded default.
+/// lose them), process memory under `scripts/dev --memory`.
 #[async_trait]
 pub trait EventPublisher: Send + Sync {
     /// Resolves once the event is durably written (acks=all) or fails.

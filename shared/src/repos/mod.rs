@@ -95,7 +95,7 @@ impl Repos {
         }
     }
 
-    /// Repositories in process memory, for the embedded default and fast unit tests.
+    /// Repositories in process memory, for `scripts/dev --memory` and fast unit tests.
     pub fn memory() -> Self {
         Self {
             tenants: Arc::new(tenants::MemoryTenants::default()),

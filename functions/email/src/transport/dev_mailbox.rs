@@ -30,8 +30,8 @@ pub const DEFAULT_CAPACITY: usize = 100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DevMail {
-    /// 1, 2, 3, ... in the order the emails were sent.
-    pub id: u64,
+    /// The mailbox's id: 1, 2, 3, ... in the order sent in process; Mailpit's own id otherwise.
+    pub id: String,
     /// The [`EmailKind`](crate::message::EmailKind) as a string (`password_reset`, ...).
     pub kind: String,
     /// `Name <address>`.
@@ -81,6 +81,7 @@ impl DevMailbox {
 
     /// One kept email; `None` when there never was one with this id or it has been pushed out.
     pub fn get(&self, id: u64) -> Option<DevMail> {
+        let id = id.to_string();
         self.kept.lock().unwrap().iter().find(|mail| mail.id == id).cloned()
     }
 
@@ -128,7 +129,7 @@ impl Transport for DevMailbox {
     async fn send(&self, email: &Email) -> Result<String, SendError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mail = DevMail {
-            id,
+            id: id.to_string(),
             kind: email.kind.as_str().to_owned(),
             from: mailbox(&email.from),
             to: mailbox(&email.to),

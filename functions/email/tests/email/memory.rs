@@ -126,7 +126,7 @@ async fn the_dev_mail_page_lists_the_emails_newest_first_and_escapes_what_people
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = dev_mail::router(dev.mailbox.clone());
+    let router = dev_mail::router(dev.mailbox.clone() as std::sync::Arc<dyn dev_mail::Letters>);
     tokio::spawn(async move { axum::serve(listener, router).await });
     let client = reqwest::Client::new();
 
@@ -153,7 +153,7 @@ async fn the_dev_mail_page_lists_the_emails_newest_first_and_escapes_what_people
     assert_eq!(newest["to"], format!("{hostile} <{eve}>"));
     assert_eq!(newest["subject"], "An administrator invited you to Acme on Parley");
 
-    let one = client.get(format!("{base}/dev/mail/{}", newest["id"])).send().await.unwrap();
+    let one = client.get(format!("{base}/dev/mail/{}", newest["id"].as_str().unwrap())).send().await.unwrap();
     assert_eq!(one.status(), 200);
     let one = one.text().await.unwrap();
     assert!(one.contains("<iframe") && one.contains("sandbox=\"allow-popups") && one.contains("srcdoc=\""));

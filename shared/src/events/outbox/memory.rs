@@ -1,4 +1,4 @@
-//! The outbox in process memory: for the embedded default (where events never leave the process
+//! The outbox in process memory: for `scripts/dev --memory` (where events never leave the process
 //! anyway) and for fast tests of the publisher. Held to the same contract as MongoDB. Each lock is
 //! taken and released within one synchronous block, never across an `.await`.
 

@@ -1,5 +1,7 @@
-//! `GET /dev/mail`: the [`DevMailbox`]'s emails in a browser, for `scripts/dev --memory` (the
-//! idea is Rails' letter_opener, as Chatwoot uses it in development).
+//! `GET /dev/mail`: the emails Parley sent, in a browser, for `scripts/dev` (the idea is Rails'
+//! letter_opener, as Chatwoot uses it in development). The emails come from [`Letters`]: the
+//! in-process [`DevMailbox`] under `--memory`, or the local Mailpit's API ([`MailpitLetters`])
+//! on the real services.
 //!
 //! - `GET /dev/mail`: a self-contained page (inline CSS, no script) listing the kept emails
 //!   newest first: subject, recipient, sender, time, and the plain-text body with its links
@@ -13,8 +15,12 @@
 //! `<script>`. The pages also carry a Content-Security-Policy that allows no script at all. These
 //! routes show set-password links: mount them only in development, never beside production.
 
+mod mailpit;
+
 use std::sync::Arc;
 
+use async_trait::async_trait;
+use axum::http::StatusCode;
 use axum::{
     Json, Router,
     extract::{Path, State},
@@ -22,6 +28,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+pub use mailpit::MailpitLetters;
 use shared::error::ApiError;
 
 use crate::{
@@ -34,25 +41,59 @@ use crate::{
 const CSP: &str = "default-src 'self'; script-src 'none'; object-src 'none'; style-src 'unsafe-inline'; \
                    img-src data: http: https:; form-action 'none'; frame-ancestors 'self'";
 
-/// The routes above, over `mailbox` (the same one the email state sends through).
-pub fn router(mailbox: Arc<DevMailbox>) -> Router {
+/// Where the page's emails come from.
+#[async_trait]
+pub trait Letters: Send + Sync {
+    /// The emails, newest first; the error says, in words for the page, why they cannot be read.
+    async fn newest(&self) -> Result<Vec<DevMail>, String>;
+
+    /// One email by its id (`None` when there is none).
+    async fn one(&self, id: &str) -> Result<Option<DevMail>, String>;
+
+    /// What the page says of where the emails are and how many are kept.
+    fn note(&self) -> String;
+}
+
+#[async_trait]
+impl Letters for DevMailbox {
+    async fn newest(&self) -> Result<Vec<DevMail>, String> {
+        Ok(self.messages())
+    }
+
+    async fn one(&self, id: &str) -> Result<Option<DevMail>, String> {
+        Ok(id.parse().ok().and_then(|id| self.get(id)))
+    }
+
+    fn note(&self) -> String {
+        format!("the last {} are kept · nothing here left this machine", self.capacity())
+    }
+}
+
+/// The routes above, over `letters` (for `--memory`, the same mailbox the email state sends
+/// through).
+pub fn router(letters: Arc<dyn Letters>) -> Router {
     Router::new()
         .route("/dev/mail", get(list))
         .route("/dev/mail/messages", get(messages))
         .route("/dev/mail/{id}", get(one))
-        .with_state(mailbox)
+        .with_state(letters)
 }
 
-async fn messages(State(mailbox): State<Arc<DevMailbox>>) -> Json<Vec<DevMail>> {
-    Json(mailbox.messages())
+fn unavailable(reason: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_GATEWAY, "mailbox_unavailable", reason)
 }
 
-async fn list(State(mailbox): State<Arc<DevMailbox>>) -> Response {
-    page("Dev mailbox", &list_body(&mailbox.messages(), mailbox.capacity()))
+async fn messages(State(letters): State<Arc<dyn Letters>>) -> Result<Json<Vec<DevMail>>, ApiError> {
+    Ok(Json(letters.newest().await.map_err(unavailable)?))
 }
 
-async fn one(State(mailbox): State<Arc<DevMailbox>>, Path(id): Path<String>) -> Result<Response, ApiError> {
-    let mail = id.parse().ok().and_then(|id| mailbox.get(id));
+async fn list(State(letters): State<Arc<dyn Letters>>) -> Result<Response, ApiError> {
+    let mails = letters.newest().await.map_err(unavailable)?;
+    Ok(page("Dev mailbox", &list_body(&mails, &letters.note())))
+}
+
+async fn one(State(letters): State<Arc<dyn Letters>>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let mail = letters.one(&id).await.map_err(unavailable)?;
     let mail = mail.ok_or_else(|| ApiError::not_found("email_not_found", "no kept email has this id"))?;
     Ok(page(&mail.subject, &one_body(&mail)))
 }
@@ -80,14 +121,12 @@ fn banner(inner: &str) -> String {
     )
 }
 
-fn list_body(mails: &[DevMail], capacity: usize) -> String {
+fn list_body(mails: &[DevMail], note: &str) -> String {
     let count = match mails.len() {
         1 => "1 email".to_owned(),
         n => format!("{n} emails"),
     };
-    let mut out = banner(&format!(
-        "<span class=\"note\">{count} · the last {capacity} are kept · nothing here left this machine</span>"
-    ));
+    let mut out = banner(&format!("<span class=\"note\">{count} · {}</span>", escape_html(note)));
     out.push_str("<main class=\"wrap\">\n");
     if mails.is_empty() {
         out.push_str(
@@ -100,7 +139,7 @@ fn list_body(mails: &[DevMail], capacity: usize) -> String {
             "<article class=\"mail\">\n<div class=\"head\"><h2><a href=\"/dev/mail/{id}\">{subject}</a></h2>\
              <span class=\"kind\">{kind}</span></div>\n{meta}<pre class=\"text\">{text}</pre>\n\
              <p class=\"more\"><a href=\"/dev/mail/{id}\">View the HTML version →</a></p>\n</article>\n",
-            id = mail.id,
+            id = escape_html(&mail.id),
             subject = escape_html(&mail.subject),
             kind = escape_html(&mail.kind),
             meta = meta(mail),

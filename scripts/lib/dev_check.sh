@@ -1,0 +1,65 @@
+# shellcheck shell=bash
+# Checks scripts/dev as a person uses it: started on a data directory and a port of its own, the
+# story runs against it (local-dev's `against_scripts_dev_*` tests); stopping it as Ctrl-C does stops it and
+# every service it started; started again on the same data, the tenant logs in and the
+# conversation is all there. scripts/test runs it after the test suite.
+#
+# Source services.sh (for free_port, say, die) before this file, then call `dev_check`.
+
+_dev_pid=""
+_dev_log=""
+
+# Starts scripts/dev and waits for its banner.
+_dev_start() {
+    local data=$1 port=$2
+    # Services the caller points at are not the check's: scripts/dev starts its own.
+    env -u MONGODB_URL -u REDIS_URL -u KAFKA_BROKERS -u PARLEY_MONGODB_URL -u PARLEY_REDIS_URL \
+        -u PARLEY_KAFKA_BROKERS -u PARLEY_SMTP_HOST -u PARLEY_SMTP_PORT \
+        PARLEY_DATA_DIR="$data" PARLEY_HTTP_ADDR="127.0.0.1:$port" scripts/dev >"$_dev_log" 2>&1 &
+    _dev_pid=$!
+    local deadline=$((SECONDS + 600))
+    until grep -q '^Press Ctrl-C' "$_dev_log"; do
+        if ! kill -0 "$_dev_pid" 2>/dev/null; then
+            tail -n 40 "$_dev_log" >&2
+            die "scripts/dev exited during start-up (log above)"
+        fi
+        ((SECONDS < deadline)) || { tail -n 40 "$_dev_log" >&2; die "scripts/dev did not start in time"; }
+        sleep 0.5
+    done
+}
+
+# Stops scripts/dev as Ctrl-C does (with SIGTERM, which it handles the same way: a background
+# job of a script ignores SIGINT); fails unless it exits cleanly and leaves no process of its
+# data directory behind.
+_dev_stop() {
+    local data=$1
+    kill -TERM "$_dev_pid"
+    timeout 90 tail --pid="$_dev_pid" -f /dev/null || die "scripts/dev did not stop within 90 s of Ctrl-C"
+    wait "$_dev_pid" || { tail -n 40 "$_dev_log" >&2; die "scripts/dev exited with an error after Ctrl-C"; }
+    if pgrep -f "$data" >/dev/null; then
+        pgrep -af "$data" >&2
+        die "scripts/dev left processes running after Ctrl-C (above)"
+    fi
+}
+
+_dev_story() {
+    local test=$1 port=$2 told=$3
+    PARLEY_DEV_URL="http://127.0.0.1:$port" PARLEY_DEV_TOLD="$told" \
+        cargo test --locked -p local-dev --test local_dev -- --ignored --exact "story::$test"
+}
+
+dev_check() {
+    local data port
+    data=$(mktemp -d "${TMPDIR:-/tmp}/parley-dev-check.XXXXXX")
+    port=$(free_port)
+    _dev_log=$data.log
+    say "scripts/dev: the story against it"
+    _dev_start "$data" "$port"
+    _dev_story against_scripts_dev_the_story_runs "$port" "$data.told.json"
+    _dev_stop "$data"
+    say "scripts/dev: stopped with Ctrl-C, started again on the same data"
+    _dev_start "$data" "$port"
+    _dev_story against_scripts_dev_a_restart_finds_everything_again "$port" "$data.told.json"
+    _dev_stop "$data"
+    rm -rf "$data" "$data.log" "$data.told.json"
+}
