@@ -14,6 +14,8 @@ pub struct Links {
     pub mailbox: Option<String>,
     /// Where data lives, in words.
     pub data: String,
+    /// Whether analytics runs (it needs MongoDB, Redis and Kafka).
+    pub analytics: bool,
 }
 
 impl Links {
@@ -25,7 +27,9 @@ impl Links {
             (None, Some(_)) => "kept in the MongoDB you configured".to_owned(),
             (_, None) => "in this process's memory: gone when it stops".to_owned(),
         };
-        Self { base, mailbox, data }
+        let services = &config.services;
+        let analytics = services.mongo.is_some() && services.redis.is_some() && services.kafka.is_some();
+        Self { base, mailbox, data, analytics }
     }
 
     /// The lines of the start-up banner: `(what, where)`.
@@ -35,8 +39,9 @@ impl Links {
         if let Some(mailbox) = &self.mailbox {
             lines.push(("mailbox", mailbox.clone()));
         }
+        let status = format!("{base}/api/analytics/status");
+        lines.push(("status", if self.analytics { status } else { format!("{status} (off in memory mode)") }));
         lines.extend([
-            ("status", format!("{base}/api/analytics/status")),
             ("openapi", format!("{base}/api/tenant/openapi.json")),
             ("openapi", format!("{base}/api/chatbots/openapi.json")),
             ("websocket", format!("{}/v1/ws", base.replacen("http", "ws", 1))),
@@ -72,7 +77,14 @@ fn page(links: &Links) -> String {
     let rows: String = [
         ("Tenant API (sign-up, login, agents, roles)", format!("{base}/api/tenant/openapi.json")),
         ("Chatbots API (widgets, API keys, embed snippet)", format!("{base}/api/chatbots/openapi.json")),
-        ("System status", format!("{base}/api/analytics/status")),
+        (
+            if links.analytics {
+                "System status"
+            } else {
+                "System status (needs the services: run scripts/dev without --memory)"
+            },
+            format!("{base}/api/analytics/status"),
+        ),
         ("Visitor sessions (the widget's)", format!("{base}/v1/visitor/sessions")),
         ("Live chat (WebSocket)", format!("{}/v1/ws", base.replacen("http", "ws", 1))),
         ("Socket-node readiness and metrics", format!("{base}/readyz")),
@@ -123,8 +135,10 @@ fn page(links: &Links) -> String {
   </section>
   <section>
     <h2>Try it</h2>
-    <pre>curl -s {base_text}/api/tenant/tenants -H 'content-type: application/json' \
-  -d '{{"tenantName":"Acme","adminName":"Ada","adminEmail":"ada@acme.test","adminPassword":"correct horse battery"}}'</pre>
+    <pre>curl -s {base_text}/api/tenant/tenants \
+  -H 'content-type: application/json' \
+  -d '{{"tenantName": "Acme", "adminName": "Ada",
+       "adminEmail": "ada@acme.test", "adminPassword": "correct horse battery"}}'</pre>
     <p>Then log in (<code>POST /api/tenant/auth/login</code>), create a chatbot (<code>POST /api/chatbots/chatbots</code>) and open a visitor session with its API key; the OpenAPI documents above describe every route.</p>
   </section>
 </main>

@@ -45,7 +45,11 @@ _dev_stop() {
 _dev_story() {
     local test=$1 port=$2 told=$3
     PARLEY_DEV_URL="http://127.0.0.1:$port" PARLEY_DEV_TOLD="$told" \
-        cargo test --locked -p local-dev --test local_dev -- --ignored --exact "story::$test"
+        cargo test --locked -p local-dev --test local_dev -- --ignored --exact "story::$test" || {
+        kill -TERM "$_dev_pid" 2>/dev/null
+        tail -n 40 "$_dev_log" >&2
+        die "the story failed against scripts/dev (its log above)"
+    }
 }
 
 dev_check() {

@@ -45,7 +45,6 @@ impl MailpitLetters {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
 struct Listing {
     messages: Vec<Summary>,
 }
