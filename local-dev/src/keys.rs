@@ -24,7 +24,7 @@ const FILE: &str = "keys.env";
 /// missing, or made for this process when there is no data directory.
 pub fn load_or_create(data_dir: Option<&Path>) -> Result<Vec<(String, String)>, ConfigError> {
     let Some(dir) = data_dir else { return Ok(fresh()) };
-    let path = dir.join(FILE);
+    let path = file(dir);
     let failed = |what: &str, err: std::io::Error| ConfigError {
         var: "PARLEY_DATA_DIR".into(),
         reason: format!("could not {what} {}: {err}", path.display()),

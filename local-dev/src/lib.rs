@@ -110,8 +110,8 @@ pub struct Parley {
     pub router: Router,
     /// A line per part saying what it runs on, for the banner.
     pub described: Vec<(&'static str, String)>,
-    /// What `/dev/mail` shows: the emails kept in process, or those the local Mailpit received.
-    pub letters: Option<Arc<dyn email::dev_mail::Letters>>,
+    /// What the home page and the banner link.
+    pub links: home::Links,
     node: socket_node::Node,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
@@ -135,7 +135,7 @@ impl Parley {
             config.mailbox_url.as_ref().map(|url| Arc::new(email::dev_mail::MailpitLetters::new(url.clone())) as _);
         match (&config.email, &pipeline.memory) {
             (Some(email_config), _) => {
-                let state = email::AppState::connect(email_config).await?;
+                let state = email::AppState::on(&services, events.clone(), email_config).await?;
                 let (email_config, stopped) = (email_config.clone(), stopped.clone());
                 tasks.push(tokio::spawn(async move {
                     if let Err(err) = email::consumer::run(state, &email_config, until(stopped)).await {
@@ -181,16 +181,11 @@ impl Parley {
             }
         };
 
-        let parts = Parts {
-            config,
-            services: &services,
-            events,
-            memory_events: pipeline.memory.clone(),
-            analytics,
-            letters: letters.clone(),
-        };
-        let router = parts.router(&node);
-        Ok(Self { router, described, letters, node, stop, tasks })
+        let links = home::Links::new(config, letters.is_some());
+        let parts =
+            Parts { config, services: &services, events, memory_events: pipeline.memory.clone(), analytics, letters };
+        let router = parts.router(&node, &links);
+        Ok(Self { router, described, links, node, stop, tasks })
     }
 
     /// Closes every WebSocket with 1001, stops the background work and sends what is queued.
@@ -242,7 +237,7 @@ struct Parts<'a> {
 impl Parts<'_> {
     /// Every function under its production path, the socket-node's routes, the home page and
     /// the development mailbox.
-    fn router(self, node: &socket_node::Node) -> Router {
+    fn router(self, node: &socket_node::Node, links: &home::Links) -> Router {
         let config = self.config;
         let repos = self.services.repos();
         let tenant_state = tenant::AppState {
@@ -268,7 +263,7 @@ impl Parts<'_> {
             .nest(analytics, analytics_router(self.analytics))
             .nest(email, email::router())
             .merge(socket_node::routes(node.state.clone()))
-            .merge(home::router(home::Links::new(config, self.letters.is_some())));
+            .merge(home::router(links.clone()));
         if let Some(letters) = self.letters {
             router = router.merge(email::dev_mail::router(letters));
         }

@@ -7,9 +7,8 @@ async fn main() {
     let listener = exit_on_error(shared::http::bind(config.http.addr).await);
     let address = exit_on_error(listener.local_addr());
     let parley = exit_on_error(local_dev::Parley::start(&config, address).await);
-    let links = local_dev::home::Links::new(&config, parley.letters.is_some());
     println!("Parley is running at http://{address}");
-    for (what, place) in links.banner().into_iter().chain(parley.described.iter().cloned()) {
+    for (what, place) in parley.links.banner().into_iter().chain(parley.described.iter().cloned()) {
         println!("  {what:<10} {place}");
     }
     println!("Press Ctrl-C to stop.");

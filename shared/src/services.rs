@@ -117,8 +117,8 @@ pub struct EventPipeline {
 
 impl Services {
     /// Connects what `config` names, in order MongoDB (creating the indexes), Redis, Kafka
-    /// (creating `topics`, when there are any). A service that cannot be reached ends it with a [`ServiceError`]
-    /// naming the service and its address.
+    /// (creating `topics`, when there are any). A service that cannot be reached ends it with a
+    /// [`ServiceError`] naming the service and its address.
     pub async fn connect(config: &ServicesConfig, topics: &[Topic]) -> Result<Self, ServiceError> {
         let db = match &config.mongo {
             Some(mongo) => Some(crate::mongo::open(mongo).await?),

@@ -39,13 +39,24 @@ impl AppState {
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
         let services =
             Services::connect(&config.services, &[Topic::Chatrooms, Topic::Tenants, Topic::EmailsDlq]).await?;
+        // Dead letters wait in the MongoDB outbox while Kafka is down, like every event.
+        let dead_letters = services.events(std::future::pending()).publisher;
+        Self::on(&services, dead_letters, config).await
+    }
+
+    /// The state over services already connected (MongoDB and Kafka, named when missing),
+    /// sending dead letters to `dead_letters`: how the local-dev runner shares its own
+    /// connections and outbox.
+    pub async fn on(
+        services: &Services,
+        dead_letters: Arc<dyn EventPublisher>,
+        config: &Config,
+    ) -> Result<Self, ServiceError> {
         let db = Service::Mongo.need(services.db.clone())?;
         Service::Kafka.need(services.kafka.as_ref())?;
         MongoSentLog::ensure_indexes(&db).await.map_err(|e| {
             ServiceError::misconfigured("MongoDB", format!("could not create the sent-log's index: {e}"))
         })?;
-        // Dead letters wait in the MongoDB outbox while Kafka is down, like every event.
-        let dead_letters = services.events(std::future::pending()).publisher;
         let transport = crate::transport::from_config(&config.transport)
             .await
             .map_err(|e| ServiceError::misconfigured("the email transport", e.to_string()))?;

@@ -30,6 +30,11 @@ async fn messages_topic() -> (KafkaConfig, KafkaPublisher) {
     (config, publisher)
 }
 
+/// A `message.sent` of any data (these tests read envelopes, not event data), keyed by `key`.
+fn message_event(tenant: TenantId, key: &str, data: serde_json::Value) -> OutgoingEvent {
+    shared::testing::raw_event(Topic::Messages, "message.sent", tenant, key, data)
+}
+
 async fn publish_round(
     publisher: &KafkaPublisher,
     tenant: TenantId,
@@ -38,13 +43,7 @@ async fn publish_round(
     let mut sent = Vec::new();
     for n in rounds {
         for key in KEYS {
-            let event = shared::testing::raw_event(
-                shared::events::Topic::Messages,
-                "message.sent",
-                tenant,
-                key,
-                serde_json::json!({ "key": key, "n": n }),
-            );
+            let event = message_event(tenant, key, serde_json::json!({ "key": key, "n": n }));
             publisher.publish(&event).await.expect("publish");
             sent.push(event);
         }
@@ -181,13 +180,7 @@ async fn an_event_never_handled_is_delivered_again_after_a_restart() {
     let tenant = TenantId::new();
     let mut sent = Vec::new();
     for n in 0..3 {
-        let event = shared::testing::raw_event(
-            shared::events::Topic::Messages,
-            "message.sent",
-            tenant,
-            "room-a",
-            serde_json::json!({ "n": n }),
-        );
+        let event = message_event(tenant, "room-a", serde_json::json!({ "n": n }));
         publisher.publish(&event).await.expect("publish");
         sent.push(event);
     }
@@ -236,13 +229,7 @@ async fn a_batch_consumer_hands_over_the_events_in_batches_in_order_and_retries_
     let tenant = TenantId::new();
     let mut sent = Vec::new();
     for n in 0..12 {
-        let event = shared::testing::raw_event(
-            shared::events::Topic::Messages,
-            "message.sent",
-            tenant,
-            "room-a",
-            serde_json::json!({ "n": n }),
-        );
+        let event = message_event(tenant, "room-a", serde_json::json!({ "n": n }));
         publisher.publish(&event).await.expect("publish");
         sent.push(event.envelope.id);
     }
@@ -254,13 +241,7 @@ async fn a_batch_consumer_hands_over_the_events_in_batches_in_order_and_retries_
         .await
         .expect("raw send");
     for n in 12..15 {
-        let event = shared::testing::raw_event(
-            shared::events::Topic::Messages,
-            "message.sent",
-            tenant,
-            "room-a",
-            serde_json::json!({ "n": n }),
-        );
+        let event = message_event(tenant, "room-a", serde_json::json!({ "n": n }));
         publisher.publish(&event).await.expect("publish");
         sent.push(event.envelope.id);
     }

@@ -73,8 +73,8 @@ async fn refuse(
 /// Runs one frame of an authenticated connection.
 async fn run(session: &mut Session, frame: ClientFrame, actor: &Actor) -> Result<(), ChatError> {
     match frame {
-        // The session verifies tokens before it knows an actor, and again when one is sent later.
-        ClientFrame::Auth { token, v } => auth::run(session, &token, v).await,
+        // `on_text` runs every `auth` itself: its refusals close the connection.
+        ClientFrame::Auth { .. } => unreachable!("on_text handles auth"),
         ClientFrame::Ping { nonce } => ping::run(session, nonce).await,
         ClientFrame::Send { chatroom_id, client_msg_id, message } => {
             send::run(session, actor, chatroom_id, client_msg_id, message).await
