@@ -1,13 +1,16 @@
 # shellcheck shell=bash
 # Checks scripts/dev as a person uses it: started on a data directory and a port of its own, the
-# story runs against it (local-dev's `against_scripts_dev_*` tests); stopping it as Ctrl-C does stops it and
+# story runs against it (local-dev's `against_scripts_dev_*` tests), and so do the widget's
+# browser tests (web.sh); stopping it as Ctrl-C does stops it and
 # every service it started; started again on the same data, the tenant logs in and the
 # conversation is all there. scripts/test runs it after the test suite.
 #
-# Source services.sh (for free_port, say, die) before this file, then call `dev_check`.
+# Source services.sh (for free_port, say, die) and web.sh before this file, then call `dev_check`.
 
 _dev_pid=""
 _dev_log=""
+# Every browser test opens conversations from 127.0.0.1, more than a visitor's 10 a minute.
+_dev_sessions_per_minute=600
 
 # Starts scripts/dev and waits for its banner.
 _dev_start() {
@@ -15,7 +18,7 @@ _dev_start() {
     # Services the caller points at are not the check's: scripts/dev starts its own.
     env -u MONGODB_URL -u REDIS_URL -u KAFKA_BROKERS -u PARLEY_MONGODB_URL -u PARLEY_REDIS_URL \
         -u PARLEY_KAFKA_BROKERS -u PARLEY_SMTP_HOST -u PARLEY_SMTP_PORT \
-        PARLEY_DATA_DIR="$data" PARLEY_HTTP_ADDR="127.0.0.1:$port" scripts/dev >"$_dev_log" 2>&1 &
+        PARLEY_SESSIONS_PER_IP_PER_MINUTE="$_dev_sessions_per_minute" PARLEY_DATA_DIR="$data" PARLEY_HTTP_ADDR="127.0.0.1:$port" scripts/dev >"$_dev_log" 2>&1 &
     _dev_pid=$!
     local deadline=$((SECONDS + 600))
     until grep -q '^Press Ctrl-C' "$_dev_log"; do
@@ -60,6 +63,10 @@ dev_check() {
     say "scripts/dev: the story against it"
     _dev_start "$data" "$port"
     _dev_story against_scripts_dev_the_story_runs "$port" "$data.told.json"
+    web_browser_tests "http://127.0.0.1:$port" || {
+        kill -TERM "$_dev_pid" 2>/dev/null
+        die "the widget's browser tests failed against scripts/dev"
+    }
     _dev_stop "$data"
     say "scripts/dev: stopped with Ctrl-C, started again on the same data"
     _dev_start "$data" "$port"

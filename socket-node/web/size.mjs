@@ -1,0 +1,30 @@
+// Prints the gzip size of each built widget file against its budget. `npm run size` (and
+// scripts/bench/widget-size) runs it alone; the build prints it too. Figures, not a test.
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const KB = 1024;
+
+function files() {
+  const ui = readdirSync("dist/widget").filter((name) => name.startsWith("ui-") && name.endsWith(".js"));
+  return [
+    { what: "loader", file: "dist/widget.js", budget: 5 * KB },
+    ...ui.map((name) => ({ what: "chat UI", file: `dist/widget/${name}`, budget: 30 * KB })),
+  ];
+}
+
+export function report() {
+  for (const { what, file, budget } of files()) {
+    const bytes = readFileSync(file);
+    const gzip = gzipSync(bytes, { level: 9 }).length;
+    const verdict = gzip <= budget ? "within" : "OVER";
+    console.log(
+      `${what.padEnd(8)} ${kb(bytes.length)} raw ${kb(gzip)} gzip, ${verdict} its ${kb(budget)} budget  (${file})`,
+    );
+  }
+}
+
+const kb = (bytes) => `${(bytes / KB).toFixed(1).padStart(5)} KB`;
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) report();
