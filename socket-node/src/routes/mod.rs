@@ -2,6 +2,7 @@
 
 mod health;
 mod sessions;
+mod web;
 mod ws;
 
 use axum::{
@@ -26,6 +27,7 @@ pub fn routes(state: AppState) -> Router {
         .allow_origin(AllowOrigin::mirror_request())
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
+    let web = web::routes(state.web.clone());
     Router::new()
         .route("/v1/visitor/sessions", post(sessions::create).layer(cors))
         .route("/v1/ws", get(ws::upgrade))
@@ -33,4 +35,5 @@ pub fn routes(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .with_state(state)
+        .merge(web)
 }

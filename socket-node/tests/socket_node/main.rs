@@ -15,3 +15,4 @@ mod resume;
 mod startup;
 mod story;
 mod support;
+mod web;
