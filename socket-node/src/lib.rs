@@ -9,10 +9,10 @@
 //! runner (`scripts/dev`) mounts the same node in its own process, on the real services or, with
 //! `--memory`, on the in-memory backends.
 //!
-//! Routes: `POST /v1/visitor/sessions`, `GET /v1/ws`, `/healthz`, `/readyz`, `/metrics`, and
-//! the built widget (`GET /widget.js`, `GET /widget/{file}`, from `PARLEY_WEB_DIR`, default
-//! `socket-node/web/dist`: build it with `npm run build` in `socket-node/web`, or let
-//! `scripts/dev` do it). The protocol is in `docs/protocol.md`; the
+//! Routes: `POST /v1/widget/config`, `POST /v1/visitor/sessions`, `GET /v1/ws`, `/healthz`,
+//! `/readyz`, `/metrics`, and the built widget (`GET /widget.js`, `GET /widget/{file}`, from
+//! `PARLEY_WEB_DIR`, default `socket-node/web/dist`: build it with `npm run build` in
+//! `socket-node/web`, or let `scripts/dev` do it). The protocol is in `docs/protocol.md`; the
 //! design in `docs/architecture.md`.
 //!
 //! Modules, from the edge inwards:

@@ -16,3 +16,4 @@ mod startup;
 mod story;
 mod support;
 mod web;
+mod widget_config;
