@@ -1,6 +1,6 @@
 //! The socket-node's configuration, from `PARLEY_*` environment variables.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use shared::{
     auth::{AuthConfig, ChatroomTokens, IdentityKeys},
@@ -10,6 +10,8 @@ use shared::{
 };
 
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8090);
+/// Where `npm run build` in `socket-node/web` writes the built web files.
+pub const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist");
 
 /// The node's own settings; where its services are is [`shared::services::ServicesConfig`].
 #[derive(Debug, Clone)]
@@ -21,6 +23,9 @@ pub struct Config {
     pub chatroom_token_ttl: Duration,
     pub limits: Limits,
     pub timing: Timing,
+    /// `PARLEY_WEB_DIR` (default [`DEFAULT_WEB_DIR`]): the built widget (and console) the node
+    /// serves, read once at start-up (see [`crate::web`]).
+    pub web_dir: PathBuf,
 }
 
 impl Config {
@@ -33,6 +38,7 @@ impl Config {
             chatroom_token_ttl: Duration::from_secs(positive(env, ChatroomTokens::TTL_VAR, 86_400)?),
             limits: Limits::from_env(env)?,
             timing: Timing::from_env(env)?,
+            web_dir: env.or("PARLEY_WEB_DIR", PathBuf::from(DEFAULT_WEB_DIR))?,
         })
     }
 }

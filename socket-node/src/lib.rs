@@ -9,8 +9,11 @@
 //! runner (`scripts/dev`) mounts the same node in its own process, on the real services or, with
 //! `--memory`, on the in-memory backends.
 //!
-//! Routes: `POST /v1/visitor/sessions`, `GET /v1/ws`, `/healthz`, `/readyz`, `/metrics`. The
-//! protocol is in `docs/protocol.md`; the design in `docs/architecture.md`.
+//! Routes: `POST /v1/widget/config`, `POST /v1/visitor/sessions`, `GET /v1/ws`, `/healthz`,
+//! `/readyz`, `/metrics`, and the built widget (`GET /widget.js`, `GET /widget/{file}`, from
+//! `PARLEY_WEB_DIR`, default `socket-node/web/dist`: build it with `npm run build` in
+//! `socket-node/web`, or let `scripts/dev` do it). The protocol is in `docs/protocol.md`; the
+//! design in `docs/architecture.md`.
 //!
 //! Modules, from the edge inwards:
 //! - [`routes`] (HTTP), [`connection`] (one WebSocket's transport: read loop, pings, deadlines,
@@ -22,7 +25,7 @@
 //! - [`hub`] (this node's connections by chatroom, tenant and agent), [`notice`] (what travels
 //!   between nodes), [`broker`] and [`presence`] (each behind a trait, on Redis or in memory);
 //! - [`backends`] (what a node runs on), [`node`] (start-up, background tasks, shutdown),
-//!   [`state`], [`config`], [`metrics`].
+//!   [`state`], [`config`], [`metrics`], [`web`] (the built web files, in memory).
 //!
 //! Tests: `scripts/test -p socket-node` (two nodes on the real services in one test process;
 //! the broker and presence contract suites on Redis and in memory).
@@ -43,10 +46,11 @@ pub mod routes;
 pub mod session;
 pub mod state;
 pub mod waiting;
+pub mod web;
 pub mod writer;
 
 pub use backends::Backends;
-pub use config::{Config, DEFAULT_ADDR, Limits, Timing};
+pub use config::{Config, DEFAULT_ADDR, DEFAULT_WEB_DIR, Limits, Timing};
 pub use node::Node;
 pub use routes::{router, routes};
 pub use state::{AppState, NodeInfo};

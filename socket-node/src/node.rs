@@ -33,6 +33,7 @@ use crate::{
     notice::{Notice, NoticeKind, Route},
     presence::Beat,
     state::{AppState, IpSlots, NodeInfo},
+    web::WebAssets,
 };
 
 /// Events waiting for the publisher before a chat operation waits for room.
@@ -103,6 +104,7 @@ impl Node {
             metrics,
             ip_slots: IpSlots::default(),
             probes: backends.probes.into(),
+            web: Arc::new(WebAssets::load(&config.web_dir)),
             connection_ids: Arc::new(AtomicU64::new(1)),
             config: Arc::new(config),
             node: info,

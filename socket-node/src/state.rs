@@ -19,7 +19,9 @@ use shared::{
 };
 use tokio::sync::watch;
 
-use crate::{backends::Probe, chat::ChatService, config::Config, hub::Hub, metrics::Metrics, notice::ConnId};
+use crate::{
+    backends::Probe, chat::ChatService, config::Config, hub::Hub, metrics::Metrics, notice::ConnId, web::WebAssets,
+};
 
 /// Everything a request or a connection needs. Cheap to clone.
 #[derive(Clone)]
@@ -36,6 +38,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub ip_slots: IpSlots,
     pub probes: Arc<[Probe]>,
+    /// The built widget, read at start-up.
+    pub web: Arc<WebAssets>,
     /// Turns true when the node shuts down; every connection closes with 1001.
     pub shutdown: watch::Receiver<bool>,
     pub(crate) connection_ids: Arc<AtomicU64>,

@@ -2,14 +2,21 @@
 
 mod health;
 mod sessions;
+mod web;
+mod widget_config;
 mod ws;
+
+use std::convert::Infallible;
 
 use axum::{
     Router,
-    http::{Method, header},
+    http::{HeaderValue, Method, header},
     routing::{get, post},
 };
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    set_header::SetResponseHeaderLayer,
+};
 
 use crate::state::AppState;
 
@@ -26,11 +33,19 @@ pub fn routes(state: AppState) -> Router {
         .allow_origin(AllowOrigin::mirror_request())
         .allow_methods([Method::POST])
         .allow_headers([header::CONTENT_TYPE]);
+    // The widget's configuration changes with the chatbot: never kept by a browser or a proxy.
+    let no_store = SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let web = web::routes(state.web.clone());
     Router::new()
+        .route(
+            "/v1/widget/config",
+            post(widget_config::answer).layer::<_, Infallible>(cors.clone()).layer::<_, Infallible>(no_store),
+        )
         .route("/v1/visitor/sessions", post(sessions::create).layer(cors))
         .route("/v1/ws", get(ws::upgrade))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .with_state(state)
+        .merge(web)
 }

@@ -15,3 +15,5 @@ mod resume;
 mod startup;
 mod story;
 mod support;
+mod web;
+mod widget_config;

@@ -1,6 +1,7 @@
 //! The socket-node binary as an operator starts it: it connects to MongoDB, Redis and Kafka,
 //! creates its topics, serves, and stops cleanly on SIGTERM; a service that is not there ends it
-//! within seconds with one line naming that service.
+//! within seconds with one line naming that service; a widget that was not built does not stop
+//! it, and says so once.
 
 use std::time::Duration;
 
@@ -51,6 +52,44 @@ async fn starts_on_the_real_services_creates_its_topics_and_stops_on_sigterm() {
     assert!(killed.success());
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await.expect("exit within 10s").unwrap();
     assert!(status.success(), "a clean shutdown exits 0, got {status}");
+}
+
+#[tokio::test]
+async fn without_a_built_widget_it_serves_warns_once_naming_the_folder_and_the_loader_answers_503() {
+    let (db, redis, kafka) = (TestDatabase::new().await, TestRedis::new().await, kafka_config());
+    let port = closed_port();
+    let web_dir = std::env::temp_dir().join(format!("parley-unbuilt-{port}"));
+    let mut command = socket_node_binary();
+    command
+        .envs(db.env())
+        .envs(redis.env())
+        .envs(kafka_env(&kafka))
+        .env("PARLEY_HTTP_ADDR", format!("127.0.0.1:{port}"))
+        .env("PARLEY_WEB_DIR", &web_dir);
+    command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("start socket-node");
+
+    let url = format!("http://127.0.0.1:{port}");
+    eventually(Duration::from_secs(30), "socket-node to answer /healthz", || async {
+        reqwest::get(format!("{url}/healthz")).await.ok().filter(|r| r.status() == 200)
+    })
+    .await;
+    let loader = reqwest::get(format!("{url}/widget.js")).await.unwrap();
+    assert_eq!(loader.status(), 503);
+    assert_eq!(loader.headers()["cache-control"], "no-store");
+    let body: serde_json::Value = loader.json().await.unwrap();
+    assert_eq!(body["code"], "widget_not_built", "{body}");
+    assert!(!body.to_string().contains(&web_dir.display().to_string()), "no server path in the answer: {body}");
+
+    let pid = child.id().expect("pid").to_string();
+    tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(10), child.wait_with_output()).await.unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("not built")).collect();
+    assert_eq!(warnings.len(), 1, "one warning: {stderr}");
+    for needed in [web_dir.display().to_string().as_str(), "scripts/dev", "npm run build", "socket-node/web"] {
+        assert!(warnings[0].contains(needed), "the warning says {needed:?}: {}", warnings[0]);
+    }
 }
 
 #[tokio::test]
