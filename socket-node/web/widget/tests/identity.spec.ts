@@ -18,7 +18,7 @@ test("identify with a valid signature skips the form and the agent sees 'verifie
   const agent = await Agent.connect(bot);
   const email = "kim@visitor.test";
   // Calls made before the loader arrives are queued by the snippet's stub.
-  await openShop(page, bot, { before: identify("Kim", email, sign(bot.identitySecret, email)) });
+  await openShop(page, bot, { script: identify("Kim", email, sign(bot.identitySecret, email)) });
 
   const log = widget(page).getByRole("log");
   await expect(log.locator("li").first()).toBeVisible();
@@ -33,7 +33,7 @@ test("identify with a bad signature is refused", async ({ page }) => {
   const bot = await newChatbot({ enforceIdentity: true });
   const lines = consoleOf(page);
   await openShop(page, bot, {
-    before: identify("Eve", "eve@visitor.test", sign("not the secret", "eve@visitor.test")),
+    script: identify("Eve", "eve@visitor.test", sign("not the secret", "eve@visitor.test")),
   });
 
   await expect(widget(page).getByRole("status")).toHaveText(

@@ -35,7 +35,9 @@ test("the keyboard stays in the open panel and Escape gives focus back to the la
   const panel = widget(page).getByRole("dialog");
   for (let i = 0; i < 8; i++) {
     await page.keyboard.press(i % 3 === 2 ? "Shift+Tab" : "Tab");
-    expect(await panel.evaluate((el) => el.contains((el.getRootNode() as ShadowRoot).activeElement))).toBe(true);
+    expect(await panel.evaluate((el) => el.contains((el.getRootNode() as ShadowRoot).activeElement))).toBe(
+      true,
+    );
   }
   await page.keyboard.press("Escape");
   await expect(widget(page).getByRole("dialog")).toBeHidden();

@@ -8,7 +8,7 @@ import { Agent, newChatbot, openShop, widget } from "./support";
 async function startChat(page: Page, email: string) {
   await widget(page).getByRole("button", { name: "Chat with us" }).click();
   await widget(page).getByLabel("Name").fill("Lin");
-  await widget(page).getByLabel("Email").fill(email);
+  await widget(page).getByLabel("Email", { exact: true }).fill(email);
   await widget(page).getByRole("button", { name: "Start chat" }).click();
   await expect(widget(page).getByRole("log").locator("li")).not.toHaveCount(0);
 }

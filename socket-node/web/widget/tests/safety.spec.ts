@@ -2,7 +2,7 @@
 // (or a revoked key) gets no launcher and a reason in the console, not a blank box.
 
 import { expect, type Page, test } from "@playwright/test";
-import { Agent, newChatbot, openShop, revokeKey, widget } from "./support";
+import { Agent, newChatbot, openShop, otherOrigin, revokeKey, widget } from "./support";
 
 function consoleOf(page: Page): string[] {
   const lines: string[] = [];
@@ -21,19 +21,19 @@ test("HTML from the agent shows as text and runs nothing", async ({ page }) => {
   await openShop(page, bot);
   await widget(page).getByRole("button", { name: "Chat with us" }).click();
   await widget(page).getByLabel("Name").fill("<b>Mallory</b>");
-  await widget(page).getByLabel("Email").fill("mallory@visitor.test");
+  await widget(page).getByLabel("Email", { exact: true }).fill("mallory@visitor.test");
   await widget(page).getByRole("button", { name: "Start chat" }).click();
   const { chatroomId } = (await agent.waiting("mallory@visitor.test")) as { chatroomId: string };
   await agent.join(chatroomId);
 
   const attack = "<img src=x onerror=alert(1)>";
   await agent.send(chatroomId, attack);
-  await agent.send(chatroomId, "javascript:alert(2) and https://shop.test/ok");
+  await agent.send(chatroomId, "javascript:alert(2) and https://shop.example/ok");
   const log = widget(page).getByRole("log");
   await expect(log.locator("li.agent .bubble").first()).toHaveText(attack);
   await expect(log.locator("img")).toHaveCount(0);
   await expect(log.getByRole("link")).toHaveCount(1);
-  await expect(log.getByRole("link")).toHaveAttribute("href", "https://shop.test/ok");
+  await expect(log.getByRole("link")).toHaveAttribute("href", "https://shop.example/ok");
   expect(dialogs).toBe(0);
   agent.close();
 });
@@ -41,7 +41,7 @@ test("HTML from the agent shows as text and runs nothing", async ({ page }) => {
 test("a page on an origin the chatbot does not allow gets no launcher and a reason", async ({ page }) => {
   const bot = await newChatbot();
   const lines = consoleOf(page);
-  await openShop(page, bot, { origin: "http://elsewhere.test" });
+  await openShop(page, bot, { origin: await otherOrigin() });
   await expect.poll(() => lines.join("\n")).toContain("origin_not_allowed");
   expect(lines.join("\n")).toContain("Parley: the chat widget is hidden");
   await expect(widget(page)).toHaveCount(0);

@@ -20,11 +20,11 @@ test("a visitor chats with an agent from the form to the transcript", async ({ p
   const name = widget(page).getByLabel("Name");
   await expect(name).toBeFocused();
   await name.fill("Grace");
-  await widget(page).getByLabel("Email").fill("grace@");
+  await widget(page).getByLabel("Email", { exact: true }).fill("grace@");
   await widget(page).getByRole("button", { name: "Start chat" }).click();
   await expect(widget(page).getByText("Please enter a valid email address.")).toBeVisible();
   await screenshot(page, "2-form");
-  await widget(page).getByLabel("Email").fill("grace@visitor.test");
+  await widget(page).getByLabel("Email", { exact: true }).fill("grace@visitor.test");
   await widget(page).getByRole("button", { name: "Start chat" }).click();
 
   const log = widget(page).getByRole("log");
@@ -58,12 +58,12 @@ test("a visitor chats with an agent from the form to the transcript", async ({ p
   // The agent answers; the visitor, looking at the panel, reads it and says so.
   const answerSeq = await agent.send(
     chatroomId,
-    "We do! Delivery takes 3 days. See https://shop.test/shipping.",
+    "We do! Delivery takes 3 days. See https://shop.example/shipping.",
   );
   await expect(log.locator("li.agent").last()).toContainText("We do! Delivery takes 3 days.");
   await expect(widget(page).getByText("Ada is typing…")).toBeHidden();
   await agent.next((f) => f.type === "read" && f.reader === "visitor" && (f.upToSeq as number) >= answerSeq);
-  const link = log.getByRole("link", { name: "https://shop.test/shipping" });
+  const link = log.getByRole("link", { name: "https://shop.example/shipping" });
   await expect(link).toHaveAttribute("rel", /noopener/);
   await screenshot(page, "3-conversation");
 

@@ -1,9 +1,11 @@
 // What the browser tests share: a tenant and chatbot made through Parley's own APIs, the
-// tenant's page (served to the browser by route interception, as the tenant's own site would
-// serve it, on an origin of its own), and an agent speaking the WebSocket protocol.
+// tenant's site (a small HTTP server of the test's own, on an origin other than Parley's), and
+// an agent speaking the WebSocket protocol.
 
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Page } from "@playwright/test";
 import WebSocket from "ws";
@@ -11,8 +13,22 @@ import WebSocket from "ws";
 export const PARLEY_URL = process.env.PARLEY_URL ?? "";
 if (!PARLEY_URL) throw new Error("PARLEY_URL is not set: run the browser tests through scripts/test");
 
-/** The tenant's site: a different origin from Parley's, as in production. */
-export const SHOP = "http://shop.test";
+/** The tenant's site: its pages by path. */
+const pages = new Map<string, string>();
+const site = createServer((request, response) => {
+  const page = pages.get(request.url ?? "");
+  response.writeHead(page ? 200 : 404, { "content-type": "text/html; charset=utf-8" });
+  response.end(page ?? "not found");
+});
+const listening = new Promise<number>((resolve) =>
+  site.listen(0, "127.0.0.1", () => resolve((site.address() as AddressInfo).port)),
+);
+site.unref();
+
+/** The tenant's site, on an origin of its own as in production (Parley is another). */
+export const shopOrigin = async () => `http://127.0.0.1:${await listening}`;
+/** The same site under another name: an origin the chatbot does not allow. */
+export const otherOrigin = async () => `http://localhost:${await listening}`;
 
 export interface Chatbot {
   tenantId: string;
@@ -56,7 +72,7 @@ export async function newChatbot(
     "/api/chatbots/chatbots",
     {
       name: "Shop support",
-      allowedOrigins: [SHOP],
+      allowedOrigins: [await shopOrigin()],
       settings: { launcherText: "Chat with us", colour: "#0f766e", ...options.settings },
       ...(options.enforceIdentity ? { enforceIdentity: true } : {}),
     },
@@ -80,25 +96,25 @@ export const sign = (secret: string, email: string) =>
   createHmac("sha256", secret).update(email).digest("hex");
 
 /**
- * Opens the tenant's page at `origin` with the embed snippet of `bot`. `before` is page script
- * run before the snippet (e.g. `Parley('identify', ...)` calls queued by the stub).
+ * Opens the tenant's page at `origin` with the embed snippet of `bot`. `script` runs on the page
+ * after the snippet, before the loader arrives (so `Parley(...)` calls are queued by its stub).
  */
-export async function openShop(page: Page, bot: Chatbot, options: { origin?: string; before?: string } = {}) {
-  const origin = options.origin ?? SHOP;
+export async function openShop(page: Page, bot: Chatbot, options: { origin?: string; script?: string } = {}) {
+  const origin = options.origin ?? (await shopOrigin());
   const snippet = await fetch(`${PARLEY_URL}/api/chatbots/chatbots/${bot.chatbotId}/snippet`, {
     headers: { authorization: `Bearer ${bot.accessToken}` },
   }).then((r) => r.json() as Promise<{ html: string; apiKeyPlaceholder: string }>);
   const html = snippet.html.replace(snippet.apiKeyPlaceholder, bot.apiKey);
-  await page.route(`${origin}/**`, (route) =>
-    route.fulfill({
-      contentType: "text/html",
-      body: `<!doctype html><html lang="en"><head><title>Shop</title>
-        <style>body{font:16px Georgia,serif;margin:40px;color:#222} button{all:unset} *{box-sizing:content-box!important;font-size:30px!important}</style>
-        </head><body><h1>The Shop</h1><p>Hand-made things, shipped worldwide.</p>
-        <script>${options.before ?? ""}</script>${html}</body></html>`,
-    }),
+  const path = `/${randomBytes(6).toString("hex")}`;
+  pages.set(
+    path,
+    `<!doctype html><html lang="en"><head><title>Shop</title>
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <style>body{font:16px Georgia,serif;margin:40px;color:#222} button{all:unset} *{box-sizing:content-box!important;font-size:30px!important}</style>
+    </head><body><h1>The Shop</h1><p>Hand-made things, shipped worldwide.</p>
+    ${html}<script>${options.script ?? ""}</script></body></html>`,
   );
-  await page.goto(`${origin}/`);
+  await page.goto(`${origin}${path}`);
 }
 
 /** The widget's shadow root, as Playwright reaches it (its locators pierce open shadow roots). */

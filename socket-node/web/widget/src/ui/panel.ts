@@ -99,7 +99,7 @@ export class Panel {
       this.startButton,
     );
 
-    this.log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": t.message });
+    this.log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": t.conversation });
     this.body.append(this.form, this.log);
 
     this.textarea = h("textarea", {
