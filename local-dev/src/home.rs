@@ -1,6 +1,6 @@
-//! `/`: the page a person sees first. It says what is running and links what to open: the
-//! mailbox, the system status, the API documents and the widget's endpoints. (The agent console
-//! and the widget come with their own issues; this page then links them.)
+//! `/`: the page a person sees first. It says what is running and links what to open: the demo
+//! shop with the widget, the mailbox, the system status, the API documents and the widget's
+//! endpoints. (The agent console comes with its own issue; this page then links it.)
 
 use axum::{Router, response::Html, routing::get};
 
@@ -10,6 +10,8 @@ use crate::Config;
 #[derive(Debug, Clone)]
 pub struct Links {
     pub base: String,
+    /// `/demo`: a demo shop with the widget of a demo chatbot.
+    pub demo: String,
     /// `/dev/mail`, when the runner shows the emails it sent.
     pub mailbox: Option<String>,
     /// Where data lives, in words.
@@ -29,13 +31,14 @@ impl Links {
         };
         let services = &config.services;
         let analytics = services.mongo.is_some() && services.redis.is_some() && services.kafka.is_some();
-        Self { base, mailbox, data, analytics }
+        let demo = format!("{base}/demo");
+        Self { base, demo, mailbox, data, analytics }
     }
 
     /// The lines of the start-up banner: `(what, where)`.
     pub fn banner(&self) -> Vec<(&'static str, String)> {
         let base = &self.base;
-        let mut lines = vec![("home", format!("{base}/"))];
+        let mut lines = vec![("home", format!("{base}/")), ("demo", self.demo.clone())];
         if let Some(mailbox) = &self.mailbox {
             lines.push(("mailbox", mailbox.clone()));
         }
@@ -85,6 +88,7 @@ fn page(links: &Links) -> String {
             },
             format!("{base}/api/analytics/status"),
         ),
+        ("Widget loader (the embed snippet's)", format!("{base}/widget.js")),
         ("Visitor sessions (the widget's)", format!("{base}/v1/visitor/sessions")),
         ("Live chat (WebSocket)", format!("{}/v1/ws", base.replacen("http", "ws", 1))),
         ("Socket-node readiness and metrics", format!("{base}/readyz")),
@@ -126,7 +130,8 @@ fn page(links: &Links) -> String {
     <h2>Open</h2>
     <ul>
       {mailbox}
-      <li><strong>Agent console and visitor widget</strong>: coming next; until then, drive Parley through its APIs below.</li>
+      <li><strong>Demo shop</strong>: a page with the visitor widget of a demo chatbot, made on your first visit; it also says how its agent signs in. {demo}</li>
+      <li><strong>Agent console</strong>: coming next; until then, answer visitors through the APIs below.</li>
     </ul>
   </section>
   <section>
@@ -146,6 +151,7 @@ fn page(links: &Links) -> String {
 </html>
 "#,
         base_text = escape(base),
+        demo = link(&links.demo),
         data = escape(&links.data),
     )
 }

@@ -14,12 +14,15 @@
 //!   functions (analytics needs MongoDB, Redis and Kafka; without them its routes answer 503
 //!   `analytics_unavailable`);
 //! - `/v1/visitor/sessions`, `/v1/ws`, `/readyz`, `/metrics`: the socket-node;
-//! - `/`: a page linking what a person opens; `/dev/mail`, the emails sent (kept in process, or
-//!   read from the local Mailpit); in memory mode `/dev/events`, the events produced.
+//! - `/widget.js`, `/widget/...`: the built widget, from the socket-node;
+//! - `/`: a page linking what a person opens; `/demo`, a demo shop embedding the widget of a
+//!   demo chatbot made on the first visit (see [`demo`]); `/dev/mail`, the emails sent (kept in
+//!   process, or read from the local Mailpit); in memory mode `/dev/events`, the events produced.
 //!
 //! Tests: `scripts/test -p local-dev` (the binary in both modes, the story over HTTP and
 //! WebSocket, a restart that keeps everything).
 
+pub mod demo;
 pub mod dev_events;
 pub mod home;
 pub mod keys;
@@ -182,8 +185,15 @@ impl Parley {
         };
 
         let links = home::Links::new(config, letters.is_some());
-        let parts =
-            Parts { config, services: &services, events, memory_events: pipeline.memory.clone(), analytics, letters };
+        let parts = Parts {
+            config,
+            address,
+            services: &services,
+            events,
+            memory_events: pipeline.memory.clone(),
+            analytics,
+            letters,
+        };
         let router = parts.router(&node, &links);
         Ok(Self { router, described, links, node, stop, tasks })
     }
@@ -227,6 +237,8 @@ fn describe(services: &Services) -> Vec<(&'static str, String)> {
 /// What the router is built from.
 struct Parts<'a> {
     config: &'a Config,
+    /// Where the runner listens.
+    address: SocketAddr,
     services: &'a Services,
     events: Arc<dyn EventPublisher>,
     memory_events: Option<Arc<shared::events::MemoryPublisher>>,
@@ -235,8 +247,8 @@ struct Parts<'a> {
 }
 
 impl Parts<'_> {
-    /// Every function under its production path, the socket-node's routes, the home page and
-    /// the development mailbox.
+    /// Every function under its production path, the socket-node's routes, the home page, the
+    /// demo page and the development mailbox.
     fn router(self, node: &socket_node::Node, links: &home::Links) -> Router {
         let config = self.config;
         let repos = self.services.repos();
@@ -256,14 +268,26 @@ impl Parts<'_> {
             events: self.events.clone(),
             policy: config.chatbots.clone(),
         };
+        let (tenant_api, chatbots_api) = (tenant::router(tenant_state), chatbot_provisioning::router(chatbots_state));
+        let demo = demo::Setup {
+            tenant: tenant_api.clone(),
+            chatbots: chatbots_api.clone(),
+            access: node.state.access.clone(),
+            address: self.address,
+            public_url: config.mail.public_url.to_string(),
+            widget_base: config.chatbots.public_socket_url.clone(),
+            data_dir: config.data_dir.clone(),
+            widget_built: node.state.web.get("/widget.js").is_some(),
+        };
         let [tenant, chatbots, analytics, email] = MOUNTS.map(|(_, path)| path);
         let mut router = Router::new()
-            .nest(tenant, tenant::router(tenant_state))
-            .nest(chatbots, chatbot_provisioning::router(chatbots_state))
+            .nest(tenant, tenant_api)
+            .nest(chatbots, chatbots_api)
             .nest(analytics, analytics_router(self.analytics))
             .nest(email, email::router())
             .merge(socket_node::routes(node.state.clone()))
-            .merge(home::router(links.clone()));
+            .merge(home::router(links.clone()))
+            .merge(demo::router(demo));
         if let Some(letters) = self.letters {
             router = router.merge(email::dev_mail::router(letters));
         }

@@ -18,7 +18,7 @@
 mod config;
 mod openapi;
 mod routes;
-mod snippet;
+pub mod snippet;
 mod state;
 mod views;
 

@@ -7,9 +7,8 @@
 
 use serde_json::{Value, json};
 use shared::{
-    config::KafkaConfig,
     events::Topic,
-    testing::{EventLog, TestDatabase, TestRedis, kafka_config, kafka_env, random_string},
+    testing::{EventLog, random_string},
 };
 
 use crate::support::*;
@@ -177,35 +176,6 @@ async fn in_memory_the_story_runs_end_to_end() {
     newest_first.reverse();
     assert_eq!(sent, newest_first, "one message.sent per message");
     assert!(events.to_string().contains("chatroom.created"));
-}
-
-/// What points the runner at the harness's services, as `scripts/dev` does, on a test's own
-/// database, Redis prefix and Kafka topics.
-struct Services {
-    db: TestDatabase,
-    redis: TestRedis,
-    kafka: KafkaConfig,
-}
-
-impl Services {
-    async fn new() -> Self {
-        Self { db: TestDatabase::new().await, redis: TestRedis::new().await, kafka: kafka_config() }
-    }
-
-    fn env(&self, data_dir: &std::path::Path) -> Vec<(&'static str, String)> {
-        let mailpit = std::env::var("PARLEY_MAILPIT_URL").expect("the harness's Mailpit");
-        let mut env = self.db.env();
-        env.extend(self.redis.env());
-        env.extend(kafka_env(&self.kafka));
-        env.extend([
-            ("PARLEY_SMTP_HOST", std::env::var("PARLEY_SMTP_HOST").unwrap()),
-            ("PARLEY_SMTP_PORT", std::env::var("PARLEY_SMTP_PORT").unwrap()),
-            ("PARLEY_MAILBOX_URL", mailpit),
-            ("PARLEY_EMAIL_GROUP", format!("test-email-{}", random_string(8))),
-            ("PARLEY_DATA_DIR", data_dir.display().to_string()),
-        ]);
-        env
-    }
 }
 
 #[tokio::test]

@@ -1,12 +1,16 @@
-//! Starting the runner binary, and reaching what it serves: its APIs, its WebSocket, and the
-//! mailbox a person opens (Mailpit's API on the real services, `/dev/mail` in memory).
+//! Starting the runner (its binary, or `Parley::start` in the test's process) on the harness's
+//! services or in memory, and reaching what it serves: its APIs, its WebSocket, and the mailbox a
+//! person opens (Mailpit's API on the real services, `/dev/mail` in memory).
 
 use std::{process::Stdio, time::Duration};
 
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::{Value, json};
-use shared::testing::{Mail, Mailbox};
 pub use shared::testing::{binary, closed_port, eventually};
+use shared::{
+    config::KafkaConfig,
+    testing::{Mail, Mailbox, TestDatabase, TestRedis, kafka_config, kafka_env, random_string},
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -90,6 +94,70 @@ impl Runner {
 
     pub fn ws_url(&self) -> String {
         format!("{}/v1/ws", self.base.replacen("http", "ws", 1))
+    }
+}
+
+/// What points the runner at the harness's services, as `scripts/dev` does, on a test's own
+/// database, Redis prefix and Kafka topics.
+pub struct Services {
+    pub db: TestDatabase,
+    pub redis: TestRedis,
+    pub kafka: KafkaConfig,
+}
+
+impl Services {
+    pub async fn new() -> Self {
+        Self { db: TestDatabase::new().await, redis: TestRedis::new().await, kafka: kafka_config() }
+    }
+
+    pub fn env(&self, data_dir: &std::path::Path) -> Vec<(&'static str, String)> {
+        let mailpit = std::env::var("PARLEY_MAILPIT_URL").expect("the harness's Mailpit");
+        let mut env = self.db.env();
+        env.extend(self.redis.env());
+        env.extend(kafka_env(&self.kafka));
+        env.extend([
+            ("PARLEY_SMTP_HOST", std::env::var("PARLEY_SMTP_HOST").unwrap()),
+            ("PARLEY_SMTP_PORT", std::env::var("PARLEY_SMTP_PORT").unwrap()),
+            ("PARLEY_MAILBOX_URL", mailpit),
+            ("PARLEY_EMAIL_GROUP", format!("test-email-{}", random_string(8))),
+            ("PARLEY_DATA_DIR", data_dir.display().to_string()),
+        ]);
+        env
+    }
+}
+/// The runner started in the test's own process (`Parley::start`), serving on a port of the
+/// test's choosing until [`InProcess::stop`].
+pub struct InProcess {
+    pub base: String,
+    parley: local_dev::Parley,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<()>,
+}
+
+impl InProcess {
+    pub async fn start_on(port: u16, mut env: Vec<(&'static str, String)>) -> Self {
+        env.push(("PARLEY_HTTP_ADDR", format!("127.0.0.1:{port}")));
+        let config = local_dev::Config::from_env(&shared::config::Env::from_pairs(env)).expect("a valid config");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("the port is free");
+        let parley = local_dev::Parley::start(&config, listener.local_addr().unwrap()).await.expect("Parley starts");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let trigger = parley.shutdown_trigger();
+        let router = shared::http::with_common_layers(parley.router.clone());
+        let served = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.await;
+                trigger.begin();
+            };
+            shared::http::serve_on(listener, router, shutdown).await.expect("it serves");
+        });
+        Self { base: format!("http://127.0.0.1:{port}"), parley, stop, served }
+    }
+
+    /// Stops it as Ctrl-C does, freeing its port.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(WAIT, self.served).await.expect("it stops serving in time").unwrap();
+        self.parley.stop().await;
     }
 }
 

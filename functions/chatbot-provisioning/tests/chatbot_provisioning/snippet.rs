@@ -1,5 +1,6 @@
-//! The embed snippet a tenant pastes into their site: one `<script>` tag loading the widget from
-//! the socket-node's public URL with the tenant id and the key. The key is in it only when the
+//! The embed snippet a tenant pastes into their site: an inline stub that queues the page's
+//! `Parley(...)` calls made before the widget arrives, then one `<script async src>` tag loading
+//! the widget from the socket-node's public URL with the tenant id and the key. The key is in it only when the
 //! key is shown (create, rotate); afterwards the snippet holds the masked key, or says that
 //! there is no key.
 
@@ -20,12 +21,18 @@ fn masked(key: &str) -> String {
     format!("parley_pk_…{}", &key[key.len() - 4..])
 }
 
-/// The one `<script>` tag in `html`, checked to load `widget_url`.
+/// The inline stub: until the loader arrives, `Parley(...)` calls are queued in `Parley.q`.
+const STUB: &str = "<script>window.Parley=window.Parley||function(){(Parley.q=Parley.q||[]).push(arguments)};</script>";
+
+/// The `<script src>` tag in `html`, checked to load `widget_url` and to come after the stub
+/// (the snippet's only other script).
 fn script_tag<'a>(html: &'a str, widget_url: &str) -> &'a str {
-    assert_eq!(html.matches("<script").count(), 1, "one script tag: {html}");
-    assert_eq!(html.matches("</script>").count(), 1, "one script tag: {html}");
-    let start = html.find("<script").unwrap();
-    let tag = &html[start..html.find("</script>").unwrap()];
+    assert_eq!(html.matches("<script").count(), 2, "the stub and the loader: {html}");
+    assert_eq!(html.matches("</script>").count(), 2, "the stub and the loader: {html}");
+    let stub = html.find(STUB).unwrap_or_else(|| panic!("no stub queueing early calls: {html}"));
+    let start = html.find("<script async").expect("the loader's tag");
+    assert!(stub < start, "the stub comes first, so calls made before the loader arrives are kept: {html}");
+    let tag = &html[start..start + html[start..].find("</script>").unwrap()];
     assert!(tag.contains(&format!("src=\"{widget_url}\"")), "the widget is not loaded from {widget_url}: {html}");
     tag
 }
