@@ -139,7 +139,7 @@ export class Panel {
       this.endedText,
       h("button", { type: "button", class: "primary", onclick: () => actions.startNew() }, t.startNew),
     );
-    this.footer.append(this.composer, this.transcriptButton, this.transcriptNote, this.ended);
+    this.footer.append(this.composer, this.transcriptButton, this.ended, this.transcriptNote);
 
     this.confirmTranscript = h("input", { type: "checkbox", id: "parley-confirm-transcript" });
     this.confirm = h(
@@ -221,6 +221,7 @@ export class Panel {
     const live = !c.ending && Boolean(saved);
     this.transcriptButton.hidden = !live || Boolean(saved?.transcriptRequested) || c.phase !== "live";
     this.transcriptNote.hidden = !saved?.transcriptRequested;
+    this.transcriptNote.textContent = c.ending ? t.transcriptOnItsWay : t.transcriptRequested;
     if (c.ending) this.confirm.hidden = true;
     if (saved) this.renderLog(saved.messages, saved.outbox, saved.agentReadSeq);
   }

@@ -11,7 +11,7 @@ font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;box-shadow:0
 *{box-sizing:border-box}
 [hidden]{display:none!important}
 button,input,textarea{font:inherit;color:inherit}
-:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+:focus-visible{outline:2px solid var(--accent);outline-offset:1px}
 header{display:flex;align-items:center;gap:8px;padding:14px 12px 14px 18px;background:var(--accent);color:var(--on-accent)}
 header .titles{flex:1;min-width:0}
 h2{margin:0;font-size:16px;font-weight:650;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
@@ -46,7 +46,7 @@ textarea{resize:none;max-height:120px;min-height:42px}
 .send{padding:10px 14px;border:0;border-radius:10px;background:var(--accent);color:var(--on-accent);font-weight:600;cursor:pointer}
 .link{margin:6px 0 0;padding:0;border:0;background:none;color:#2563eb;font-size:12.5px;text-decoration:underline;cursor:pointer}
 .note{margin:6px 0 0;font-size:12.5px;color:#4b5563}
-.ended{text-align:center}
+.ended,.ended+.note{text-align:center}
 .ended p{margin:4px 0 8px;color:#374151}
 .confirm{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;background:rgba(17,24,39,.45)}
 .confirm .card{width:82%;padding:18px;border-radius:14px;background:#fff;display:flex;flex-direction:column;gap:10px}
