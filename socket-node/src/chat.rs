@@ -377,7 +377,9 @@ pub async fn join(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId)
                 ChatError::new(Code::InvalidState, "you hold this chatroom already")
             }
             ChatroomStatus::Active | ChatroomStatus::Standby if room.agent_id.is_some() => {
-                ChatError::new(Code::ChatroomAlreadyClaimed, "another agent joined this chatroom first")
+                // Named, so the agent who lost the race knows whom to ask.
+                let winner = room.agent_name.as_deref().unwrap_or("another agent");
+                ChatError::new(Code::ChatroomAlreadyClaimed, format!("{winner} joined this chatroom first"))
             }
             ChatroomStatus::Standby => {
                 ChatError::new(Code::InvalidState, "the visitor is away; wait for them to come back")

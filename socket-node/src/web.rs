@@ -1,16 +1,18 @@
-//! The built web files the node serves: the visitor widget (and, later, the agent console),
-//! read once at start-up from `PARLEY_WEB_DIR` into memory.
+//! The built web files the node serves: the visitor widget and the agent console, read once at
+//! start-up from `PARLEY_WEB_DIR` into memory.
 //!
 //! The TypeScript in `socket-node/web` is bundled by esbuild (`npm run build` there, which
-//! `scripts/dev` runs) into `web/dist`: each app's entry file at the top (`widget.js`, the
-//! loader a tenant's page includes) and its other files in a folder of its own
-//! (`widget/ui-3F7KQ2ZP.js`, named by content hash). [`APPS`] lists what is served; only the
-//! names found at load are ever answered, so a request cannot reach any other file.
+//! `scripts/dev` runs) into `web/dist`, one folder per app with its files named by content hash
+//! (`widget/ui-3F7KQ2ZP.js`). An app is entered either by a script at the top (`widget.js`, the
+//! loader a tenant's page includes) or by its page (`console/index.html`, which answers every
+//! path under `/console/` that is not a file, so the single-page app's own links work when
+//! opened directly). [`APPS`] lists what is served; only the names found at load are ever
+//! answered, so a request cannot reach any other file.
 //!
 //! Each file is kept with its `Content-Type` (by extension), its `Cache-Control` (a year and
-//! `immutable` for a hashed name, five minutes for the rest, so a new loader reaches browsers
-//! soon after a deploy), an `ETag` (SHA-256 of the content) and, when it is smaller, a gzip copy
-//! made at load.
+//! `immutable` for a hashed name; `no-cache` for a page, so a deploy is seen at the next visit;
+//! five minutes for the rest, so a new loader reaches browsers soon after a deploy), an `ETag`
+//! (SHA-256 of the content) and, when it is smaller, a gzip copy made at load.
 //!
 //! Failure modes: a missing directory or entry file does not stop the node; it logs one warning
 //! naming the directory, and the entry answers 503 (e.g. `widget_not_built`) until a restart
@@ -32,19 +34,35 @@ use sha2::{Digest as _, Sha256};
 pub struct WebApp {
     /// Its folder under the directory, served at `/<folder>/<file>`.
     pub folder: &'static str,
-    /// Its entry file at the top of the directory, served at `/<entry>`.
-    pub entry: &'static str,
-    /// The error code `/<entry>` answers (503) when the app was not built.
+    pub entry: Entry,
+    /// The error code its entry answers (503) when the app was not built.
     pub not_built: &'static str,
 }
 
-/// What the node serves from `PARLEY_WEB_DIR`. (The console will be one more line.)
-pub const APPS: &[WebApp] = &[WebApp { folder: "widget", entry: "widget.js", not_built: "widget_not_built" }];
+/// How a browser enters an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// A script at the top of the directory, served at `/<name>`.
+    Script(&'static str),
+    /// `<folder>/index.html`, served at `/<folder>` and at every path under it that is no file.
+    Page,
+}
+
+/// What the node serves from `PARLEY_WEB_DIR`.
+pub const APPS: &[WebApp] = &[
+    WebApp { folder: "widget", entry: Entry::Script("widget.js"), not_built: "widget_not_built" },
+    WebApp { folder: "console", entry: Entry::Page, not_built: "console_not_built" },
+];
+
+/// A page's name in its folder.
+pub const PAGE: &str = "index.html";
 
 /// `Cache-Control` of a file whose name carries its content's hash: it never changes.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// `Cache-Control` of any other file (the loaders): browsers pick up a new one within minutes.
 pub const SHORT: &str = "public, max-age=300";
+/// `Cache-Control` of a page: asked again (by its `ETag`) at every visit.
+pub const PAGE_CACHE: &str = "no-cache";
 
 /// A file, ready to answer.
 #[derive(Debug)]
@@ -64,7 +82,13 @@ impl Asset {
         let digest = Sha256::digest(&body);
         let etag = format!("\"{}\"", digest[..16].iter().map(|b| format!("{b:02x}")).collect::<String>());
         let gzip = compressible(content_type).then(|| gzip(&body)).flatten().filter(|gz| gz.len() < body.len());
-        let cache_control = if is_hashed(name) { IMMUTABLE } else { SHORT };
+        let cache_control = if is_hashed(name) {
+            IMMUTABLE
+        } else if name.rsplit('/').next() == Some(PAGE) {
+            PAGE_CACHE
+        } else {
+            SHORT
+        };
         Self { body: body.into(), gzip: gzip.map(Bytes::from), content_type, cache_control, etag }
     }
 
@@ -86,20 +110,24 @@ impl WebAssets {
     pub fn load(dir: &Path) -> Self {
         let mut files = HashMap::new();
         for app in APPS {
-            let entry = dir.join(app.entry);
-            match fs::read(&entry) {
-                Ok(body) => {
-                    files.insert(format!("/{}", app.entry), Asset::new(app.entry, body));
+            let entry = match app.entry {
+                Entry::Script(name) => dir.join(name),
+                Entry::Page => dir.join(app.folder).join(PAGE),
+            };
+            match (app.entry, fs::read(&entry)) {
+                (Entry::Script(name), Ok(body)) => {
+                    files.insert(format!("/{name}"), Asset::new(name, body));
                 }
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                (Entry::Page, Ok(_)) => {} // read with the folder below
+                (_, Err(err)) if err.kind() == std::io::ErrorKind::NotFound => {
                     tracing::warn!(
                         dir = %dir.display(),
                         "the {} is not built: no {} in {}; run scripts/dev, or `npm run build` in socket-node/web, \
-                         then restart (until then /{} answers 503 {})",
-                        app.folder, app.entry, dir.display(), app.entry, app.not_built,
+                         then restart (until then it answers 503 {})",
+                        app.folder, entry.display(), dir.display(), app.not_built,
                     );
                 }
-                Err(err) => tracing::warn!(file = %entry.display(), error = %err, "a web file could not be read"),
+                (_, Err(err)) => tracing::warn!(file = %entry.display(), error = %err, "a web file could not be read"),
             }
             for (relative, path) in walk(&dir.join(app.folder)) {
                 match fs::read(&path) {
@@ -118,9 +146,24 @@ impl WebAssets {
         self.files.get(path)
     }
 
-    /// The app whose entry is served at `path` (`/widget.js`), built or not.
-    pub fn entry_of(path: &str) -> Option<&'static WebApp> {
-        APPS.iter().find(|app| path.strip_prefix('/') == Some(app.entry))
+    /// What answers `path` when it names no file: a page app's page for any path under its
+    /// folder, else nothing. `Err` names the app whose entry it is when that was not built.
+    pub fn fallback(&self, path: &str) -> Result<Option<&Asset>, &'static WebApp> {
+        let Some(app) = Self::app_entered_at(path) else { return Ok(None) };
+        let entry = match app.entry {
+            Entry::Script(name) => format!("/{name}"),
+            Entry::Page => format!("/{}/{PAGE}", app.folder),
+        };
+        self.files.get(&entry).map(Some).ok_or(app)
+    }
+
+    /// The app whose entry answers `path`: `/widget.js`, or `/console` and anything under it.
+    fn app_entered_at(path: &str) -> Option<&'static WebApp> {
+        let path = path.strip_prefix('/')?;
+        APPS.iter().find(|app| match app.entry {
+            Entry::Script(name) => path == name,
+            Entry::Page => path == app.folder || path.strip_prefix(app.folder).is_some_and(|rest| rest.starts_with('/')),
+        })
     }
 }
 

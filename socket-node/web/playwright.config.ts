@@ -1,4 +1,4 @@
-// Browser tests of the widget: Debian's Chromium (never a downloaded browser) against a running
+// Browser tests of the widget and the console: Debian's Chromium (never a downloaded browser) against a running
 // Parley at PARLEY_URL, which scripts/test starts with scripts/dev. Screenshots go to
 // PARLEY_SCREENSHOTS (default test-results/screenshots) to be looked at.
 import { execFileSync } from "node:child_process";
@@ -14,7 +14,8 @@ function chromium(): string {
 }
 
 export default defineConfig({
-  testDir: "widget/tests",
+  testDir: ".",
+  testMatch: ["widget/tests/**/*.spec.ts", "console/tests/**/*.spec.ts"],
   outputDir: "test-results/output",
   timeout: 90_000,
   expect: { timeout: 15_000 },

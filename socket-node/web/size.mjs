@@ -1,4 +1,4 @@
-// Prints the gzip size of each built widget file against its budget. `npm run size` (and
+// Prints the gzip size of each built web file against its budget. `npm run size` (and
 // scripts/bench/widget-size) runs it alone; the build prints it too. Figures, not a test.
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -7,10 +7,24 @@ import { gzipSync } from "node:zlib";
 const KB = 1024;
 
 function files() {
-  const ui = readdirSync("dist/widget").filter((name) => name.startsWith("ui-") && name.endsWith(".js"));
+  const named = (dir, prefix, ext) => readdirSync(dir).filter((n) => n.startsWith(prefix) && n.endsWith(ext));
   return [
     { what: "loader", file: "dist/widget.js", budget: 5 * KB },
-    ...ui.map((name) => ({ what: "chat UI", file: `dist/widget/${name}`, budget: 30 * KB })),
+    ...named("dist/widget", "ui-", ".js").map((n) => ({
+      what: "chat UI",
+      file: `dist/widget/${n}`,
+      budget: 30 * KB,
+    })),
+    ...named("dist/console", "app-", ".js").map((n) => ({
+      what: "console",
+      file: `dist/console/${n}`,
+      budget: 150 * KB,
+    })),
+    ...named("dist/console", "app-", ".css").map((n) => ({
+      what: "console",
+      file: `dist/console/${n}`,
+      budget: 150 * KB,
+    })),
   ];
 }
 

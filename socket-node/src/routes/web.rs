@@ -1,12 +1,14 @@
-//! `GET /widget.js` and `GET /widget/{file}`: the built web files, from memory (see
-//! [`crate::web`]).
+//! `GET /widget.js`, `GET /widget/{file}`, `GET /console` and `GET /console/{path}`: the built
+//! web files, from memory (see [`crate::web`]). A path under `/console` that is no file answers
+//! the console's page, whose script then shows the page the path names.
 //!
 //! Every answer may be read from any origin (`Access-Control-Allow-Origin: *`: the loader
 //! imports the UI with a dynamic `import()` from the tenant's page, a CORS request), is not
 //! sniffed, and is revalidated by its `ETag` (304 on a matching `If-None-Match`). A client that
 //! accepts gzip gets the copy made at load. An unknown file answers 404 `asset_not_found`; an
-//! app's entry that was not built, 503 (`widget_not_built`). Errors are not cached, so a build
-//! followed by a restart is seen at once.
+//! app's entry that was not built, 503 (`widget_not_built`, `console_not_built`). Errors are not
+//! cached, so a build followed by a restart is seen at once. Pages also refuse to be framed and
+//! keep their address out of `Referer`.
 
 use std::sync::Arc;
 
@@ -19,32 +21,33 @@ use axum::{
 };
 use shared::ApiError;
 
-use crate::web::{APPS, Asset, WebAssets};
+use crate::web::{APPS, Asset, Entry, WebAssets};
 
 /// A route per app: its entry and every file under its folder.
 pub fn routes(assets: Arc<WebAssets>) -> Router {
     let mut router = Router::new();
     for app in APPS {
-        router = router
-            .route(&format!("/{}", app.entry), get(serve))
-            .route(&format!("/{}/{{*file}}", app.folder), get(serve));
+        let entry = match app.entry {
+            Entry::Script(name) => format!("/{name}"),
+            Entry::Page => format!("/{}", app.folder),
+        };
+        router = router.route(&entry, get(serve)).route(&format!("/{}/{{*file}}", app.folder), get(serve));
     }
     router.with_state(assets)
 }
 
 async fn serve(State(assets): State<Arc<WebAssets>>, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path();
-    let answer = match assets.get(path) {
-        Some(asset) => respond(asset, &headers),
-        None => match WebAssets::entry_of(path) {
-            Some(app) => ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                app.not_built,
-                format!("the {} is not built yet; run scripts/dev, or npm run build in socket-node/web", app.folder),
-            )
-            .into_response(),
-            None => ApiError::not_found("asset_not_found", "no such file").into_response(),
-        },
+    let found = assets.get(path).map_or_else(|| assets.fallback(path), |asset| Ok(Some(asset)));
+    let answer = match found {
+        Ok(Some(asset)) => respond(asset, &headers),
+        Ok(None) => ApiError::not_found("asset_not_found", "no such file").into_response(),
+        Err(app) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            app.not_built,
+            format!("the {} is not built yet; run scripts/dev, or npm run build in socket-node/web", app.folder),
+        )
+        .into_response(),
     };
     shared_headers(answer)
 }
@@ -74,6 +77,10 @@ fn respond(asset: &Asset, request: &HeaderMap) -> Response {
     }
     if asset.gzip.is_some() {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
+    if asset.content_type.starts_with("text/html") {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     }
     response
 }

@@ -1,6 +1,6 @@
-//! The built widget as a browser fetches it from a tenant's page: the loader and its hashed
-//! chunks, with the headers that let a browser cache, decompress and import them; nothing but
-//! the files found at start-up.
+//! The built web apps as a browser fetches them: the widget's loader and its hashed chunks from
+//! a tenant's page, with the headers that let a browser cache, decompress and import them; the
+//! console's page at every path of the single-page app; nothing but the files found at start-up.
 
 use std::{io::Read as _, path::PathBuf};
 
@@ -19,13 +19,15 @@ struct BuiltDir {
 impl BuiltDir {
     fn new() -> Self {
         let path = std::env::temp_dir().join(format!("parley-web-{}", random_string(10)));
-        let files: [(&str, Vec<u8>); 6] = [
+        let files: [(&str, Vec<u8>); 8] = [
             ("widget.js", "(()=>{window.__parleyLoader=true;})();\n".repeat(40).into_bytes()),
             ("widget/ui-3F7KQ2ZP.js", "export function mount(){return 'parley ui';}\n".repeat(60).into_bytes()),
             ("widget/ui-3F7KQ2ZP.js.map", br#"{"version":3,"sources":["ui.ts"],"mappings":"AAAA"}"#.repeat(20)),
             ("widget/fonts/inter-AB12CD34.woff2", vec![0x77, 0x4f, 0x46, 0x32, 0, 1, 0, 0, 0, 0]),
             ("widget/launcher.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><circle r='4'/></svg>".repeat(8)),
             ("secret.txt", b"not a web file".to_vec()),
+            ("console/index.html", b"<!doctype html><title>Parley</title><script src=/console/app-Q1W2E3R4.js></script>".to_vec()),
+            ("console/app-Q1W2E3R4.js", "console.log('console');\n".repeat(30).into_bytes()),
         ];
         for (name, body) in files {
             let file = path.join(name);
@@ -152,5 +154,41 @@ async fn only_the_files_found_at_start_up_are_served() {
     // Files written after start-up wait for a restart.
     std::fs::write(built.path.join("widget/late-ZZ99ZZ99.js"), "late").unwrap();
     assert_error(fetch(node, "/widget/late-ZZ99ZZ99.js", &[]).await, 404, "asset_not_found").await;
+    assert_eq!(fetch(node, LOADER, &[]).await.status(), 200);
+}
+
+#[tokio::test]
+async fn the_console_page_answers_every_path_of_the_app_and_its_files_are_cached_by_name() {
+    let built = BuiltDir::new();
+    let cluster = cluster_with(&[("PARLEY_WEB_DIR", &built.env())]).await;
+    let node = cluster.node(1);
+    let page = built.read("/console/index.html");
+
+    // The emails' links and a reload of any console address get the page, asked again each visit.
+    for path in ["/console", "/console/", "/console/reset-password", "/console/chatrooms/0193abcd"] {
+        let response = fetch(node, path, &[]).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(header(&response, "content-type"), "text/html; charset=utf-8", "{path}");
+        assert_eq!(header(&response, "cache-control"), "no-cache", "{path}");
+        assert_eq!(header(&response, "x-frame-options"), "DENY", "{path}: the console is never framed");
+        assert_eq!(header(&response, "referrer-policy"), "no-referrer", "{path}");
+        assert_eq!(response.bytes().await.unwrap().as_ref(), page.as_slice(), "{path}");
+    }
+    let script = fetch(node, "/console/app-Q1W2E3R4.js", &[]).await;
+    assert_eq!(header(&script, "cache-control"), "public, max-age=31536000, immutable");
+    assert_eq!(header(&script, "content-type"), "text/javascript; charset=utf-8");
+    // A path beside the console's is not the console.
+    assert_error(fetch(node, "/consoleX", &[]).await, 404, "route_not_found").await;
+}
+
+#[tokio::test]
+async fn without_a_built_console_its_pages_answer_503_and_the_widget_still_serves() {
+    let built = BuiltDir::new();
+    std::fs::remove_dir_all(built.path.join("console")).unwrap();
+    let cluster = cluster_with(&[("PARLEY_WEB_DIR", &built.env())]).await;
+    let node = cluster.node(1);
+    for path in ["/console", "/console/inbox"] {
+        assert_error(fetch(node, path, &[]).await, 503, "console_not_built").await;
+    }
     assert_eq!(fetch(node, LOADER, &[]).await.status(), 200);
 }

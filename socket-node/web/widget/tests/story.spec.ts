@@ -2,6 +2,7 @@
 // greeting, the agent joining, messages both ways with their ticks, typing and read receipts,
 // the unread badge while closed, and ending with a transcript by email.
 
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
 import { Agent, newChatbot, openShop, PARLEY_URL, screenshot, widget } from "./support";
 
@@ -66,6 +67,9 @@ test("a visitor chats with an agent from the form to the transcript", async ({ p
   const link = log.getByRole("link", { name: "https://shop.example/shipping" });
   await expect(link).toHaveAttribute("rel", /noopener/);
   await screenshot(page, "3-conversation");
+  const { violations } = await new AxeBuilder({ page }).include("[data-parley-widget]").analyze();
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(serious.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
 
   // Closed panel: an unread badge, the page's title flashing, and the page's listener told.
   await page.evaluate(() => {

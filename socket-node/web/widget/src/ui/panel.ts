@@ -35,6 +35,7 @@ export class Panel {
   private readonly emailError = h("p", { class: "field-error", id: "parley-email-error" });
   private readonly startButton: HTMLButtonElement;
   private readonly log: HTMLOListElement;
+  private readonly logBox: HTMLDivElement;
   private readonly body = h("div", { class: "body" });
   private readonly typingLine = h("p", { class: "typing", "aria-live": "polite" });
   private readonly footer = h("footer");
@@ -99,8 +100,9 @@ export class Panel {
       this.startButton,
     );
 
-    this.log = h("ol", { class: "log", role: "log", "aria-live": "polite", "aria-label": t.conversation });
-    this.body.append(this.form, this.log);
+    this.log = h("ol", { class: "log" });
+    this.logBox = h("div", { role: "log", "aria-live": "polite", "aria-label": t.conversation }, this.log);
+    this.body.append(this.form, this.logBox);
 
     this.textarea = h("textarea", {
       rows: 1,
@@ -205,7 +207,7 @@ export class Panel {
     this.banner.hidden = !banner;
 
     this.form.hidden = !inForm;
-    this.log.hidden = inForm;
+    this.logBox.hidden = inForm;
     this.startButton.disabled = c.phase === "starting";
     this.startButton.textContent = c.phase === "starting" ? t.starting : t.startChat;
     if (inForm && !this.nameInput.value && !this.emailInput.value) {

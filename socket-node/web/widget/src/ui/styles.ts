@@ -15,7 +15,7 @@ button,input,textarea{font:inherit;color:inherit}
 header{display:flex;align-items:center;gap:8px;padding:14px 12px 14px 18px;background:var(--accent);color:var(--on-accent)}
 header .titles{flex:1;min-width:0}
 h2{margin:0;font-size:16px;font-weight:650;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.subtitle{margin:0;font-size:12.5px;opacity:.85}
+.subtitle{margin:0;font-size:12.5px}
 .icon{display:grid;place-items:center;width:34px;height:34px;border:0;border-radius:8px;background:transparent;cursor:pointer;color:inherit}
 .icon:hover{background:rgba(127,127,127,.22)}
 .icon svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round}

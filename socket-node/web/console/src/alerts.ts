@@ -1,0 +1,45 @@
+// A sound and, when the agent allowed them, a browser notification for a new chatroom in the
+// queue or a new visitor message in a chatroom the agent is not looking at.
+
+import type { Alert } from "./live";
+
+let audio: AudioContext | null = null;
+
+function chime() {
+  try {
+    audio ??= new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.08, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.35);
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.35);
+  } catch {
+    // No sound before the page was touched, or no audio at all: the list still shows it.
+  }
+}
+
+export function alert(event: Alert, viewing: string | null) {
+  if (
+    event.kind === "message" &&
+    event.chatroom.chatroomId === viewing &&
+    document.visibilityState === "visible"
+  ) {
+    return;
+  }
+  chime();
+  if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
+  const { title, body } =
+    event.kind === "queued"
+      ? { title: "New conversation waiting", body: `${event.chatroom.name} (${event.chatroom.email})` }
+      : { title: `${event.chatroom.name} wrote`, body: event.message.text.slice(0, 120) };
+  new Notification(title, { body, tag: event.chatroom.chatroomId });
+}
+
+/** Asks once, from a click (browsers refuse otherwise). */
+export function askForNotifications() {
+  if (typeof Notification !== "undefined" && Notification.permission === "default")
+    void Notification.requestPermission();
+}

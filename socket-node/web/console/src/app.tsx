@@ -1,0 +1,75 @@
+// The console's frame: who is signed in decides between the account pages and the app; the path
+// decides the page. Pages a user may not use are not linked (the server refuses them anyway).
+
+import { useEffect, useState } from "preact/hooks";
+import { alert, askForNotifications } from "./alerts";
+import { live } from "./live";
+import { ForgotPassword, Login, SetPassword, SignUp } from "./pages/auth";
+import { Inbox } from "./pages/inbox";
+import { navigate, ROOT, usePath } from "./router";
+import { session } from "./session";
+
+const PUBLIC = ["/login", "/signup", "/forgot-password", "/reset-password", "/accept-invitation"];
+
+export function App() {
+  const path = usePath();
+  const [state, setState] = useState(session.state);
+  useEffect(() => {
+    const unsubscribe = session.subscribe(() => setState(session.state));
+    setState(session.state); // it may have changed before this effect ran
+    return unsubscribe;
+  }, []);
+  useEffect(() => {
+    if (state.status === "signed_in") live.start();
+    else live.stop();
+  }, [state.status]);
+  const open = /^\/chatrooms\/([^/]+)$/.exec(path)?.[1] ?? null;
+  useEffect(() => {
+    live.onAlert = (event) => alert(event, open);
+  }, [open]);
+
+  if (state.status === "loading") return <p class="loading">Loading…</p>;
+  if (path === "/reset-password") return <SetPassword invitation={false} />;
+  if (path === "/accept-invitation") return <SetPassword invitation={true} />;
+  if (state.status === "signed_out") {
+    if (path === "/signup") return <SignUp />;
+    if (path === "/forgot-password") return <ForgotPassword />;
+    if (!PUBLIC.includes(path)) queueMicrotask(() => navigate(`${ROOT}/login`, true));
+    return <Login />;
+  }
+  if (PUBLIC.includes(path)) queueMicrotask(() => navigate(`${ROOT}/`, true));
+  const { me } = state;
+  return (
+    <div class="shell">
+      <header class="top">
+        <a class="brand" href={`${ROOT}/`}>
+          Parley
+        </a>
+        <nav aria-label="Console">
+          <a href={`${ROOT}/`} aria-current={path === "/" || open ? "page" : undefined}>
+            Inbox
+          </a>
+        </nav>
+        <span class="who">
+          {me.user.name} · {me.tenant.name}
+        </span>
+        <button type="button" class="small" onClick={askForNotifications}>
+          Notify me
+        </button>
+        <button type="button" class="small" onClick={() => void session.logout()}>
+          Sign out
+        </button>
+      </header>
+      {path === "/" || open ? (
+        <Inbox open={open} />
+      ) : (
+        <main class="placeholder">
+          <h1>Not found</h1>
+          <p>
+            There is no page at this address. <a href={`${ROOT}/`}>Go to the inbox</a>.
+          </p>
+        </main>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,289 @@
+// The agent's live connection (`/v1/ws`): the tenant's queue, the chatrooms this agent holds with
+// their messages, typing and read receipts. It authenticates with the access token (again with
+// each renewed one), and after any drop reconnects with backoff and sends `resume {afterSeq}` for
+// every held chatroom, so nothing is missed; messages are kept by seq, each once.
+
+import { session } from "./session";
+
+export interface Chatroom {
+  chatroomId: string;
+  status: "waiting" | "active" | "standby" | "closed" | "stale" | "blocked";
+  name: string;
+  email: string;
+  identityVerified: boolean;
+  agent: { id: string; name: string } | null;
+  lastSeq: number;
+  visitorReadSeq: number;
+  agentReadSeq: number;
+  createdAt: string;
+  standbyUntil?: string;
+  closeReason?: string;
+  transcriptRequested: boolean;
+}
+
+export interface Message {
+  seq: number;
+  clientMsgId: string | null;
+  sender: { kind: "visitor" | "agent" | "system"; id?: string | null; name: string };
+  text: string;
+  sentAt: string;
+}
+
+export interface Room {
+  chatroom: Chatroom;
+  messages: Message[];
+  /** The agent's messages not yet stored, by clientMsgId. */
+  pending: { clientMsgId: string; text: string }[];
+  visitorTyping: boolean;
+  /** The last refusal of something done in this room, in the server's words. */
+  refusal: { code: string; message: string } | null;
+}
+
+type Frame = { type: string; [field: string]: unknown };
+export type Link = "connecting" | "live" | "reconnecting";
+
+/** A hook the page can set to hear of what deserves a sound or a notification. */
+export type Alert =
+  | { kind: "queued"; chatroom: Chatroom }
+  | { kind: "message"; chatroom: Chatroom; message: Message };
+
+class Live {
+  link: Link = "connecting";
+  queue: Chatroom[] = [];
+  rooms = new Map<string, Room>();
+  onAlert: ((alert: Alert) => void) | null = null;
+  private socket: WebSocket | null = null;
+  private attempt = 0;
+  private retry: number | undefined;
+  private stopped = true;
+  private readonly listeners = new Set<() => void>();
+  private readonly waiters = new Map<string, { resolve: () => void; reject: (error: Frame) => void }>();
+
+  constructor() {
+    session.onToken((token) => this.send({ type: "auth", token }));
+    window.addEventListener("online", () => {
+      if (!this.stopped && !this.socket) this.connect();
+    });
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  start() {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.connect();
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000);
+    this.queue = [];
+    this.rooms.clear();
+  }
+
+  /** Claims a waiting chatroom; rejects with the server's refusal (another agent won, say). */
+  join(chatroomId: string): Promise<void> {
+    return this.ask(chatroomId, { type: "join", chatroomId });
+  }
+
+  leave(chatroomId: string) {
+    this.send({ type: "leave", chatroomId });
+    this.rooms.delete(chatroomId);
+    this.changed();
+  }
+
+  close(chatroomId: string) {
+    this.send({ type: "close", chatroomId });
+  }
+
+  mark(chatroomId: string, as: "stale" | "blocked") {
+    this.send({ type: "mark", chatroomId, as });
+  }
+
+  message(chatroomId: string, text: string) {
+    const room = this.rooms.get(chatroomId);
+    if (!room) return;
+    const clientMsgId = Array.from(crypto.getRandomValues(new Uint8Array(12)), (b) =>
+      b.toString(16).padStart(2, "0"),
+    ).join("");
+    room.pending.push({ clientMsgId, text });
+    this.send({ type: "send", chatroomId, clientMsgId, message: text });
+    this.changed();
+  }
+
+  typing(chatroomId: string, typing: boolean) {
+    this.send({ type: "typing", chatroomId, typing });
+  }
+
+  /** The agent has seen every message of the room. */
+  read(chatroomId: string) {
+    const room = this.rooms.get(chatroomId);
+    const last = room?.messages.at(-1)?.seq ?? 0;
+    if (!room || last <= room.chatroom.agentReadSeq) return;
+    room.chatroom.agentReadSeq = last;
+    this.send({ type: "read", chatroomId, upToSeq: last });
+  }
+
+  private ask(chatroomId: string, frame: Frame): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiters.set(chatroomId, { resolve, reject });
+      if (!this.send(frame)) {
+        this.waiters.delete(chatroomId);
+        reject({ type: "error", code: "network_error", message: "not connected" });
+      }
+    });
+  }
+
+  private connect() {
+    const token = session.accessToken();
+    if (!token) return;
+    const socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}/v1/ws`);
+    this.socket = socket;
+    socket.onopen = () => socket.send(JSON.stringify({ type: "auth", token: session.accessToken(), v: 1 }));
+    socket.onmessage = (event) => {
+      if (this.socket === socket) this.handle(JSON.parse(String(event.data)) as Frame);
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (this.stopped) return;
+      this.link = "reconnecting";
+      this.changed();
+      const ceiling = Math.min(30_000, 500 * 2 ** this.attempt++);
+      this.retry = window.setTimeout(() => this.connect(), 250 + Math.random() * ceiling);
+    };
+  }
+
+  private handle(frame: Frame) {
+    switch (frame.type) {
+      case "ready": {
+        this.link = "live";
+        this.attempt = 0;
+        const held = frame.chatrooms as Chatroom[];
+        for (const chatroom of held) {
+          const room = this.room(chatroom);
+          this.send({
+            type: "resume",
+            chatroomId: chatroom.chatroomId,
+            afterSeq: room.messages.at(-1)?.seq ?? 0,
+          });
+          for (const p of room.pending) {
+            this.send({
+              type: "send",
+              chatroomId: chatroom.chatroomId,
+              clientMsgId: p.clientMsgId,
+              message: p.text,
+            });
+          }
+        }
+        break;
+      }
+      case "queue": {
+        const before = new Set(this.queue.map((c) => c.chatroomId));
+        this.queue = frame.chatrooms as Chatroom[];
+        for (const chatroom of this.queue)
+          if (!before.has(chatroom.chatroomId)) this.onAlert?.({ kind: "queued", chatroom });
+        break;
+      }
+      case "chatroom": {
+        const chatroom = frame as unknown as Chatroom;
+        const mine = chatroom.agent?.id === this.me();
+        if (mine || this.rooms.has(chatroom.chatroomId)) {
+          this.room(chatroom).chatroom = chatroom;
+          this.waiters.get(chatroom.chatroomId)?.resolve();
+          this.waiters.delete(chatroom.chatroomId);
+        }
+        break;
+      }
+      case "message":
+      case "ack": {
+        const room = this.rooms.get(frame.chatroomId as string);
+        if (!room) break;
+        const pending = room.pending.find((p) => p.clientMsgId === frame.clientMsgId);
+        room.pending = room.pending.filter((p) => p.clientMsgId !== frame.clientMsgId);
+        if (room.messages.some((m) => m.seq === frame.seq)) break;
+        const message: Message =
+          frame.type === "ack"
+            ? {
+                seq: frame.seq as number,
+                clientMsgId: frame.clientMsgId as string,
+                sender: { kind: "agent", id: this.me() ?? null, name: "" },
+                text: pending?.text ?? "",
+                sentAt: frame.sentAt as string,
+              }
+            : {
+                seq: frame.seq as number,
+                clientMsgId: frame.clientMsgId as string | null,
+                sender: frame.sender as Message["sender"],
+                text: frame.message as string,
+                sentAt: frame.sentAt as string,
+              };
+        room.messages.push(message);
+        room.messages.sort((a, b) => a.seq - b.seq);
+        if (message.sender.kind === "visitor") {
+          room.visitorTyping = false;
+          this.onAlert?.({ kind: "message", chatroom: room.chatroom, message });
+        }
+        break;
+      }
+      case "typing": {
+        const room = this.rooms.get(frame.chatroomId as string);
+        if (room && (frame.sender as Message["sender"]).kind === "visitor")
+          room.visitorTyping = frame.typing === true;
+        break;
+      }
+      case "read": {
+        const room = this.rooms.get(frame.chatroomId as string);
+        if (room && frame.reader === "visitor") {
+          room.chatroom.visitorReadSeq = Math.max(room.chatroom.visitorReadSeq, frame.upToSeq as number);
+        }
+        break;
+      }
+      case "error": {
+        const id = frame.chatroomId as string | undefined;
+        if (id && this.waiters.has(id)) {
+          this.waiters.get(id)?.reject(frame);
+          this.waiters.delete(id);
+        } else if (id && this.rooms.has(id)) {
+          const room = this.rooms.get(id);
+          if (room) room.refusal = { code: frame.code as string, message: frame.message as string };
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    this.changed();
+  }
+
+  private room(chatroom: Chatroom): Room {
+    let room = this.rooms.get(chatroom.chatroomId);
+    if (!room) {
+      room = { chatroom, messages: [], pending: [], visitorTyping: false, refusal: null };
+      this.rooms.set(chatroom.chatroomId, room);
+    }
+    return room;
+  }
+
+  private me(): string | undefined {
+    return session.state.status === "signed_in" ? session.state.me.user.id : undefined;
+  }
+
+  private send(frame: Frame): boolean {
+    if (this.socket?.readyState !== WebSocket.OPEN) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
+  private changed() {
+    for (const listener of this.listeners) listener();
+  }
+}
+
+export const live = new Live();

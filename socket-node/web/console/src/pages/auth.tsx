@@ -1,0 +1,182 @@
+// Signing in and out of the console: sign-in, sign-up, the forgotten password, and the two pages
+// the emails link to (a password reset and an invitation), whose token comes in the address's
+// fragment (`#token=...`), which browsers never send to a server; it is read once and removed.
+
+import { useState } from "preact/hooks";
+import { ApiError, BASE, call } from "../api/http";
+import { sentence } from "../errors";
+import { navigate, ROOT } from "../router";
+import { session } from "../session";
+import { AuthFrame, Field, FormError } from "../ui";
+
+/** Runs a form's action, keeping its error sentence and whether it is busy. */
+function useSubmit(action: (data: FormData) => Promise<void>) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const onSubmit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await action(new FormData(event.currentTarget as HTMLFormElement));
+    } catch (failure) {
+      setError(sentence(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { error, busy, onSubmit };
+}
+
+const text = (data: FormData, name: string) => String(data.get(name) ?? "").trim();
+
+export function Login() {
+  const reason = session.state.status === "signed_out" ? session.state.reason : undefined;
+  const { error, busy, onSubmit } = useSubmit(async (data) => {
+    await session.login(text(data, "email"), String(data.get("password") ?? ""));
+    navigate(`${ROOT}/`, true);
+  });
+  return (
+    <AuthFrame title="Sign in">
+      <form onSubmit={onSubmit}>
+        <FormError text={error ?? (reason ? sentence({ code: reason }) : null)} />
+        <Field label="Email" name="email" type="email" autoComplete="username" required />
+        <Field label="Password" name="password" type="password" autoComplete="current-password" required />
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+      </form>
+      <p class="aside">
+        <a href={`${ROOT}/forgot-password`}>Forgot your password?</a> · New to Parley?{" "}
+        <a href={`${ROOT}/signup`}>Create an account</a>
+      </p>
+    </AuthFrame>
+  );
+}
+
+export function SignUp() {
+  const { error, busy, onSubmit } = useSubmit(async (data) => {
+    await session.signUp({
+      tenantName: text(data, "tenantName"),
+      adminName: text(data, "adminName"),
+      adminEmail: text(data, "adminEmail"),
+      adminPassword: String(data.get("adminPassword") ?? ""),
+    });
+    navigate(`${ROOT}/`, true);
+  });
+  return (
+    <AuthFrame title="Create your Parley account">
+      <form onSubmit={onSubmit}>
+        <FormError text={error} />
+        <Field label="Company or team name" name="tenantName" autoComplete="organization" required />
+        <Field label="Your name" name="adminName" autoComplete="name" required />
+        <Field label="Email" name="adminEmail" type="email" autoComplete="username" required />
+        <Field
+          label="Password"
+          name="adminPassword"
+          type="password"
+          autoComplete="new-password"
+          minLength={12}
+          required
+        />
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? "Creating…" : "Create account"}
+        </button>
+      </form>
+      <p class="aside">
+        Already have an account? <a href={`${ROOT}/login`}>Sign in</a>
+      </p>
+    </AuthFrame>
+  );
+}
+
+export function ForgotPassword() {
+  const [sent, setSent] = useState(false);
+  const { error, busy, onSubmit } = useSubmit(async (data) => {
+    await call("POST", `${BASE.tenant}/auth/password-reset`, { body: { email: text(data, "email") } });
+    setSent(true);
+  });
+  return (
+    <AuthFrame title="Reset your password">
+      {sent ? (
+        <p role="status">
+          If an account uses that address, an email with a link to set a new password is on its way.
+        </p>
+      ) : (
+        <form onSubmit={onSubmit}>
+          <FormError text={error} />
+          <Field label="Email" name="email" type="email" autoComplete="username" required />
+          <button type="submit" class="primary" disabled={busy}>
+            Send me a link
+          </button>
+        </form>
+      )}
+      <p class="aside">
+        <a href={`${ROOT}/login`}>Back to sign in</a>
+      </p>
+    </AuthFrame>
+  );
+}
+
+/** The token in the address's fragment, taken out of the address so it stays out of history. */
+function tokenFromFragment(): string {
+  const token = new URLSearchParams(location.hash.slice(1)).get("token") ?? "";
+  if (location.hash) history.replaceState(null, "", location.pathname);
+  return token;
+}
+
+/** Setting a password from an email's link: a reset, or an invitation's first password. */
+export function SetPassword({ invitation }: { invitation: boolean }) {
+  const [token] = useState(tokenFromFragment);
+  const [done, setDone] = useState(false);
+  const { error, busy, onSubmit } = useSubmit(async (data) => {
+    const password = String(data.get("password") ?? "");
+    if (password !== String(data.get("confirm") ?? ""))
+      throw new ApiError(422, "mismatch", "The two passwords differ.");
+    await call("POST", `${BASE.tenant}/auth/password-reset/confirm`, { body: { token, password } });
+    setDone(true);
+  });
+  const title = invitation ? "Join your team on Parley" : "Choose a new password";
+  if (!token) {
+    return (
+      <AuthFrame title={title}>
+        <p role="alert">This link is incomplete. Open it again from the email, or ask for a new one.</p>
+      </AuthFrame>
+    );
+  }
+  if (done) {
+    return (
+      <AuthFrame title={title}>
+        <p role="status">Your password is set.</p>
+        <a class="primary button" href={`${ROOT}/login`}>
+          Sign in
+        </a>
+      </AuthFrame>
+    );
+  }
+  return (
+    <AuthFrame title={title}>
+      <form onSubmit={onSubmit}>
+        <FormError text={error} />
+        <Field
+          label="New password"
+          name="password"
+          type="password"
+          autoComplete="new-password"
+          minLength={12}
+          required
+        />
+        <Field
+          label="Repeat the password"
+          name="confirm"
+          type="password"
+          autoComplete="new-password"
+          required
+        />
+        <button type="submit" class="primary" disabled={busy}>
+          Set password
+        </button>
+      </form>
+    </AuthFrame>
+  );
+}

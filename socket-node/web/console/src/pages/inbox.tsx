@@ -1,0 +1,286 @@
+// The agent's inbox: the tenant's queue (oldest first, with how long each has waited), the
+// chatrooms this agent holds, and the conversation open in the middle with its visitor beside it.
+
+import { useEffect, useRef, useState } from "preact/hooks";
+import { sentence } from "../errors";
+import { type Chatroom, live, type Room } from "../live";
+import { navigate, ROOT } from "../router";
+
+export function Inbox({ open }: { open: string | null }) {
+  const [, redraw] = useState(0);
+  useEffect(() => {
+    const unsubscribe = live.subscribe(() => redraw((n) => n + 1));
+    redraw((n) => n + 1); // what arrived before this effect ran
+    return unsubscribe;
+  }, []);
+  useEffect(() => {
+    const tick = window.setInterval(() => redraw((n) => n + 1), 30_000);
+    return () => clearInterval(tick);
+  }, []);
+  const mine = [...live.rooms.values()];
+  const room = open ? live.rooms.get(open) : undefined;
+  return (
+    <div class="inbox">
+      <nav class="lists" aria-label="Conversations">
+        {live.link !== "live" && (
+          <p class="banner" role="status">
+            {live.link === "connecting" ? "Connecting…" : "Reconnecting… nothing will be missed."}
+          </p>
+        )}
+        <Queue />
+        <section aria-labelledby="mine-title">
+          <h2 id="mine-title">Mine ({mine.length})</h2>
+          {mine.length === 0 ? (
+            <p class="empty">Conversations you join appear here.</p>
+          ) : (
+            <ul class="rooms">
+              {mine.map((r) => (
+                <li key={r.chatroom.chatroomId}>
+                  <a
+                    href={`${ROOT}/chatrooms/${r.chatroom.chatroomId}`}
+                    aria-current={r.chatroom.chatroomId === open ? "page" : undefined}
+                  >
+                    <strong>{r.chatroom.name}</strong>
+                    <span class={`status ${r.chatroom.status}`}>{r.chatroom.status}</span>
+                    <span class="preview">{r.messages.at(-1)?.text ?? ""}</span>
+                  </a>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </nav>
+      {room ? (
+        <Conversation room={room} />
+      ) : (
+        <section class="placeholder">
+          <p>
+            {open
+              ? "This conversation is not one of yours."
+              : "Pick a conversation, or join one from the queue."}
+          </p>
+        </section>
+      )}
+    </div>
+  );
+}
+
+function Queue() {
+  const [refusals, setRefusals] = useState<Record<string, string>>({});
+  const join = async (chatroom: Chatroom) => {
+    try {
+      await live.join(chatroom.chatroomId);
+      navigate(`${ROOT}/chatrooms/${chatroom.chatroomId}`);
+    } catch (error) {
+      const frame = error as { code: string; message: string };
+      const text = frame.code === "chatroom_already_claimed" ? `${capital(frame.message)}.` : sentence(frame);
+      setRefusals((all) => ({ ...all, [chatroom.chatroomId]: text }));
+    }
+  };
+  return (
+    <section aria-labelledby="queue-title">
+      <h2 id="queue-title">Waiting ({live.queue.length})</h2>
+      {live.queue.length === 0 ? (
+        <p class="empty">Nobody is waiting.</p>
+      ) : (
+        <ul class="rooms">
+          {live.queue.map((c) => (
+            <li key={c.chatroomId} class="waiting">
+              <div>
+                <strong>{c.name}</strong> <span class="muted">{c.email}</span>
+                {c.identityVerified && <span class="badge">verified</span>}
+                <span class="muted">waiting {since(c.createdAt)}</span>
+              </div>
+              <button
+                type="button"
+                class="primary small"
+                onClick={() => join(c)}
+                aria-label={`Join ${c.name}`}
+              >
+                Join
+              </button>
+              {refusals[c.chatroomId] && (
+                <p class="field-error" role="alert">
+                  {refusals[c.chatroomId]}
+                </p>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {Object.entries(refusals)
+        .filter(([id]) => !live.queue.some((c) => c.chatroomId === id))
+        .map(([id, text]) => (
+          <p key={id} class="field-error" role="alert">
+            {text}
+          </p>
+        ))}
+    </section>
+  );
+}
+
+function Conversation({ room }: { room: Room }) {
+  const { chatroom } = room;
+  const id = chatroom.chatroomId;
+  const log = useRef<HTMLDivElement>(null);
+  const [text, setText] = useState("");
+  const [confirming, setConfirming] = useState(false);
+  const typingSent = useRef(0);
+  const ended = ["closed", "stale", "blocked"].includes(chatroom.status);
+
+  useEffect(() => {
+    if (log.current) log.current.scrollTop = log.current.scrollHeight;
+    if (document.visibilityState === "visible") live.read(id);
+  });
+
+  const submit = (event: Event) => {
+    event.preventDefault();
+    const message = text.trim();
+    if (!message) return;
+    live.message(id, message);
+    live.typing(id, false);
+    typingSent.current = 0;
+    setText("");
+  };
+  const onInput = (value: string) => {
+    setText(value);
+    if (Date.now() - typingSent.current > 3000) {
+      live.typing(id, true);
+      typingSent.current = Date.now();
+    }
+  };
+
+  return (
+    <>
+      <section class="conversation" aria-labelledby="conversation-title">
+        <header>
+          <div>
+            <h2 id="conversation-title">{chatroom.name}</h2>
+            <p class="muted">
+              <span class={`status ${chatroom.status}`}>{chatroom.status}</span>
+              {chatroom.status === "standby" && " · the visitor is away; messages wait for them"}
+            </p>
+          </div>
+          {!ended && (
+            <div class="actions">
+              <button type="button" onClick={() => live.leave(id)}>
+                Leave
+              </button>
+              <button type="button" onClick={() => live.mark(id, "stale")}>
+                Mark stale
+              </button>
+              <button type="button" onClick={() => live.close(id)}>
+                Close
+              </button>
+              <button type="button" class="danger" onClick={() => setConfirming(true)}>
+                Block
+              </button>
+            </div>
+          )}
+        </header>
+        {confirming && (
+          <div class="confirm" role="alertdialog" aria-labelledby="block-question">
+            <p id="block-question">
+              Block {chatroom.name}? This ends the conversation, and they can't start another from this email
+              or address.
+            </p>
+            <button
+              type="button"
+              class="danger"
+              onClick={() => {
+                setConfirming(false);
+                live.mark(id, "blocked");
+              }}
+            >
+              Block visitor
+            </button>
+            <button type="button" onClick={() => setConfirming(false)}>
+              Cancel
+            </button>
+          </div>
+        )}
+        {room.refusal && (
+          <p class="form-error" role="alert">
+            {sentence(room.refusal)}
+          </p>
+        )}
+        <div class="log" role="log" aria-label="Messages" ref={log}>
+          <ol>
+            {room.messages.map((m) => (
+              <li key={m.seq} class={`msg ${m.sender.kind}`} data-seq={m.seq}>
+                {m.sender.kind === "visitor" && <span class="who">{m.sender.name}</span>}
+                <p class="bubble">{m.text}</p>
+                <span class="meta">
+                  {time(m.sentAt)}
+                  {m.sender.kind === "agent" && (chatroom.visitorReadSeq >= m.seq ? " ✓✓ Read" : " ✓ Sent")}
+                </span>
+              </li>
+            ))}
+            {room.pending.map((p) => (
+              <li key={p.clientMsgId} class="msg agent">
+                <p class="bubble">{p.text}</p>
+                <span class="meta">Sending…</span>
+              </li>
+            ))}
+          </ol>
+        </div>
+        <p class="typing" aria-live="polite">
+          {room.visitorTyping ? `${chatroom.name} is typing…` : ""}
+        </p>
+        {ended ? (
+          <p class="ended">This conversation has ended ({chatroom.closeReason ?? chatroom.status}).</p>
+        ) : (
+          <form class="composer" onSubmit={submit}>
+            <textarea
+              aria-label="Message"
+              placeholder={`Reply to ${chatroom.name}…`}
+              value={text}
+              onInput={(e) => onInput((e.currentTarget as HTMLTextAreaElement).value)}
+              onKeyDown={(e) => {
+                if (e.key === "Enter" && !e.shiftKey) submit(e);
+              }}
+            />
+            <button type="submit" class="primary">
+              Send
+            </button>
+          </form>
+        )}
+      </section>
+      <aside class="visitor-panel" aria-labelledby="visitor-title">
+        <h2 id="visitor-title">Visitor</h2>
+        <dl>
+          <dt>Name</dt>
+          <dd>{chatroom.name}</dd>
+          <dt>Email</dt>
+          <dd>
+            {chatroom.email}{" "}
+            {chatroom.identityVerified ? (
+              <span class="badge">verified</span>
+            ) : (
+              <span class="muted">(not verified)</span>
+            )}
+          </dd>
+          <dt>Started</dt>
+          <dd>{new Date(chatroom.createdAt).toLocaleString()}</dd>
+          {chatroom.transcriptRequested && (
+            <>
+              <dt>Transcript</dt>
+              <dd>requested by email</dd>
+            </>
+          )}
+        </dl>
+      </aside>
+    </>
+  );
+}
+
+function since(iso: string): string {
+  const minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60_000);
+  return minutes < 1 ? "under a minute" : minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h`;
+}
+
+function time(iso: string): string {
+  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

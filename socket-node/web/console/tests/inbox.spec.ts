@@ -1,0 +1,130 @@
+// An admin signs up in the console, a visitor starts a chat in the widget, and the agent answers
+// from the inbox: the queue live with its alert, join, messages both ways with typing and read
+// receipts, then a block the visitor is told of.
+
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Page, test } from "@playwright/test";
+import { openShop, PARLEY_URL, screenshot, shopOrigin, sign, widget } from "../../widget/tests/support";
+
+/** Stubs the browser's notifications as granted and counts what the console shows. */
+const COUNT_NOTIFICATIONS = () => {
+  const shown: string[] = [];
+  (window as unknown as { shown: string[] }).shown = shown;
+  class Stub {
+    static permission = "granted";
+    static requestPermission = async () => "granted";
+    constructor(title: string) {
+      shown.push(title);
+    }
+  }
+  (window as unknown as { Notification: unknown }).Notification = Stub;
+};
+
+async function noSeriousViolations(page: Page, what: string) {
+  const { violations } = await new AxeBuilder({ page }).analyze();
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(
+    serious.map((v) => `${v.id}: ${v.help}`),
+    `axe on ${what}`,
+  ).toEqual([]);
+}
+
+test("sign up, take a visitor from the queue, chat, and block them", async ({ page, browser }) => {
+  await page.addInitScript(COUNT_NOTIFICATIONS);
+  const unique = Math.random().toString(36).slice(2, 10);
+  const email = `owner-${unique}@shop.test`;
+  const password = `a long passphrase ${unique}`;
+
+  await page.goto(`${PARLEY_URL}/console`);
+  await expect(page).toHaveURL(/\/console\/login$/);
+  await expect(page.getByLabel("Email")).toBeVisible();
+  await expect(page.getByLabel("Password")).toBeVisible();
+  await screenshot(page, "console-1-login");
+  await page.getByRole("link", { name: "Create an account" }).click();
+  await page.getByLabel("Company or team name").fill(`Shop ${unique}`);
+  await page.getByLabel("Your name").fill("Olive");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByText("Nobody is waiting.")).toBeVisible();
+
+  // The chatbot, made through the API for now (the console's chatbot pages come next).
+  const tokens = await fetch(`${PARLEY_URL}/api/tenant/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  }).then((r) => r.json() as Promise<{ accessToken: string }>);
+  const me = await fetch(`${PARLEY_URL}/api/tenant/me`, {
+    headers: { authorization: `Bearer ${tokens.accessToken}` },
+  }).then((r) => r.json() as Promise<{ tenant: { id: string } }>);
+  const created = await fetch(`${PARLEY_URL}/api/chatbots/chatbots`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${tokens.accessToken}` },
+    body: JSON.stringify({ name: "Shop support", allowedOrigins: [await shopOrigin()] }),
+  }).then((r) => r.json() as Promise<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>);
+  const bot = {
+    tenantId: me.tenant.id,
+    chatbotId: created.chatbot.id,
+    apiKey: created.apiKey,
+    identitySecret: created.identitySecret,
+    accessToken: tokens.accessToken,
+    agentName: "Olive",
+  };
+
+  // The visitor, in a browser of their own.
+  const visitor = await (await browser.newContext()).newPage();
+  const visitorEmail = `grace-${unique}@visitor.test`;
+  await openShop(visitor, bot, {
+    script: `Parley('identify', ${JSON.stringify({ name: "Grace", email: visitorEmail, signature: sign(bot.identitySecret, visitorEmail) })}); Parley('open');`,
+  });
+  await expect(widget(visitor).getByRole("log").locator("li").first()).toBeVisible();
+
+  // The queue shows her at once, with a notification.
+  const join = page.getByRole("button", { name: "Join Grace" });
+  await expect(join).toBeVisible();
+  await expect(page.getByText("verified")).toBeVisible();
+  await expect
+    .poll(() => page.evaluate(() => (window as unknown as { shown: string[] }).shown))
+    .toContain("New conversation waiting");
+  await screenshot(page, "console-2-queue");
+  await noSeriousViolations(page, "the inbox");
+
+  await join.click();
+  await expect(page).toHaveURL(/\/console\/chatrooms\//);
+  await expect(page.getByRole("heading", { name: "Grace" })).toBeVisible();
+  await expect(widget(visitor).getByRole("heading")).toHaveText("Olive");
+
+  // Visitor → agent, with typing.
+  const box = widget(visitor).getByLabel("Message");
+  await box.pressSequentially("Hi");
+  await expect(page.getByText("Grace is typing…")).toBeVisible();
+  await box.fill("Where is my order?");
+  await box.press("Enter");
+  const log = page.getByRole("log", { name: "Messages" });
+  await expect(log).toContainText("Where is my order?");
+  // The agent saw it: the visitor's tick turns to read.
+  await expect(widget(visitor).locator("li.mine")).toHaveAttribute("data-state", "read");
+
+  // Agent → visitor, with typing; the visitor's read receipt reaches the agent.
+  const composer = page.getByLabel("Message", { exact: true });
+  await composer.pressSequentially("Let me look");
+  await expect(widget(visitor).getByText("Olive is typing…")).toBeVisible();
+  await composer.fill("It ships tomorrow.");
+  await composer.press("Enter");
+  await expect(widget(visitor).getByRole("log")).toContainText("It ships tomorrow.");
+  await expect(log.locator("li.agent").last()).toContainText("Read");
+  await screenshot(page, "console-3-conversation");
+  await noSeriousViolations(page, "the conversation");
+
+  // Block, confirmed; the visitor is told.
+  await page.getByRole("button", { name: "Block" }).click();
+  await page.getByRole("button", { name: "Block visitor" }).click();
+  await expect(widget(visitor).getByText("You can't send messages in this conversation.")).toBeVisible();
+  await expect(page.getByText(/This conversation has ended/)).toBeVisible();
+
+  // Signing out ends the session: a reload shows the sign-in page.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+});
