@@ -162,7 +162,9 @@ impl WebAssets {
         let path = path.strip_prefix('/')?;
         APPS.iter().find(|app| match app.entry {
             Entry::Script(name) => path == name,
-            Entry::Page => path == app.folder || path.strip_prefix(app.folder).is_some_and(|rest| rest.starts_with('/')),
+            Entry::Page => {
+                path == app.folder || path.strip_prefix(app.folder).is_some_and(|rest| rest.starts_with('/'))
+            }
         })
     }
 }

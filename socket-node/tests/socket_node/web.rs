@@ -26,7 +26,10 @@ impl BuiltDir {
             ("widget/fonts/inter-AB12CD34.woff2", vec![0x77, 0x4f, 0x46, 0x32, 0, 1, 0, 0, 0, 0]),
             ("widget/launcher.svg", b"<svg xmlns='http://www.w3.org/2000/svg'><circle r='4'/></svg>".repeat(8)),
             ("secret.txt", b"not a web file".to_vec()),
-            ("console/index.html", b"<!doctype html><title>Parley</title><script src=/console/app-Q1W2E3R4.js></script>".to_vec()),
+            (
+                "console/index.html",
+                b"<!doctype html><title>Parley</title><script src=/console/app-Q1W2E3R4.js></script>".to_vec(),
+            ),
             ("console/app-Q1W2E3R4.js", "console.log('console');\n".repeat(30).into_bytes()),
         ];
         for (name, body) in files {
