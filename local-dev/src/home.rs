@@ -38,7 +38,8 @@ impl Links {
     /// The lines of the start-up banner: `(what, where)`.
     pub fn banner(&self) -> Vec<(&'static str, String)> {
         let base = &self.base;
-        let mut lines = vec![("home", format!("{base}/")), ("demo", self.demo.clone())];
+        let mut lines =
+            vec![("home", format!("{base}/")), ("console", format!("{base}/console")), ("demo", self.demo.clone())];
         if let Some(mailbox) = &self.mailbox {
             lines.push(("mailbox", mailbox.clone()));
         }
@@ -131,7 +132,7 @@ fn page(links: &Links) -> String {
     <ul>
       {mailbox}
       <li><strong>Demo shop</strong>: a page with the visitor widget of a demo chatbot, made on your first visit; it also says how its agent signs in. {demo}</li>
-      <li><strong>Agent console</strong>: coming next; until then, answer visitors through the APIs below.</li>
+      <li><strong>Agent console</strong>: sign up or sign in, then answer visitors from the inbox (admin and report pages are coming). {console}</li>
     </ul>
   </section>
   <section>
@@ -152,6 +153,7 @@ fn page(links: &Links) -> String {
 "#,
         base_text = escape(base),
         demo = link(&links.demo),
+        console = link(&format!("{base}/console")),
         data = escape(&links.data),
     )
 }

@@ -109,6 +109,7 @@ impl WebAssets {
     /// as not built.
     pub fn load(dir: &Path) -> Self {
         let mut files = HashMap::new();
+        let mut missing = Vec::new();
         for app in APPS {
             let entry = match app.entry {
                 Entry::Script(name) => dir.join(name),
@@ -119,14 +120,7 @@ impl WebAssets {
                     files.insert(format!("/{name}"), Asset::new(name, body));
                 }
                 (Entry::Page, Ok(_)) => {} // read with the folder below
-                (_, Err(err)) if err.kind() == std::io::ErrorKind::NotFound => {
-                    tracing::warn!(
-                        dir = %dir.display(),
-                        "the {} is not built: no {} in {}; run scripts/dev, or `npm run build` in socket-node/web, \
-                         then restart (until then it answers 503 {})",
-                        app.folder, entry.display(), dir.display(), app.not_built,
-                    );
-                }
+                (_, Err(err)) if err.kind() == std::io::ErrorKind::NotFound => missing.push(app),
                 (_, Err(err)) => tracing::warn!(file = %entry.display(), error = %err, "a web file could not be read"),
             }
             for (relative, path) in walk(&dir.join(app.folder)) {
@@ -137,6 +131,16 @@ impl WebAssets {
                     Err(err) => tracing::warn!(file = %path.display(), error = %err, "a web file could not be read"),
                 }
             }
+        }
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(|app| app.folder).collect();
+            let codes: Vec<&str> = missing.iter().map(|app| app.not_built).collect();
+            tracing::warn!(
+                dir = %dir.display(),
+                "not built in {}: the {}; run scripts/dev, or `npm run build` in socket-node/web, then restart \
+                 (until then they answer 503 {})",
+                dir.display(), names.join(" and the "), codes.join(", "),
+            );
         }
         Self { files }
     }

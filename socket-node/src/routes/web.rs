@@ -27,11 +27,13 @@ use crate::web::{APPS, Asset, Entry, WebAssets};
 pub fn routes(assets: Arc<WebAssets>) -> Router {
     let mut router = Router::new();
     for app in APPS {
-        let entry = match app.entry {
-            Entry::Script(name) => format!("/{name}"),
-            Entry::Page => format!("/{}", app.folder),
+        router = match app.entry {
+            Entry::Script(name) => router.route(&format!("/{name}"), get(serve)),
+            Entry::Page => {
+                router.route(&format!("/{}", app.folder), get(serve)).route(&format!("/{}/", app.folder), get(serve))
+            }
         };
-        router = router.route(&entry, get(serve)).route(&format!("/{}/{{*file}}", app.folder), get(serve));
+        router = router.route(&format!("/{}/{{*file}}", app.folder), get(serve));
     }
     router.with_state(assets)
 }

@@ -4,8 +4,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { alert, askForNotifications } from "./alerts";
 import { live } from "./live";
+import { PAGES } from "./pages";
 import { ForgotPassword, Login, SetPassword, SignUp } from "./pages/auth";
-import { Inbox } from "./pages/inbox";
 import { navigate, ROOT, usePath } from "./router";
 import { session } from "./session";
 
@@ -39,6 +39,8 @@ export function App() {
   }
   if (PUBLIC.includes(path)) queueMicrotask(() => navigate(`${ROOT}/`, true));
   const { me } = state;
+  const page = PAGES.find((p) => p.path.test(path));
+  const param = page?.path.exec(path)?.[1] ?? null;
   return (
     <div class="shell">
       <header class="top">
@@ -46,9 +48,15 @@ export function App() {
           Parley
         </a>
         <nav aria-label="Console">
-          <a href={`${ROOT}/`} aria-current={path === "/" || open ? "page" : undefined}>
-            Inbox
-          </a>
+          {PAGES.filter((p) => p.nav && (!p.nav.permission || session.can(p.nav.permission))).map((p) => (
+            <a
+              key={p.nav?.href}
+              href={`${ROOT}${p.nav?.href}`}
+              aria-current={p === page ? "page" : undefined}
+            >
+              {p.nav?.label}
+            </a>
+          ))}
         </nav>
         <span class="who">
           {me.user.name} · {me.tenant.name}
@@ -60,8 +68,8 @@ export function App() {
           Sign out
         </button>
       </header>
-      {path === "/" || open ? (
-        <Inbox open={open} />
+      {page ? (
+        page.draw(param)
       ) : (
         <main class="placeholder">
           <h1>Not found</h1>
