@@ -304,7 +304,8 @@ impl Parts<'_> {
 }
 
 /// The analytics function over the real services; without them its routes answer 503
-/// `analytics_unavailable`, naming what to set (its health check still answers).
+/// `analytics_unavailable`, naming what to set (its health check and its OpenAPI document still
+/// answer).
 fn analytics_router(state: Option<analytics::AppState>) -> Router {
     if let Some(state) = state {
         return analytics::router(state);
