@@ -1,5 +1,6 @@
 //! `GET /openapi.json`: the document that describes every analytics route with its query, its
-//! answers (JSON and CSV) and its error codes, in schemas a TypeScript generator can use.
+//! answers (JSON and CSV) and its error codes, in schemas a TypeScript generator can use; and
+//! its committed copy (`socket-node/web/console/api/analytics.openapi.json`).
 
 use serde_json::Value;
 
@@ -158,3 +159,9 @@ async fn the_schemas_name_the_report_fields() {
     );
 }
 
+/// No services needed: the document is built from the code.
+#[test]
+fn the_committed_openapi_document_is_current() {
+    use utoipa::OpenApi as _;
+    shared::testing::openapi::assert_committed(&analytics::ApiDoc::openapi(), "analytics", "analytics");
+}

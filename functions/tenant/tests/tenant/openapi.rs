@@ -1,4 +1,5 @@
-//! `GET /openapi.json`: the document that describes every route of the tenant function.
+//! `GET /openapi.json`: the document that describes every route of the tenant function, and its
+//! committed copy (`socket-node/web/console/api/tenant.openapi.json`) the console is typed from.
 
 use serde_json::Value;
 
@@ -119,3 +120,9 @@ async fn the_auth_routes_document_cookie_mode() {
     assert!(!required.contains(&"refreshToken") && required.contains(&"refreshExpiresAt"), "{tokens}");
 }
 
+/// No services needed: the document is built from the code.
+#[test]
+fn the_committed_openapi_document_is_current() {
+    use utoipa::OpenApi as _;
+    shared::testing::openapi::assert_committed(&tenant::ApiDoc::openapi(), "tenant", "tenant");
+}
