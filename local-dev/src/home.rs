@@ -81,6 +81,7 @@ fn page(links: &Links) -> String {
     let rows: String = [
         ("Tenant API (sign-up, login, agents, roles)", format!("{base}/api/tenant/openapi.json")),
         ("Chatbots API (widgets, API keys, embed snippet)", format!("{base}/api/chatbots/openapi.json")),
+        ("Analytics API (status, chatbot status, usage reports)", format!("{base}/api/analytics/openapi.json")),
         (
             if links.analytics {
                 "System status"

@@ -61,6 +61,9 @@ pub struct Config {
     pub identity: IdentityKeys,
     pub proxies: TrustedProxies,
     pub policy: tenant::Policy,
+    /// `PARLEY_AUTH_COOKIE_PATH`, `PARLEY_AUTH_COOKIE_SECURE`: the console's refresh cookie (its
+    /// default path, `/api/tenant/auth`, is where this runner mounts the tenant function's auth).
+    pub auth_cookie: tenant::AuthCookie,
     pub chatbots: chatbot_provisioning::Policy,
     pub node: socket_node::Config,
     pub mail: email::config::MailConfig,
@@ -95,6 +98,7 @@ impl Config {
             identity: IdentityKeys::from_env(&env)?,
             proxies: TrustedProxies::from_env(&env)?,
             policy: tenant::Policy::from_env(&env)?,
+            auth_cookie: tenant::AuthCookie::from_env(&env)?,
             chatbots: chatbot_provisioning::Policy::from_env(&env, own_url)?,
             node: socket_node::Config::from_env(&env)?,
             mail: email::config::MailConfig::from_env(&env)?,
@@ -259,6 +263,7 @@ impl Parts<'_> {
             events: self.events.clone(),
             proxies: config.proxies.clone(),
             policy: config.policy,
+            cookie: config.auth_cookie.clone(),
         };
         let chatbots_state = chatbot_provisioning::AppState {
             repos: repos.clone(),
@@ -299,7 +304,8 @@ impl Parts<'_> {
 }
 
 /// The analytics function over the real services; without them its routes answer 503
-/// `analytics_unavailable`, naming what to set (its health check still answers).
+/// `analytics_unavailable`, naming what to set (its health check and its OpenAPI document still
+/// answer).
 fn analytics_router(state: Option<analytics::AppState>) -> Router {
     if let Some(state) = state {
         return analytics::router(state);
@@ -311,5 +317,5 @@ fn analytics_router(state: Option<analytics::AppState>) -> Router {
             "analytics needs MongoDB, Redis and Kafka: run scripts/dev without --memory",
         )
     }
-    Router::new().merge(shared::http::health_routes()).fallback(unavailable)
+    Router::new().merge(shared::http::health_routes()).merge(analytics::openapi::routes()).fallback(unavailable)
 }

@@ -11,6 +11,8 @@
 //! - With `PARLEY_TINYBIRD_TOKEN`, chatroom and message events are streamed to Tinybird's Events
 //!   API ([`tinybird`]).
 //!
+//! - `GET /openapi.json`: the routes above in OpenAPI 3.1 ([`openapi`]).
+//!
 //! What it reads from the chat data beyond the shared repositories is in [`source`].
 //!
 //! It runs as a plain server (`cargo run -p analytics`, on `PARLEY_HTTP_ADDR`, default
@@ -22,6 +24,7 @@
 
 pub mod config;
 pub mod csv;
+pub mod openapi;
 pub mod reports;
 pub mod routes;
 pub mod source;
@@ -29,5 +32,6 @@ pub mod state;
 pub mod tinybird;
 
 pub use config::Config;
+pub use openapi::ApiDoc;
 pub use routes::router;
 pub use state::AppState;

@@ -19,6 +19,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub proxies: TrustedProxies,
     pub policy: Policy,
+    pub cookie: AuthCookie,
 }
 
 impl Config {
@@ -29,6 +30,7 @@ impl Config {
             auth: AuthConfig::from_env(env)?,
             proxies: TrustedProxies::from_env(env)?,
             policy: Policy::from_env(env)?,
+            cookie: AuthCookie::from_env(env)?,
         })
     }
 }
@@ -77,5 +79,66 @@ impl Policy {
             login_per_email: u32::try_from(per_email).unwrap_or(u32::MAX),
             ..defaults
         })
+    }
+}
+
+/// The refresh-token cookie of cookie mode (`X-Parley-Refresh: cookie`, see [`crate::refresh_cookie`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCookie {
+    /// `PARLEY_AUTH_COOKIE_PATH` (default `/api/tenant/auth`): the `Path` of the cookie, the auth
+    /// routes as browsers see them (under `/api/tenant` in local-dev and behind nginx), so the
+    /// browser sends it to refresh and logout and nowhere else.
+    pub path: String,
+    /// `PARLEY_AUTH_COOKIE_SECURE` (default `true`): whether the cookie says `Secure`. Browsers
+    /// accept Secure cookies from `http://localhost` and `http://127.0.0.1`; `false` is only for
+    /// plain-HTTP deployments on other hosts.
+    pub secure: bool,
+}
+
+impl Default for AuthCookie {
+    fn default() -> Self {
+        Self { path: "/api/tenant/auth".to_owned(), secure: true }
+    }
+}
+
+impl AuthCookie {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let path: String = env.or("PARLEY_AUTH_COOKIE_PATH", defaults.path)?;
+        let valid = path.starts_with('/') && path.bytes().all(|b| b.is_ascii_graphic() && b != b';' && b != b',');
+        if !valid {
+            return Err(ConfigError {
+                var: "PARLEY_AUTH_COOKIE_PATH".into(),
+                reason: format!(
+                    "expected a URL path starting with / without spaces, commas or semicolons (got {path:?})"
+                ),
+            });
+        }
+        let secure = env.or("PARLEY_AUTH_COOKIE_SECURE", true)?;
+        Ok(Self { path, secure })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_auth_cookie_defaults_to_the_nginx_path_and_secure() {
+        assert_eq!(AuthCookie::from_env(&Env::default()).unwrap(), AuthCookie::default());
+        let env = Env::from_pairs([("PARLEY_AUTH_COOKIE_PATH", "/auth"), ("PARLEY_AUTH_COOKIE_SECURE", "false")]);
+        assert_eq!(AuthCookie::from_env(&env).unwrap(), AuthCookie { path: "/auth".into(), secure: false });
+    }
+
+    #[test]
+    fn a_bad_cookie_setting_names_its_variable() {
+        for (var, value) in [
+            ("PARLEY_AUTH_COOKIE_PATH", "api/tenant/auth"),
+            ("PARLEY_AUTH_COOKIE_PATH", "/a; Domain=evil.test"),
+            ("PARLEY_AUTH_COOKIE_SECURE", "yes"),
+        ] {
+            let err = AuthCookie::from_env(&Env::from_pairs([(var, value)])).unwrap_err();
+            assert_eq!(err.var, var, "{err}");
+        }
     }
 }

@@ -8,6 +8,8 @@
 //! listed in `docs/protocol.md` and served as OpenAPI at `/openapi.json`.
 //!
 //! Layout: `routes/` has one module per resource; `sessions` starts, rotates and ends sessions;
+//! `refresh_cookie` hands the refresh token over in an `HttpOnly` cookie when a client asks
+//! (`X-Parley-Refresh: cookie`, the console);
 //! `set_password` makes the invitation and reset tokens;
 //! `password` holds the password rules and argon2id; `admins` protects the last admin;
 //! `limits` applies rate limits; `views` shapes responses.
@@ -19,13 +21,14 @@ mod config;
 mod limits;
 mod openapi;
 mod password;
+mod refresh_cookie;
 mod routes;
 mod sessions;
 mod set_password;
 mod state;
 mod views;
 
-pub use config::{Config, DEFAULT_ADDR, Policy};
+pub use config::{AuthCookie, Config, DEFAULT_ADDR, Policy};
 pub use openapi::ApiDoc;
 pub use routes::router;
 pub use state::AppState;

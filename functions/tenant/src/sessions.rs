@@ -65,25 +65,33 @@ pub async fn permissions_of(state: &AppState, user: &User) -> Result<Vec<Permiss
     Ok(user.permissions(&state.repos.roles.list(&user.tenant_id).await?))
 }
 
+/// A fresh pair, before it is handed over (all in the body, or the refresh token in a cookie:
+/// [`crate::refresh_cookie`]).
+pub struct Issued {
+    pub tokens: TokensView,
+    pub refresh_expires_at: Timestamp,
+}
+
 fn tokens(
     state: &AppState,
     user: &User,
     permissions: Vec<Permission>,
     refresh: &RefreshToken,
     expires_at: Timestamp,
-) -> TokensView {
+) -> Issued {
     let access = state.tokens.issue(user.id, user.tenant_id, permissions);
-    TokensView {
+    let tokens = TokensView {
         access_token: access.token,
         token_type: "Bearer",
         expires_in: access.expires_in.as_secs(),
-        refresh_token: refresh.text.clone(),
+        refresh_token: Some(refresh.text.clone()),
         refresh_expires_at: expires_at.to_rfc3339(),
-    }
+    };
+    Issued { tokens, refresh_expires_at: expires_at }
 }
 
 /// Starts a session for a user who just proved who they are (login, sign-up).
-pub async fn start(state: &AppState, user: &User, ip: IpAddr) -> Result<TokensView, ApiError> {
+pub async fn start(state: &AppState, user: &User, ip: IpAddr) -> Result<Issued, ApiError> {
     let now = Timestamp::now();
     let refresh = RefreshToken::fresh(SessionId::new());
     let expires_at = plus(now, state.policy.refresh_ttl);
@@ -105,7 +113,7 @@ pub async fn start(state: &AppState, user: &User, ip: IpAddr) -> Result<TokensVi
 }
 
 /// Trades a refresh token for a new pair. A token that was already rotated revokes its session.
-pub async fn refresh(state: &AppState, text: &str, ip: IpAddr) -> Result<TokensView, ApiError> {
+pub async fn refresh(state: &AppState, text: &str, ip: IpAddr) -> Result<Issued, ApiError> {
     let presented = RefreshToken::parse(text).ok_or_else(invalid)?;
     let sessions = &state.repos.sessions;
     let session = sessions.get(&presented.session).await?.ok_or_else(invalid)?;

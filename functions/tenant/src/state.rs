@@ -13,7 +13,10 @@ use shared::{
     services::Services,
 };
 
-use crate::{Config, config::Policy};
+use crate::{
+    Config,
+    config::{AuthCookie, Policy},
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,6 +26,8 @@ pub struct AppState {
     pub events: Arc<dyn EventPublisher>,
     pub proxies: TrustedProxies,
     pub policy: Policy,
+    /// The refresh cookie of cookie mode.
+    pub cookie: AuthCookie,
 }
 
 impl AppState {
@@ -40,6 +45,7 @@ impl AppState {
             events,
             proxies: config.proxies.clone(),
             policy: config.policy,
+            cookie: config.cookie.clone(),
         })
     }
 

@@ -159,8 +159,12 @@ pub struct TokensView {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
-    /// The single-use refresh token.
-    pub refresh_token: String,
+    /// The single-use refresh token. Left out in cookie mode (`X-Parley-Refresh: cookie`), where
+    /// it travels in the `parley_refresh` cookie instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub refresh_token: Option<String>,
+    /// When the refresh token stops working (in cookie mode too).
     #[schema(value_type = String, format = DateTime)]
     pub refresh_expires_at: String,
 }

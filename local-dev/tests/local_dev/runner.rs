@@ -34,12 +34,22 @@ async fn in_memory_every_part_answers_at_one_address_and_the_home_page_links_the
     // Analytics reads MongoDB and Redis: in memory it says what to do.
     let (status, body) = get(&runner.url("/api/analytics/reports"), None).await;
     assert_eq!((status, body["code"].as_str()), (503, Some("analytics_unavailable")));
+    // Its API document is there all the same, for the console to be built against.
+    let (status, document) = get(&runner.url("/api/analytics/openapi.json"), None).await;
+    assert_eq!((status, document["info"]["title"].as_str()), (200, Some("Parley analytics function")));
+    assert!(document["paths"]["/reports"]["get"].is_object(), "{document}");
 
     let home = reqwest::get(runner.url("/")).await.unwrap();
     assert_eq!(home.headers()["content-type"], "text/html; charset=utf-8");
     let home = home.text().await.unwrap();
     assert!(home.contains("Parley</span> is running"), "{home}");
-    for link in ["/dev/mail", "/api/tenant/openapi.json", "/api/chatbots/openapi.json", "/api/analytics/status"] {
+    for link in [
+        "/dev/mail",
+        "/api/tenant/openapi.json",
+        "/api/chatbots/openapi.json",
+        "/api/analytics/openapi.json",
+        "/api/analytics/status",
+    ] {
         assert!(home.contains(&format!("href=\"{base}{link}\"")), "the home page links {link}");
     }
     let (status, _) = get(&runner.url("/dev/mail/messages"), None).await;

@@ -129,7 +129,7 @@ impl Chatroom {
 
 /// Where a chatroom is in its life. `waiting`, `active` and `standby` are open; the others are
 /// final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ChatroomStatus {
     /// In the tenant's queue until an agent joins.
@@ -172,7 +172,7 @@ impl fmt::Display for ChatroomStatus {
 }
 
 /// Why a chatroom stopped being open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     ClosedByAgent,

@@ -15,7 +15,8 @@
 //! - [`accounts`]: tenants, admins and agents made through the tenant function's HTTP API;
 //! - [`lambda`]: a stand-in for the Lambda Runtime API, to run a function binary as on Lambda;
 //! - [`mailbox`]: mail read back from the SMTP server (Mailpit) the harness runs, and private
-//!   SMTP servers to start late.
+//!   SMTP servers to start late;
+//! - [`openapi`]: the committed OpenAPI documents the console is typed from, kept current.
 
 use std::{future::Future, time::Duration};
 
@@ -27,6 +28,7 @@ pub mod client;
 pub mod event_log;
 pub mod lambda;
 pub mod mailbox;
+pub mod openapi;
 pub mod private_kafka;
 
 pub use accounts::{ALL_PERMISSIONS, Account, Invitation, Tokens};

@@ -28,6 +28,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use shared::domain::{Chatroom, CloseReason, SenderKind, TenantId, Timestamp, UserId};
 use time::{Date, OffsetDateTime, Time, format_description::FormatItem, macros::format_description};
+use utoipa::ToSchema;
 
 pub use store::ReportStore;
 
@@ -48,12 +49,17 @@ pub fn format_day(day: Date) -> String {
     day.format(DAY_FORMAT).unwrap_or_default()
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One tenant's day (UTC): chatrooms created that day with their timings, messages sent that day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DailyReport {
+    #[schema(value_type = String, format = "uuid")]
     pub tenant_id: TenantId,
     /// The day, `YYYY-MM-DD` (UTC).
+    #[schema(format = Date)]
     pub date: String,
+    /// When the report job computed it (it recomputes the last days every run).
+    #[schema(value_type = String, format = DateTime)]
     pub computed_at: Timestamp,
     /// Chatrooms created that day.
     pub chatrooms: u64,
@@ -65,10 +71,13 @@ pub struct DailyReport {
     pub agents: Vec<AgentLoad>,
     /// 24 entries, hour 0 to 23 (UTC).
     pub hours: Vec<HourLoad>,
+    /// The hour (0 to 23) with the most chatrooms created (then messages; then the earliest);
+    /// null on an empty day.
     pub busiest_hour: Option<u8>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Messages by sender.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessageCounts {
     pub visitor: u64,
@@ -91,7 +100,7 @@ impl MessageCounts {
 }
 
 /// Durations over a set of chatrooms, in seconds; null when the set is empty.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Timings {
     pub count: u64,
@@ -116,9 +125,11 @@ impl Timings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One agent's share of a day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentLoad {
+    #[schema(value_type = String, format = "uuid")]
     pub agent_id: UserId,
     pub name: String,
     /// Chatrooms created that day that the agent holds (or held when they ended).
@@ -129,9 +140,11 @@ pub struct AgentLoad {
     pub first_response: Timings,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One hour of a day (UTC).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HourLoad {
+    /// 0 to 23.
     pub hour: u8,
     pub chatrooms: u64,
     pub messages: u64,

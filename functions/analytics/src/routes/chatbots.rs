@@ -14,6 +14,8 @@ use shared::{
     domain::{ChatbotId, ChatroomStatus, Timestamp},
 };
 
+use utoipa::ToSchema;
+
 use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -23,30 +25,46 @@ pub fn routes() -> Router<AppState> {
 /// The most open chatrooms counted per tenant; beyond it the counts say `truncated`.
 const OPEN_LIMIT: u32 = 10_000;
 
-#[derive(Debug, Serialize)]
+/// What the tenant's chatbots are doing now.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ChatbotsStatus {
+pub struct ChatbotsStatus {
+    /// The tenant's agents with a console open on a live socket-node, each once.
     agents_online: usize,
     chatbots: Vec<ChatbotStatus>,
-    /// More open chatrooms than could be counted: the counts are lower bounds.
+    /// More open chatrooms than could be counted (10,000): the counts are lower bounds.
     truncated: bool,
+    #[schema(value_type = String, format = DateTime)]
     checked_at: Timestamp,
 }
 
-#[derive(Debug, Serialize)]
+/// One chatbot's open chatrooms, by status.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ChatbotStatus {
+pub struct ChatbotStatus {
+    #[schema(value_type = String, format = "uuid")]
     id: ChatbotId,
     name: String,
+    /// Chatrooms in the queue, no agent yet.
     waiting: u64,
+    /// Chatrooms an agent holds.
     active: u64,
+    /// Chatrooms waiting for their visitor to come back.
     standby: u64,
+    /// Every agent serves every chatbot: the tenant's agents online.
     agents_online: usize,
     /// When anything last happened in one of its chatrooms; null when it never had one.
+    #[schema(value_type = Option<String>, format = DateTime)]
     last_activity_at: Option<Timestamp>,
 }
 
-async fn status(State(state): State<AppState>, agent: Agent) -> Result<Json<ChatbotsStatus>, ApiError> {
+/// Per chatbot: waiting, active and standby chatrooms, agents online, last activity.
+#[utoipa::path(get, path = "/chatbots/status", operation_id = "chatbots_status", tag = "status", security(("bearer" = [])),
+    responses((status = 200, body = ChatbotsStatus),
+        (status = 401, description = "missing_token, invalid_token, token_expired"),
+        (status = 403, description = "permission_denied (analytics:view)"),
+        (status = 503, description = "analytics_unavailable (local-dev in memory mode), service_unavailable")))]
+pub async fn status(State(state): State<AppState>, agent: Agent) -> Result<Json<ChatbotsStatus>, ApiError> {
     let tenant = agent.tenant_id;
     let chatbots = state.repos.chatbots.list(&tenant).await?;
     let open = state.source.list_open_chatrooms(&tenant, OPEN_LIMIT).await?;

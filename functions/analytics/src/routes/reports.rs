@@ -16,13 +16,13 @@ use axum::{
     routing::get,
 };
 use serde::Serialize;
-use serde_json::json;
 use shared::{
     ApiError, Json,
     auth::Agent,
     domain::{ChatbotId, Chatroom, ChatroomId, ChatroomStatus, CloseReason, Timestamp, UserId},
 };
 use time::Date;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     AppState,
@@ -42,10 +42,45 @@ const MAX_DAYS: i64 = 366;
 /// The most chatrooms `/reports/chatrooms` lists; a larger range is refused, never cut short.
 const MAX_CHATROOM_ROWS: u32 = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+/// `json` (the default) or `csv` (a download).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub enum Format {
     Json,
     Csv,
+}
+
+/// The query every report route takes, as written.
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// The first day, `YYYY-MM-DD` (UTC, included); 29 days before `to` when absent.
+    #[param(format = Date)]
+    from: Option<String>,
+    /// The last day, `YYYY-MM-DD` (UTC, included); today when absent. A range is at most 366 days.
+    #[param(format = Date)]
+    to: Option<String>,
+    /// `json` (the default) or `csv`: a download (`text/csv; charset=utf-8`, CRLF line ends).
+    #[param(value_type = Option<Format>)]
+    format: Option<String>,
+}
+
+impl ReportQuery {
+    /// The last value of each parameter; others are ignored.
+    fn read(query: Option<&str>) -> Self {
+        let mut read = Self::default();
+        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match key {
+                "from" => &mut read.from,
+                "to" => &mut read.to,
+                "format" => &mut read.format,
+                _ => continue,
+            };
+            *slot = Some(value.to_owned());
+        }
+        read
+    }
 }
 
 /// A request's range and format.
@@ -57,23 +92,14 @@ struct Range {
 
 impl Range {
     fn parse(query: Option<String>) -> Result<Self, ApiError> {
-        let (mut from, mut to, mut format) = (None, None, Format::Json);
-        for pair in query.as_deref().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match key {
-                "from" => from = Some(day(value, "from")?),
-                "to" => to = Some(day(value, "to")?),
-                "format" => {
-                    format = match value {
-                        "json" => Format::Json,
-                        "csv" => Format::Csv,
-                        _ => return Err(ApiError::bad_request("invalid_format", "format is json or csv")),
-                    }
-                }
-                _ => {}
-            }
-        }
-        let to = to.unwrap_or_else(today);
+        let query = ReportQuery::read(query.as_deref());
+        let format = match query.format.as_deref() {
+            None | Some("json") => Format::Json,
+            Some("csv") => Format::Csv,
+            Some(_) => return Err(ApiError::bad_request("invalid_format", "format is json or csv")),
+        };
+        let to = query.to.as_deref().map(|v| day(v, "to")).transpose()?.unwrap_or_else(today);
+        let from = query.from.as_deref().map(|v| day(v, "from")).transpose()?;
         let from = from.unwrap_or_else(|| to - time::Duration::days(29));
         if from > to {
             return Err(ApiError::bad_request("invalid_range", "from is after to"));
@@ -100,15 +126,44 @@ fn day(value: &str, name: &str) -> Result<Date, ApiError> {
 }
 
 /// What the range adds up to. Medians do not add up: they are per day (or in the chatroom rows).
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Totals {
+pub struct Totals {
     chatrooms: u64,
     messages: MessageCounts,
     abandoned: u64,
 }
 
-async fn daily(State(state): State<AppState>, agent: Agent, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+/// `GET /reports` as JSON.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DailyReports {
+    #[schema(format = Date)]
+    from: String,
+    #[schema(format = Date)]
+    to: String,
+    /// One report per day the job has computed, oldest first.
+    days: Vec<DailyReport>,
+    totals: Totals,
+}
+
+/// The daily reports of the range and its totals. CSV columns: `date, chatrooms,
+/// visitor_messages, agent_messages, system_messages, first_response_median_secs,
+/// first_response_p90_secs, resolution_median_secs, resolution_p90_secs, abandoned, busiest_hour,
+/// computed_at`.
+#[utoipa::path(get, path = "/reports", operation_id = "daily_reports", tag = "reports", security(("bearer" = [])), params(ReportQuery),
+    responses((status = 200, description = "The reports (format=csv: a download, one row per day)",
+            content((DailyReports = "application/json"), (String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "format=csv: attachment; filename=parley-reports-<from>-to-<to>.csv"))),
+        (status = 400, description = "invalid_date, invalid_range, invalid_format"),
+        (status = 401, description = "missing_token, invalid_token, token_expired"),
+        (status = 403, description = "permission_denied (analytics:view)"),
+        (status = 503, description = "analytics_unavailable (local-dev in memory mode), service_unavailable")))]
+pub async fn daily(
+    State(state): State<AppState>,
+    agent: Agent,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let range = Range::parse(query)?;
     let (from, to) = range.days();
     let reports = state.reports.list(&agent.tenant_id, &from, &to).await?;
@@ -123,7 +178,7 @@ async fn daily(State(state): State<AppState>, agent: Agent, RawQuery(query): Raw
         totals.messages.system += report.messages.system;
         totals.abandoned += report.abandoned;
     }
-    Ok(Json(json!({ "from": from, "to": to, "days": reports, "totals": totals })).into_response())
+    Ok(Json(DailyReports { from, to, days: reports, totals }).into_response())
 }
 
 fn daily_csv(reports: &[DailyReport]) -> Csv {
@@ -160,18 +215,50 @@ fn daily_csv(reports: &[DailyReport]) -> Csv {
     csv
 }
 
-#[derive(Debug, Serialize)]
+/// One agent's day.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AgentDay {
+pub struct AgentDay {
+    #[schema(format = Date)]
     date: String,
+    #[schema(value_type = String, format = "uuid")]
     agent_id: UserId,
     name: String,
+    /// Chatrooms created that day that the agent holds (or held when they ended).
     chatrooms: u64,
+    /// Messages the agent sent that day.
     messages: u64,
+    /// Median first response of the agent's chatrooms, in seconds; null when none was answered.
     first_response_median_secs: Option<f64>,
 }
 
-async fn agents(State(state): State<AppState>, agent: Agent, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+/// `GET /reports/agents` as JSON.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentReports {
+    #[schema(format = Date)]
+    from: String,
+    #[schema(format = Date)]
+    to: String,
+    /// One row per agent and day.
+    agents: Vec<AgentDay>,
+}
+
+/// One row per agent and day. CSV columns: `date, agent_id, agent_name, chatrooms, messages,
+/// first_response_median_secs`.
+#[utoipa::path(get, path = "/reports/agents", operation_id = "agent_reports", tag = "reports", security(("bearer" = [])), params(ReportQuery),
+    responses((status = 200, description = "The agents' days (format=csv: a download)",
+            content((AgentReports = "application/json"), (String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "format=csv: attachment; filename=parley-agents-<from>-to-<to>.csv"))),
+        (status = 400, description = "invalid_date, invalid_range, invalid_format"),
+        (status = 401, description = "missing_token, invalid_token, token_expired"),
+        (status = 403, description = "permission_denied (analytics:view)"),
+        (status = 503, description = "analytics_unavailable (local-dev in memory mode), service_unavailable")))]
+pub async fn agents(
+    State(state): State<AppState>,
+    agent: Agent,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let range = Range::parse(query)?;
     let (from, to) = range.days();
     let reports = state.reports.list(&agent.tenant_id, &from, &to).await?;
@@ -189,7 +276,7 @@ async fn agents(State(state): State<AppState>, agent: Agent, RawQuery(query): Ra
         })
         .collect();
     if range.format == Format::Json {
-        return Ok(Json(json!({ "from": from, "to": to, "agents": rows })).into_response());
+        return Ok(Json(AgentReports { from, to, agents: rows }).into_response());
     }
     let mut csv = Csv::new(&["date", "agent_id", "agent_name", "chatrooms", "messages", "first_response_median_secs"]);
     for row in &rows {
@@ -206,24 +293,42 @@ async fn agents(State(state): State<AppState>, agent: Agent, RawQuery(query): Ra
 }
 
 /// One chatroom with its timings.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ChatroomRow {
+pub struct ChatroomRow {
+    #[schema(value_type = String, format = "uuid")]
     chatroom_id: ChatroomId,
+    #[schema(value_type = String, format = "uuid")]
     chatbot_id: ChatbotId,
+    #[schema(value_type = String, format = DateTime)]
     created_at: Timestamp,
     status: ChatroomStatus,
     close_reason: Option<CloseReason>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     closed_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = "uuid")]
     agent_id: Option<UserId>,
     agent_name: Option<String>,
     visitor_name: String,
     visitor_email: String,
     /// Every message of the chatroom, the system's included.
     messages: u64,
+    /// Creation to the first agent message; null when no agent answered.
     first_response_secs: Option<f64>,
-    /// Creation to end, whatever ended it.
+    /// Creation to end, whatever ended it; null while open.
     duration_secs: Option<f64>,
+}
+
+/// `GET /reports/chatrooms` as JSON.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatroomReports {
+    #[schema(format = Date)]
+    from: String,
+    #[schema(format = Date)]
+    to: String,
+    /// One row per chatroom created in the range, oldest first, read live.
+    chatrooms: Vec<ChatroomRow>,
 }
 
 fn secs_between(from: Timestamp, to: Timestamp) -> f64 {
@@ -250,7 +355,18 @@ impl From<&Chatroom> for ChatroomRow {
     }
 }
 
-async fn chatrooms(
+/// One row per chatroom created in the range, oldest first, read live (at most 10,000). CSV: the
+/// same columns in snake_case.
+#[utoipa::path(get, path = "/reports/chatrooms", operation_id = "chatroom_reports", tag = "reports", security(("bearer" = [])), params(ReportQuery),
+    responses((status = 200, description = "The chatrooms (format=csv: a download)",
+            content((ChatroomReports = "application/json"), (String = "text/csv")),
+            headers(("Content-Disposition" = String, description = "format=csv: attachment; filename=parley-chatrooms-<from>-to-<to>.csv"))),
+        (status = 400, description = "invalid_date, invalid_range, invalid_format"),
+        (status = 401, description = "missing_token, invalid_token, token_expired"),
+        (status = 403, description = "permission_denied (analytics:view)"),
+        (status = 422, description = "too_many_rows: more than 10,000 chatrooms, ask for a shorter range"),
+        (status = 503, description = "analytics_unavailable (local-dev in memory mode), service_unavailable")))]
+pub async fn chatrooms(
     State(state): State<AppState>,
     agent: Agent,
     RawQuery(query): RawQuery,
@@ -269,7 +385,7 @@ async fn chatrooms(
     let rows: Vec<ChatroomRow> = rooms.iter().map(ChatroomRow::from).collect();
     if range.format == Format::Json {
         let (from, to) = range.days();
-        return Ok(Json(json!({ "from": from, "to": to, "chatrooms": rows })).into_response());
+        return Ok(Json(ChatroomReports { from, to, chatrooms: rows }).into_response());
     }
     let mut csv = Csv::new(&[
         "chatroom_id",

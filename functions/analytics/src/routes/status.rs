@@ -22,6 +22,7 @@ use redis::AsyncCommands as _;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use shared::{ApiError, Json, auth::secret::constant_time_eq, domain::Timestamp, presence::NodeReport};
+use utoipa::ToSchema;
 
 use crate::{AppState, config::FunctionUrl};
 
@@ -29,14 +30,17 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/status", get(status))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// A component's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Health {
     Up,
     Down,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `down` when chat cannot work (MongoDB or Redis down, or no socket-node up), `degraded` when
+/// anything else is down, else `ok`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Overall {
     Ok,
@@ -44,10 +48,12 @@ pub enum Overall {
     Down,
 }
 
-#[derive(Debug, Serialize)]
+/// The whole system, checked at once.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SystemStatus {
     pub status: Overall,
+    #[schema(value_type = String, format = DateTime)]
     pub checked_at: Timestamp,
     pub mongodb: Check,
     pub redis: Check,
@@ -57,28 +63,35 @@ pub struct SystemStatus {
 }
 
 /// One component's answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
     pub status: Health,
     /// How long the check took, in milliseconds.
     pub latency_ms: u64,
+    /// What failed, in words of our own; absent when up.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A socket-node, from its heartbeats: down when its last one is older than three intervals.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SocketNode {
     pub id: String,
     pub address: String,
     pub status: Health,
+    /// Open WebSocket connections.
     pub connections: u64,
+    #[schema(value_type = String, format = DateTime)]
     pub started_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
     pub last_seen: Timestamp,
 }
 
-#[derive(Debug, Serialize)]
+/// A function of `PARLEY_STATUS_FUNCTIONS`, by its health URL.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FunctionCheck {
     pub name: String,
@@ -87,7 +100,12 @@ pub struct FunctionCheck {
     pub check: Check,
 }
 
-async fn status(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<SystemStatus>, ApiError> {
+/// The live status of every component. Open unless `PARLEY_STATUS_TOKEN` is set; then it needs
+/// that token as `Authorization: Bearer`. It answers within about `PARLEY_STATUS_CHECK_MS`.
+#[utoipa::path(get, path = "/status", operation_id = "system_status", tag = "status", security((), ("status_token" = [])),
+    responses((status = 200, body = SystemStatus),
+        (status = 401, description = "missing_token, invalid_token (when PARLEY_STATUS_TOKEN is set)")))]
+pub async fn status(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<SystemStatus>, ApiError> {
     if let Some(token) = &state.status.token {
         let given = headers
             .get(AUTHORIZATION)

@@ -1,5 +1,6 @@
 //! `GET /openapi.json`: the document that describes every route of the chatbot-provisioning
-//! function, and how to authenticate to it.
+//! function, and how to authenticate to it; and its committed copy
+//! (`socket-node/web/console/api/chatbots.openapi.json`) the console is typed from.
 
 use serde_json::Value;
 
@@ -77,4 +78,15 @@ async fn every_route_asks_for_a_bearer_token_and_says_what_it_answers() {
     assert!(responses("get", "/chatbots/{id}")["404"].is_object(), "GET does not document chatbot_not_found");
     let rotate = responses("post", "/chatbots/{id}/api-key/rotate");
     assert!(rotate["200"].is_object() && rotate["422"].is_object(), "rotate: {rotate}");
+}
+
+/// No services needed: the document is built from the code.
+#[test]
+fn the_committed_openapi_document_is_current() {
+    use utoipa::OpenApi as _;
+    shared::testing::openapi::assert_committed(
+        &chatbot_provisioning::ApiDoc::openapi(),
+        "chatbots",
+        "chatbot-provisioning",
+    );
 }

@@ -10,10 +10,12 @@ use shared::{
     domain::{EmailAddress, Timestamp, UserStatus},
     events::{Event, PasswordResetRequested, UserUpdated},
 };
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::{
-    AppState, limits, password, sessions,
+    AppState, limits, password,
+    refresh_cookie::{Mode, Presented, SetCookie},
+    sessions,
     set_password::{SetPasswordToken, new_set_password_token},
     views::TokensView,
 };
@@ -41,14 +43,18 @@ fn invalid_credentials() -> ApiError {
 }
 
 /// Signs a user in with email and password. Limited per client address and per email address.
-#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login,
-    responses((status = 200, body = TokensView), (status = 401, description = "invalid_credentials"),
+/// With `X-Parley-Refresh: cookie` the refresh token comes in the `parley_refresh` cookie, not
+/// in the body.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = Login, params(RefreshModeHeader),
+    responses((status = 200, body = TokensView, headers(("Set-Cookie" = String, description = "cookie mode only: `parley_refresh=<token>; HttpOnly; Secure; SameSite=Strict; Path=/api/tenant/auth; Max-Age=<seconds until refreshExpiresAt>` (Path is PARLEY_AUTH_COOKIE_PATH; Secure unless PARLEY_AUTH_COOKIE_SECURE=false); the body then has no refreshToken"))),
+        (status = 400, description = "invalid_refresh_mode"), (status = 401, description = "invalid_credentials"),
         (status = 403, description = "user_disabled, ip_not_allowed"), (status = 429, description = "rate_limited")))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    mode: Mode,
     Json(body): Json<Login>,
-) -> Result<Json<TokensView>, ApiError> {
+) -> Result<(Option<SetCookie>, Json<TokensView>), ApiError> {
     limits::per_address_and_email(&state, "login", ip, &body.email).await?;
     let user = state.repos.users.find_by_email(&body.email).await?;
     let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
@@ -59,9 +65,10 @@ pub async fn login(
     sessions::check_may_sign_in(&user, ip)?;
     let seen = user.ip_addresses.seen_after_login(ip, Timestamp::now());
     state.repos.users.record_login(&user.tenant_id, &user.id, &seen).await?;
-    Ok(Json(sessions::start(&state, &user, ip).await?))
+    Ok(mode.hand_over(&state.cookie, sessions::start(&state, &user, ip).await?))
 }
 
+/// The body of a refresh or a logout in JSON mode. In cookie mode the body is empty or `{}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
@@ -69,23 +76,71 @@ pub struct RefreshRequest {
     refresh_token: SecretString,
 }
 
-/// Trades a refresh token for a new pair; the presented token stops working.
-#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokensView), (status = 401, description = "invalid_refresh_token, refresh_token_reused"),
+impl From<RefreshRequest> for SecretString {
+    fn from(body: RefreshRequest) -> Self {
+        body.refresh_token
+    }
+}
+
+/// Trades a refresh token for a new pair; the presented token stops working. In cookie mode the
+/// token comes from the `parley_refresh` cookie and the new one goes back in it; a 401 clears it.
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", params(RefreshModeHeader, RefreshCookie),
+    request_body(content = Option<RefreshRequest>, description = "JSON mode: `{refreshToken}`; cookie mode: empty or `{}`"),
+    responses((status = 200, body = TokensView, headers(("Set-Cookie" = String, description = "cookie mode only: `parley_refresh=<token>; HttpOnly; Secure; SameSite=Strict; Path=/api/tenant/auth; Max-Age=<seconds until refreshExpiresAt>` (Path is PARLEY_AUTH_COOKIE_PATH; Secure unless PARLEY_AUTH_COOKIE_SECURE=false); the body then has no refreshToken"))),
+        (status = 400, description = "invalid_refresh_mode"),
+        (status = 401, description = "invalid_refresh_token, refresh_token_reused (cookie mode: the cookie is cleared)"),
         (status = 403, description = "user_disabled, ip_not_allowed")))]
 pub async fn refresh(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Json(body): Json<RefreshRequest>,
-) -> Result<Json<TokensView>, ApiError> {
-    Ok(Json(sessions::refresh(&state, body.refresh_token.expose_secret(), ip).await?))
+    presented: Presented<RefreshRequest>,
+) -> Result<(Option<SetCookie>, Json<TokensView>), (Option<SetCookie>, ApiError)> {
+    let mode = presented.mode;
+    let issued = sessions::refresh(&state, presented.token(), ip).await.map_err(|e| mode.refuse(&state.cookie, e))?;
+    Ok(mode.hand_over(&state.cookie, issued))
 }
 
-/// Ends the refresh token's session; answers 204 whatever the token.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
-pub async fn logout(State(state): State<AppState>, Json(body): Json<RefreshRequest>) -> Result<StatusCode, ApiError> {
-    sessions::end(&state, body.refresh_token.expose_secret()).await?;
-    Ok(StatusCode::NO_CONTENT)
+/// Ends the refresh token's session; answers 204 whatever the token (in cookie mode, with or
+/// without the cookie, which it clears).
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", params(RefreshModeHeader, RefreshCookie),
+    request_body(content = Option<RefreshRequest>, description = "JSON mode: `{refreshToken}`; cookie mode: empty or `{}`"),
+    responses((status = 204, headers(("Set-Cookie" = String, description = "cookie mode: `parley_refresh=; ...; Max-Age=0`, the cookie cleared"))),
+        (status = 400, description = "invalid_refresh_mode")))]
+pub async fn logout(
+    State(state): State<AppState>,
+    presented: Presented<RefreshRequest>,
+) -> Result<(StatusCode, Option<SetCookie>, ()), ApiError> {
+    sessions::end(&state, presented.token()).await?;
+    Ok((StatusCode::NO_CONTENT, presented.mode.sign_out(&state.cookie), ()))
+}
+
+/// `X-Parley-Refresh`, as the OpenAPI document shows it.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code, reason = "only described: refresh_cookie::Mode reads the header")]
+pub struct RefreshModeHeader {
+    /// `cookie`: keep the refresh token in the `parley_refresh` cookie (`HttpOnly; Secure;
+    /// SameSite=Strict`, scoped to the auth routes) instead of the JSON body. Absent: JSON mode.
+    #[param(rename = "X-Parley-Refresh", inline)]
+    mode: Option<RefreshMode>,
+}
+
+/// The one value of `X-Parley-Refresh`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code, reason = "only described: refresh_cookie::Mode reads the header")]
+pub enum RefreshMode {
+    Cookie,
+}
+
+/// The `parley_refresh` cookie, as the OpenAPI document shows it.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Cookie)]
+#[allow(dead_code, reason = "only described: refresh_cookie::Presented reads the cookie")]
+pub struct RefreshCookie {
+    /// Cookie mode: the refresh token, which sign-up, login and refresh set (the browser sends it
+    /// by itself; scripts cannot read it).
+    parley_refresh: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

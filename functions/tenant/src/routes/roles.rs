@@ -50,7 +50,7 @@ async fn load(state: &AppState, agent: &Agent, id: &str) -> Result<Role, ApiErro
 }
 
 /// The tenant's roles, oldest first.
-#[utoipa::path(get, path = "/roles", tag = "roles", security(("bearer" = [])), responses((status = 200, body = Vec<RoleView>)))]
+#[utoipa::path(get, path = "/roles", operation_id = "list_roles", tag = "roles", security(("bearer" = [])), responses((status = 200, body = Vec<RoleView>)))]
 pub async fn list(State(state): State<AppState>, agent: Agent) -> Result<Json<Vec<RoleView>>, ApiError> {
     agent.require(Permission::RolesManage)?;
     let roles = state.repos.roles.list(&agent.tenant_id).await?;
@@ -66,7 +66,7 @@ pub struct NewRole {
     permissions: Vec<Permission>,
 }
 
-#[utoipa::path(post, path = "/roles", tag = "roles", security(("bearer" = [])), request_body = NewRole,
+#[utoipa::path(post, path = "/roles", operation_id = "create_role", tag = "roles", security(("bearer" = [])), request_body = NewRole,
     responses((status = 201, body = RoleView), (status = 409, description = "role_name_taken")))]
 pub async fn create(
     State(state): State<AppState>,
@@ -91,7 +91,7 @@ fn event_data(role: &Role) -> RoleChanged {
     RoleChanged { role_id: role.id, name: role.name.clone(), permissions: role.permissions.clone() }
 }
 
-#[utoipa::path(get, path = "/roles/{id}", tag = "roles", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, path = "/roles/{id}", operation_id = "read_role", tag = "roles", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = RoleView), (status = 404, description = "role_not_found")))]
 pub async fn read(
     State(state): State<AppState>,
@@ -111,7 +111,7 @@ pub struct RoleUpdate {
     permissions: Option<Vec<Permission>>,
 }
 
-#[utoipa::path(patch, path = "/roles/{id}", tag = "roles", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/roles/{id}", operation_id = "update_role", tag = "roles", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = RoleUpdate,
     responses((status = 200, body = RoleView), (status = 404, description = "role_not_found"),
         (status = 409, description = "role_name_taken, role_protected")))]
@@ -135,7 +135,7 @@ pub async fn update(
     Ok(Json(RoleView::from(&role)))
 }
 
-#[utoipa::path(delete, path = "/roles/{id}", tag = "roles", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/roles/{id}", operation_id = "remove_role", tag = "roles", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, description = "role_not_found"), (status = 409, description = "role_protected, role_in_use")))]
 pub async fn remove(
     State(state): State<AppState>,

@@ -16,8 +16,11 @@ use shared::{
 };
 use utoipa::ToSchema;
 
+use super::auth;
 use crate::{
-    AppState, limits, password, sessions,
+    AppState, limits, password,
+    refresh_cookie::{Mode, SetCookie},
+    sessions,
     views::{TenantView, TokensView, UserView},
 };
 
@@ -45,15 +48,18 @@ pub struct SignedUp {
     tokens: TokensView,
 }
 
-/// Creates a tenant with its `admin` and `agent` roles and its first admin, and signs them in.
-#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = SignUp,
-    responses((status = 201, body = SignedUp), (status = 409, description = "email_taken"),
+/// Creates a tenant with its `admin` and `agent` roles and its first admin, and signs them in
+/// (with `X-Parley-Refresh: cookie`, the refresh token in the `parley_refresh` cookie).
+#[utoipa::path(post, path = "/tenants", tag = "tenants", request_body = SignUp, params(auth::RefreshModeHeader),
+    responses((status = 201, body = SignedUp, headers(("Set-Cookie" = String, description = "cookie mode only: `parley_refresh=<token>; HttpOnly; Secure; SameSite=Strict; Path=/api/tenant/auth; Max-Age=<seconds until refreshExpiresAt>` (Path is PARLEY_AUTH_COOKIE_PATH; Secure unless PARLEY_AUTH_COOKIE_SECURE=false); the body then has no refreshToken"))),
+        (status = 400, description = "invalid_refresh_mode"), (status = 409, description = "email_taken"),
         (status = 422, description = "weak_password, invalid_body"), (status = 429, description = "rate_limited")))]
 pub async fn sign_up(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
+    mode: Mode,
     Json(body): Json<SignUp>,
-) -> Result<(StatusCode, Json<SignedUp>), ApiError> {
+) -> Result<(StatusCode, Option<SetCookie>, Json<SignedUp>), ApiError> {
     limits::per_address(&state, "signup", ip).await?;
     body.admin_password.check_new(&body.admin_email)?;
     if state.repos.users.find_by_email(&body.admin_email).await?.is_some() {
@@ -81,7 +87,7 @@ pub async fn sign_up(
         return Err(err.into());
     }
 
-    let tokens = sessions::start(&state, &user, ip).await?;
+    let issued = sessions::start(&state, &user, ip).await?;
     let event = TenantCreated {
         tenant_id: tenant.id,
         name: tenant.name.clone(),
@@ -90,7 +96,8 @@ pub async fn sign_up(
     };
     state.publish(tenant.id, Event::TenantCreated(event)).await;
     let view = UserView::new(&user, &Permission::ALL);
-    Ok((StatusCode::CREATED, Json(SignedUp { tenant: TenantView::from(&tenant), user: view, tokens })))
+    let (cookie, Json(tokens)) = mode.hand_over(&state.cookie, issued);
+    Ok((StatusCode::CREATED, cookie, Json(SignedUp { tenant: TenantView::from(&tenant), user: view, tokens })))
 }
 
 async fn load(state: &AppState, agent: &Agent) -> Result<Tenant, ApiError> {

@@ -46,7 +46,7 @@ async fn load(state: &AppState, agent: &Agent, id: &str) -> Result<User, ApiErro
 }
 
 /// The tenant's users, oldest first.
-#[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])), responses((status = 200, body = Vec<UserView>)))]
+#[utoipa::path(get, path = "/users", operation_id = "list_users", tag = "users", security(("bearer" = [])), responses((status = 200, body = Vec<UserView>)))]
 pub async fn list(State(state): State<AppState>, agent: Agent) -> Result<Json<Vec<UserView>>, ApiError> {
     agent.require(Permission::UsersManage)?;
     let roles = state.repos.roles.list(&agent.tenant_id).await?;
@@ -66,7 +66,7 @@ pub struct Invitation {
 }
 
 /// Invites a user: they get an email with a link to set their password (valid 7 days).
-#[utoipa::path(post, path = "/users", tag = "users", security(("bearer" = [])), request_body = Invitation,
+#[utoipa::path(post, path = "/users", operation_id = "invite_user", tag = "users", security(("bearer" = [])), request_body = Invitation,
     responses((status = 201, body = UserView), (status = 409, description = "email_taken"),
         (status = 422, description = "unknown_role")))]
 pub async fn invite(
@@ -97,7 +97,7 @@ pub async fn invite(
     Ok((StatusCode::CREATED, Json(UserView::new(&user, &permissions))))
 }
 
-#[utoipa::path(get, path = "/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, path = "/users/{id}", operation_id = "read_user", tag = "users", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 200, body = UserView), (status = 404, description = "user_not_found")))]
 pub async fn read(
     State(state): State<AppState>,
@@ -184,7 +184,7 @@ fn undo(before: &User) -> UserPatch {
 }
 
 /// Changes a user. Disabling signs them out everywhere.
-#[utoipa::path(patch, path = "/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/users/{id}", operation_id = "update_user", tag = "users", security(("bearer" = [])), params(("id" = String, Path)),
     request_body = UserUpdate,
     responses((status = 200, body = UserView), (status = 404, description = "user_not_found"),
         (status = 409, description = "last_admin"), (status = 422, description = "unknown_role")))]
@@ -229,7 +229,7 @@ pub async fn update(
 }
 
 /// Deletes a user and ends their sessions.
-#[utoipa::path(delete, path = "/users/{id}", tag = "users", security(("bearer" = [])), params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/users/{id}", operation_id = "remove_user", tag = "users", security(("bearer" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 404, description = "user_not_found"), (status = 409, description = "last_admin")))]
 pub async fn remove(
     State(state): State<AppState>,

@@ -8,6 +8,7 @@ mod health;
 mod isolation;
 mod openapi;
 mod password_reset;
+mod refresh_cookie;
 mod roles;
 mod signup;
 mod startup;

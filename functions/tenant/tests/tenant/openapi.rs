@@ -1,4 +1,5 @@
-//! `GET /openapi.json`: the document that describes every route of the tenant function.
+//! `GET /openapi.json`: the document that describes every route of the tenant function, and its
+//! committed copy (`socket-node/web/console/api/tenant.openapi.json`) the console is typed from.
 
 use serde_json::Value;
 
@@ -83,4 +84,45 @@ async fn the_documented_operations_say_what_they_answer() {
     assert!(login_success.is_object(), "POST /auth/login does not document its 200: {login_success}");
     let created = &document["paths"]["/tenants"]["post"]["responses"]["201"];
     assert!(created.is_object(), "POST /tenants does not document its 201: {created}");
+}
+
+#[tokio::test]
+async fn the_auth_routes_document_cookie_mode() {
+    let app = spawn_app().await;
+    let document = expect_status(app.get("/openapi.json", anonymous()).await, 200).await;
+    let parameter = |method: &str, path: &str, place: &str, name: &str| {
+        let parameters = document["paths"][path][method]["parameters"].as_array().cloned().unwrap_or_default();
+        parameters.into_iter().find(|p| p["in"] == place && p["name"] == name)
+    };
+    for (method, path) in
+        [("post", "/tenants"), ("post", "/auth/login"), ("post", "/auth/refresh"), ("post", "/auth/logout")]
+    {
+        let header = parameter(method, path, "header", "X-Parley-Refresh")
+            .unwrap_or_else(|| panic!("{path} does not document X-Parley-Refresh"));
+        assert_eq!(header["required"], false, "{header}");
+        let success = if path == "/tenants" {
+            "201"
+        } else if path == "/auth/logout" {
+            "204"
+        } else {
+            "200"
+        };
+        let set_cookie = &document["paths"][path][method]["responses"][success]["headers"]["Set-Cookie"];
+        assert!(set_cookie.is_object(), "{path} does not document its Set-Cookie");
+    }
+    for path in ["/auth/refresh", "/auth/logout"] {
+        let cookie = parameter("post", path, "cookie", "parley_refresh")
+            .unwrap_or_else(|| panic!("{path} does not document the parley_refresh cookie"));
+        assert_eq!(cookie["required"], false, "{cookie}");
+    }
+    let tokens = &document["components"]["schemas"]["TokensView"];
+    let required: Vec<&str> = tokens["required"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(!required.contains(&"refreshToken") && required.contains(&"refreshExpiresAt"), "{tokens}");
+}
+
+/// No services needed: the document is built from the code.
+#[test]
+fn the_committed_openapi_document_is_current() {
+    use utoipa::OpenApi as _;
+    shared::testing::openapi::assert_committed(&tenant::ApiDoc::openapi(), "tenant", "tenant");
 }
