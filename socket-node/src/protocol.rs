@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 use shared::domain::{
     Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason, Message, Sender, SenderKind, Timestamp, UserId,
+    VisitorInfo,
 };
 
 /// The protocol version `ready` announces and `auth` may ask for.
@@ -213,6 +214,9 @@ pub struct ChatroomView {
     pub close_reason: Option<CloseReason>,
     /// The visitor asked for the transcript by email.
     pub transcript_requested: bool,
+    /// What the visitor's browser told when the chatroom opened (address, browser, page, ...),
+    /// for the agent's visitor panel. Boxed: frames stay small when they carry no chatroom.
+    pub visitor: Box<VisitorInfo>,
 }
 
 /// The agent holding a chatroom, as the visitor sees them.
@@ -239,6 +243,7 @@ impl From<&Chatroom> for ChatroomView {
             standby_until: room.standby_until,
             close_reason: room.close_reason,
             transcript_requested: room.transcript_requested,
+            visitor: Box::new(room.visitor.clone()),
         }
     }
 }

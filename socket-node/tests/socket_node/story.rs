@@ -27,6 +27,10 @@ async fn a_visitor_and_an_agent_on_different_nodes_chat_end_to_end() {
     assert_eq!(queued["chatrooms"][0]["chatroomId"], room.as_str());
     assert_eq!(queued["chatrooms"][0]["name"], "Ada Visitor");
     assert_eq!(queued["chatrooms"][0]["email"], "ada@example.net");
+    // The agent's visitor panel: where they are and what they use.
+    assert_eq!(queued["chatrooms"][0]["visitor"]["ip"], "198.51.100.7");
+    assert_eq!(queued["chatrooms"][0]["visitor"]["browser"], "Chrome");
+    assert_eq!(queued["chatrooms"][0]["visitor"]["pageUrl"], "https://www.example.com/pricing");
     let event =
         cluster.chatrooms_topic.wait_for("chatroom.created", |e| e["data"]["chatroomId"] == room.as_str()).await;
     assert_eq!(event["tenantId"], tenant.admin.tenant_id.as_str());

@@ -19,6 +19,17 @@ export interface Chatroom {
   standbyUntil?: string;
   closeReason?: string;
   transcriptRequested: boolean;
+  /** What the visitor's browser told when the chatroom opened. */
+  visitor: {
+    ip: string;
+    userAgent?: string | null;
+    browser?: string | null;
+    os?: string | null;
+    language?: string | null;
+    pageUrl?: string | null;
+    referrer?: string | null;
+    timezone?: string | null;
+  };
 }
 
 export interface Message {

@@ -93,6 +93,11 @@ test("sign up, take a visitor from the queue, chat, and block them", async ({ pa
   await expect(page).toHaveURL(/\/console\/chatrooms\//);
   await expect(page.getByRole("heading", { name: "Grace" })).toBeVisible();
   await expect(widget(visitor).getByRole("heading")).toHaveText("Olive");
+  // The visitor panel says where she is and what she uses.
+  const panel = page.getByRole("complementary", { name: "Visitor" });
+  await expect(panel).toContainText("127.0.0.1");
+  await expect(panel).toContainText("Chrome");
+  await expect(panel).toContainText(await shopOrigin());
 
   // Visitor → agent, with typing.
   const box = widget(visitor).getByLabel("Message");
@@ -115,6 +120,11 @@ test("sign up, take a visitor from the queue, chat, and block them", async ({ pa
   await expect(log.locator("li.agent").last()).toContainText("Read");
   await screenshot(page, "console-3-conversation");
   await noSeriousViolations(page, "the conversation");
+
+  // A reload keeps the agent signed in (the refresh cookie) and the conversation whole.
+  await page.reload();
+  await expect(log).toContainText("Where is my order?");
+  await expect(log).toContainText("It ships tomorrow.");
 
   // Block, confirmed; the visitor is told.
   await page.getByRole("button", { name: "Block" }).click();

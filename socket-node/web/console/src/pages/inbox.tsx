@@ -262,6 +262,13 @@ function Conversation({ room }: { room: Room }) {
           </dd>
           <dt>Started</dt>
           <dd>{new Date(chatroom.createdAt).toLocaleString()}</dd>
+          <Detail term="Page" value={chatroom.visitor.pageUrl} />
+          <Detail term="Came from" value={chatroom.visitor.referrer} />
+          <Detail term="Browser" value={chatroom.visitor.browser} />
+          <Detail term="System" value={chatroom.visitor.os} />
+          <Detail term="Language" value={chatroom.visitor.language} />
+          <Detail term="Time zone" value={chatroom.visitor.timezone} />
+          <Detail term="IP address" value={chatroom.visitor.ip} />
           {chatroom.transcriptRequested && (
             <>
               <dt>Transcript</dt>
@@ -270,6 +277,17 @@ function Conversation({ room }: { room: Room }) {
           )}
         </dl>
       </aside>
+    </>
+  );
+}
+
+/** A row of the visitor panel, left out when the browser did not tell. */
+function Detail({ term, value }: { term: string; value: string | null | undefined }) {
+  if (!value) return null;
+  return (
+    <>
+      <dt>{term}</dt>
+      <dd>{value}</dd>
     </>
   );
 }
