@@ -1,0 +1,100 @@
+// Two agents of one team race for the same visitor: one holds the chatroom, the other is told
+// who did. The second agent is invited through the API and sets a password from the email's
+// link, as a new teammate does.
+
+import { expect, type Page, test } from "@playwright/test";
+import { PARLEY_URL } from "../../widget/tests/support";
+
+async function api<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
+  const response = await fetch(`${PARLEY_URL}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body === undefined ? null : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.goto(`${PARLEY_URL}/console/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: /^Waiting/ })).toBeVisible();
+}
+
+test("two agents race to join: one holds it, the other sees who did", async ({ browser }) => {
+  const unique = Math.random().toString(36).slice(2, 10);
+  const password = `a long passphrase ${unique}`;
+  const owner = { email: `lead-${unique}@team.test`, name: "Lena" };
+  const signup = await api<{ tokens: { accessToken: string } }>("POST", "/api/tenant/tenants", {
+    tenantName: `Team ${unique}`,
+    adminName: owner.name,
+    adminEmail: owner.email,
+    adminPassword: password,
+  });
+  const token = signup.tokens.accessToken;
+  const roles = await api<{ id: string; name: string }[]>("GET", "/api/tenant/roles", undefined, token);
+  const agentRole = roles.find((r) => r.name === "agent")?.id;
+  const teammate = { email: `max-${unique}@team.test`, name: "Max" };
+  await api(
+    "POST",
+    "/api/tenant/users",
+    { name: teammate.name, email: teammate.email, roleIds: [agentRole] },
+    token,
+  );
+
+  // The invitation reaches the mailbox; its token sets Max's password.
+  let link = "";
+  await expect
+    .poll(
+      async () => {
+        const mails = await api<{ to: unknown; text: string }[]>("GET", "/dev/mail/messages");
+        const mail = mails.find((m) => JSON.stringify(m.to).includes(teammate.email));
+        link = /https?:\/\/\S+\/console\/accept-invitation#token=\S+/.exec(mail?.text ?? "")?.[0] ?? "";
+        return link;
+      },
+      { message: "the invitation email arrives", timeout: 30_000 },
+    )
+    .not.toBe("");
+  const invitationToken = new URL(link).hash.replace("#token=", "");
+  await api("POST", "/api/tenant/auth/password-reset/confirm", { token: invitationToken, password });
+
+  const chatbot = await api<{ apiKey: string; chatbot: { id: string } }>(
+    "POST",
+    "/api/chatbots/chatbots",
+    { name: "Support", allowedOrigins: ["*"] },
+    token,
+  );
+  const me = await api<{ tenant: { id: string } }>("GET", "/api/tenant/me", undefined, token);
+
+  const lena = await (await browser.newContext()).newPage();
+  const max = await (await browser.newContext()).newPage();
+  await signIn(lena, owner.email, password);
+  await signIn(max, teammate.email, password);
+
+  await api("POST", "/v1/visitor/sessions", {
+    tenantId: me.tenant.id,
+    apiKey: chatbot.apiKey,
+    name: "Rita",
+    email: `rita-${unique}@visitor.test`,
+  });
+  const lenaJoin = lena.getByRole("button", { name: "Join Rita" });
+  const maxJoin = max.getByRole("button", { name: "Join Rita" });
+  await expect(lenaJoin).toBeVisible();
+  await expect(maxJoin).toBeVisible();
+  await Promise.all([lenaJoin.click(), maxJoin.click()]);
+
+  // Exactly one holds Rita; the other is told who, by name.
+  const held = async (page: Page) =>
+    (await page.getByRole("heading", { name: "Rita" }).count()) > 0 ? "held" : "lost";
+  await expect
+    .poll(async () => [await held(lena), await held(max)].sort().join(","), { timeout: 15_000 })
+    .toBe("held,lost");
+  const [winner, loser] = (await held(lena)) === "held" ? [owner.name, max] : [teammate.name, lena];
+  await expect(loser.getByRole("alert")).toHaveText(`${winner} joined this chatroom first.`);
+});
