@@ -73,8 +73,13 @@ class Live {
   constructor() {
     session.onToken((token) => this.send({ type: "auth", token }));
     window.addEventListener("online", () => {
-      if (!this.stopped && !this.socket) this.connect();
+      if (this.stopped || this.socket) return;
+      clearTimeout(this.retry);
+      this.attempt = 0;
+      this.connect();
     });
+    // Offline: let go of the socket at once, rather than when a write times out.
+    window.addEventListener("offline", () => this.socket?.close());
   }
 
   subscribe(listener: () => void): () => void {
@@ -166,6 +171,7 @@ class Live {
       if (this.stopped) return;
       this.link = "reconnecting";
       this.changed();
+      if (!navigator.onLine) return; // the `online` event reconnects
       const ceiling = Math.min(30_000, 500 * 2 ** this.attempt++);
       this.retry = window.setTimeout(() => this.connect(), 250 + Math.random() * ceiling);
     };

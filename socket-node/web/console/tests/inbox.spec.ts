@@ -121,6 +121,23 @@ test("sign up, take a visitor from the queue, chat, and block them", async ({ pa
   await screenshot(page, "console-3-conversation");
   await noSeriousViolations(page, "the conversation");
 
+  // The agent's network drops while the visitor writes: back online, everything is there, once.
+  await page.context().setOffline(true);
+  await expect(page.getByText("Reconnecting… nothing will be missed.")).toBeVisible();
+  for (const text of ["one", "two", "three"]) {
+    await box.fill(`while you were away ${text}`);
+    await box.press("Enter");
+  }
+  await expect(widget(visitor).locator("li.mine[data-state=sent]")).toHaveCount(3);
+  await page.context().setOffline(false);
+  for (const text of ["one", "two", "three"]) {
+    await expect(log.getByText(`while you were away ${text}`, { exact: true })).toHaveCount(1);
+  }
+  const seqs = await log
+    .locator("li[data-seq]")
+    .evaluateAll((items) => items.map((li) => Number(li.getAttribute("data-seq"))));
+  expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+
   // A reload keeps the agent signed in (the refresh cookie) and the conversation whole.
   await page.reload();
   await expect(log).toContainText("Where is my order?");
