@@ -293,7 +293,7 @@ impl Demo {
         <dt>Password</dt><dd><code id="demo-password">{password}</code></dd>
         <dt>Tenant id</dt><dd><code id="demo-tenant">{tenant}</code></dd>
       </dl>
-      <p>The agent console comes next; until then, log in through <code>POST /api/tenant/auth/login</code> (see the <a href="/">home page</a>).</p>"#,
+      <p>Sign in with these at the <a href="/console/login" target="_blank" rel="noopener">agent console</a> (a new tab), and answer this page's visitors from its inbox.</p>"#,
                 email = escape(&credentials.admin_email),
                 password = escape(&credentials.admin_password),
                 tenant = escape(&credentials.tenant_id),
