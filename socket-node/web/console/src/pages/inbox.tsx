@@ -40,7 +40,9 @@ export function Inbox({ open }: { open: string | null }) {
                     href={`${ROOT}/chatrooms/${r.chatroom.chatroomId}`}
                     aria-current={r.chatroom.chatroomId === open ? "page" : undefined}
                   >
-                    <strong>{r.chatroom.name}</strong>
+                    <strong>
+                      {r.chatroom.name} <Unread room={r} />
+                    </strong>
                     <span class={`status ${r.chatroom.status}`}>{r.chatroom.status}</span>
                     <span class="preview">{r.messages.at(-1)?.text ?? ""}</span>
                   </a>
@@ -279,6 +281,19 @@ function Conversation({ room }: { room: Room }) {
       </aside>
     </>
   );
+}
+
+/** How many of the visitor's messages the agent has not seen yet. */
+function Unread({ room }: { room: Room }) {
+  const count = room.messages.filter(
+    (m) => m.sender.kind === "visitor" && m.seq > room.chatroom.agentReadSeq,
+  ).length;
+  return count ? (
+    <span class="unread">
+      {count}
+      <span class="sr-only"> unread</span>
+    </span>
+  ) : null;
 }
 
 /** A row of the visitor panel, left out when the browser did not tell. */
