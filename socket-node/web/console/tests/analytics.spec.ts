@@ -180,6 +180,7 @@ test("the reports page shows the API's figures, in charts and tables, and downlo
   await page.getByRole("link", { name: "Analytics" }).click();
   await page.getByRole("link", { name: "Usage reports" }).click();
   await expect(page).toHaveURL(/\/console\/analytics\/reports$/);
+  await expect(page.getByRole("link", { name: "Analytics" })).toHaveAttribute("aria-current", "page");
 
   // The API's default range, as the page shows it.
   const reports = await json<DailyReports>("/reports");
@@ -242,12 +243,13 @@ test("the reports page shows the API's figures, in charts and tables, and downlo
 
   // Every chart is drawn, with a tooltip naming the slot under the cursor.
   await expect(page.locator(".plot canvas")).toHaveCount(4);
+  await screenshot(page, "analytics-1-reports");
   const hoursChart = page.locator("#hours-title ~ .plot .u-over");
   const box = await hoursChart.boundingBox();
   if (!box) throw new Error("the busiest hours' chart has no box");
   await hoursChart.hover({ position: { x: box.width / 48, y: box.height / 2 } });
   await expect(page.locator("#hours-title ~ .plot .chart-tip")).toContainText("00:00");
-  await screenshot(page, "analytics-1-reports");
+  await screenshot(page, "analytics-2-reports-tooltip");
   await page.mouse.move(0, 0);
   await noSeriousViolations(page, "the reports page");
 
@@ -305,7 +307,7 @@ test("the status page shows every component and the chatbots now", async ({ page
       .nth(1),
   ).toHaveText("1");
   await expect(page.getByText(/agents? online\./)).toContainText(String(status.agentsOnline));
-  await screenshot(page, "analytics-2-status");
+  await screenshot(page, "analytics-3-status");
   await noSeriousViolations(page, "the status page");
 
   // A deployment with a status token: the page says why it can't show the status.
