@@ -25,6 +25,12 @@ function files() {
       file: `dist/console/${n}`,
       budget: 150 * KB,
     })),
+    // Loaded with import() when a page needs it (the reports' charts), not at first load.
+    ...named("dist/console", "chunk-", ".js").map((n) => ({
+      what: "lazy",
+      file: `dist/console/${n}`,
+      budget: 60 * KB,
+    })),
   ];
 }
 

@@ -9,6 +9,10 @@ import { ForgotPassword, Login, SetPassword, SignUp } from "./pages/auth";
 import { navigate, ROOT, usePath } from "./router";
 import { session } from "./session";
 
+/** A page below a navigation entry (the reports below Analytics) keeps the entry current. */
+const under = (path: string, href: string | undefined) =>
+  !!href && href !== "/" && path.startsWith(`${href}/`);
+
 const PUBLIC = ["/login", "/signup", "/forgot-password", "/reset-password", "/accept-invitation"];
 
 export function App() {
@@ -52,7 +56,7 @@ export function App() {
             <a
               key={p.nav?.href}
               href={`${ROOT}${p.nav?.href}`}
-              aria-current={p === page ? "page" : undefined}
+              aria-current={p === page || under(path, p.nav?.href) ? "page" : undefined}
             >
               {p.nav?.label}
             </a>

@@ -28,6 +28,13 @@ const SENTENCES: Record<string, string> = {
   message_too_large: "That message is too long.",
   internal_error: "Something went wrong on our side. Try again in a moment.",
   service_unavailable: "Parley is starting up or a service is down. Try again in a moment.",
+  invalid_date: "Write the days as year-month-day, e.g. 2026-11-25.",
+  invalid_range: "The first day must come before the last, and a range can't be longer than 366 days.",
+  invalid_format: "Reports can only be downloaded as CSV.",
+  too_many_rows: "That range has more than 10,000 conversations. Choose a shorter range.",
+  analytics_unavailable: "Analytics needs MongoDB, Redis and Kafka, and this Parley runs without them.",
+  status_token_required:
+    "This Parley keeps its system status behind a status token, so the console can't show it. Ask whoever runs it.",
 };
 
 export function sentence(error: unknown): string {

@@ -2,6 +2,7 @@
 import { render } from "preact";
 import { App } from "./app";
 import { session } from "./session";
+import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 
 void session.restore();

@@ -2,6 +2,8 @@
 // the navigation (the server decides anyway), its name, and what draws it.
 
 import type { ComponentChildren } from "preact";
+import { Reports } from "./pages/analytics/reports";
+import { AnalyticsStatus } from "./pages/analytics/status";
 import { Inbox } from "./pages/inbox";
 
 export interface Page {
@@ -18,4 +20,10 @@ export const PAGES: Page[] = [
     nav: { label: "Inbox", href: "/" },
     draw: (id) => <Inbox open={id} />,
   },
+  {
+    path: /^\/analytics$/,
+    nav: { label: "Analytics", href: "/analytics", permission: "analytics:view" },
+    draw: () => <AnalyticsStatus />,
+  },
+  { path: /^\/analytics\/reports$/, draw: () => <Reports /> },
 ];

@@ -3,7 +3,7 @@
 // no script can read. A page load restores the session from that cookie; the access token is
 // renewed a minute before it expires, and once more when a call finds it expired.
 
-import { ApiError, BASE, type Call, call } from "./api/http";
+import { ApiError, BASE, type Call, call, callBlob } from "./api/http";
 import type { Me, SignedUp, SignUp, Tokens } from "./api/types";
 
 export type SessionState =
@@ -78,10 +78,19 @@ class Session {
   }
 
   /** An authenticated call; an expired token is renewed once and the call made again. */
-  async api<T>(method: string, url: string, body?: unknown): Promise<T> {
+  api<T>(method: string, url: string, body?: unknown): Promise<T> {
     const options = (): Call => ({ token: this.token, ...(body === undefined ? {} : { body }) });
+    return this.authorised(() => call<T>(method, url, options()));
+  }
+
+  /** An authenticated GET of a file (a CSV report): the token goes in a header, never the URL. */
+  blob(url: string): Promise<Blob> {
+    return this.authorised(() => callBlob(url, { token: this.token }));
+  }
+
+  private async authorised<T>(attempt: () => Promise<T>): Promise<T> {
     try {
-      return await call<T>(method, url, options());
+      return await attempt();
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401 || error.code === "invalid_credentials")
         throw error;
@@ -89,7 +98,7 @@ class Session {
         this.set({ status: "signed_out", reason: error.code });
         throw error;
       }
-      return call<T>(method, url, options());
+      return attempt();
     }
   }
 

@@ -25,6 +25,17 @@ export const BASE = {
 } as const;
 
 export async function call<T>(method: string, url: string, options: Call = {}): Promise<T> {
+  const response = await send(method, url, options);
+  if (response.status === 204) return undefined as T;
+  return (await response.json().catch(() => null)) as T;
+}
+
+/** A file the API answers (a CSV report, say), as a Blob to save; errors as for `call`. */
+export async function callBlob(url: string, options: Call = {}): Promise<Blob> {
+  return (await send("GET", url, options)).blob();
+}
+
+async function send(method: string, url: string, options: Call): Promise<Response> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.body !== undefined) headers["content-type"] = "application/json";
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -39,9 +50,8 @@ export async function call<T>(method: string, url: string, options: Call = {}): 
   } catch {
     throw new ApiError(0, "network_error", "Parley could not be reached");
   }
-  if (response.status === 204) return undefined as T;
+  if (response.ok) return response;
   const data = await response.json().catch(() => null);
-  if (response.ok) return data as T;
   const code = data && typeof data.code === "string" ? data.code : "http_error";
   throw new ApiError(response.status, code, data?.message ?? `HTTP ${response.status}`);
 }

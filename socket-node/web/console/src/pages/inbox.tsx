@@ -291,7 +291,7 @@ function Unread({ room }: { room: Room }) {
   return count ? (
     <span class="unread">
       {count}
-      <span class="sr-only"> unread</span>
+      <span class="visually-hidden"> unread</span>
     </span>
   ) : null;
 }

@@ -1,0 +1,375 @@
+// Usage reports over a range of days: chatrooms per day, messages by sender, response and
+// resolution times, each agent's share and the busiest hours, as charts with the same figures in
+// tables for screen readers; and the CSV downloads of the API. The first view is the API's
+// default range (the 30 days to today); the range it answered fills the form.
+
+import type { JSX } from "preact";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { BASE } from "../../api/http";
+import type { AgentReports, DailyReport, DailyReports } from "../../api/types";
+import { sentence } from "../../errors";
+import { ROOT } from "../../router";
+import { session } from "../../session";
+import { Field, FormError } from "../../ui";
+import type { ChartSpec } from "./charts";
+import { count, daysBetween, duration, hour, shortDay } from "./format";
+
+interface Loaded {
+  reports: DailyReports;
+  agents: AgentReports;
+}
+
+const DOWNLOADS = [
+  { path: "/reports", name: "report", label: "Daily report" },
+  { path: "/reports/agents", name: "agents", label: "Per agent" },
+  { path: "/reports/chatrooms", name: "chatrooms", label: "Every conversation" },
+] as const;
+
+const query = (range: { from: string; to: string } | null, csv = false) => {
+  const params = new URLSearchParams(range ?? {});
+  if (csv) params.set("format", "csv");
+  const text = params.toString();
+  return text ? `?${text}` : "";
+};
+
+export function Reports() {
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const [loaded, setLoaded] = useState<Loaded | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const load = async (range: { from: string; to: string } | null) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const reports = await session.api<DailyReports>("GET", `${BASE.analytics}/reports${query(range)}`);
+      const shown = { from: reports.from, to: reports.to };
+      const agents = await session.api<AgentReports>(
+        "GET",
+        `${BASE.analytics}/reports/agents${query(shown)}`,
+      );
+      setLoaded({ reports, agents });
+      setFrom(reports.from);
+      setTo(reports.to);
+    } catch (failure) {
+      setError(sentence(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  useEffect(() => {
+    void load(null);
+  }, []);
+
+  const submit = (event: JSX.TargetedSubmitEvent<HTMLFormElement>) => {
+    event.preventDefault();
+    void load({ from, to });
+  };
+
+  return (
+    <main class="analytics">
+      <header class="analytics-head">
+        <h1>Usage reports</h1>
+        <a href={`${ROOT}/analytics`}>System status</a>
+      </header>
+      <form class="range panel" onSubmit={submit} aria-label="Range">
+        <Field
+          label="From"
+          type="date"
+          value={from}
+          required
+          onInput={(e) => setFrom(e.currentTarget.value)}
+        />
+        <Field label="To" type="date" value={to} required onInput={(e) => setTo(e.currentTarget.value)} />
+        <button type="submit" class="primary" disabled={busy}>
+          Show
+        </button>
+        <p class="muted range-note">Days are UTC; both days are included, at most 366.</p>
+      </form>
+      <FormError text={error} />
+      {loaded ? <Figures loaded={loaded} /> : !error && <p class="loading">Loading…</p>}
+    </main>
+  );
+}
+
+function Figures({ loaded }: { loaded: Loaded }) {
+  const { reports, agents } = loaded;
+  const range = { from: reports.from, to: reports.to };
+  const days = daysBetween(reports.from, reports.to);
+  const byDay = new Map(reports.days.map((d) => [d.date, d]));
+  const perDay = (value: (d: DailyReport) => number | null | undefined) =>
+    days.map((day) => {
+      const report = byDay.get(day);
+      return report ? (value(report) ?? null) : null;
+    });
+  const labels = days.map(shortDay);
+  const hours = Array.from({ length: 24 }, (_, h) =>
+    reports.days.reduce(
+      (sum, d) => {
+        const load = d.hours[h];
+        return {
+          chatrooms: sum.chatrooms + (load?.chatrooms ?? 0),
+          messages: sum.messages + (load?.messages ?? 0),
+        };
+      },
+      { chatrooms: 0, messages: 0 },
+    ),
+  );
+  const { totals } = reports;
+  const messages = totals.messages.visitor + totals.messages.agent + totals.messages.system;
+
+  return (
+    <>
+      <section class="panel" aria-labelledby="totals-title">
+        <h2 id="totals-title">
+          {shortDay(reports.from)} {reports.from.slice(0, 4)} to {shortDay(reports.to)}{" "}
+          {reports.to.slice(0, 4)}
+        </h2>
+        <dl class="totals">
+          <div>
+            <dt>Conversations</dt>
+            <dd>{count(totals.chatrooms)}</dd>
+          </div>
+          <div>
+            <dt>Messages</dt>
+            <dd>{count(messages)}</dd>
+          </div>
+          <div>
+            <dt>Abandoned</dt>
+            <dd>{count(totals.abandoned)}</dd>
+          </div>
+        </dl>
+        <Downloads range={range} />
+      </section>
+      {reports.days.length === 0 && (
+        <p class="banner">No report for these days yet: reports are computed every few minutes.</p>
+      )}
+      <div class="charts">
+        <ChartPanel
+          id="chatrooms"
+          title="Conversations per day"
+          spec={{
+            labels,
+            kind: "bars",
+            format: count,
+            series: [{ label: "Conversations", colour: "#2563eb", values: perDay((d) => d.chatrooms) }],
+          }}
+          head={["Day", "Conversations"]}
+          rows={reports.days.map((d) => [d.date, count(d.chatrooms)])}
+        />
+        <ChartPanel
+          id="messages"
+          title="Messages by sender"
+          spec={{
+            labels,
+            kind: "lines",
+            format: count,
+            series: [
+              { label: "Visitor", colour: "#0f766e", values: perDay((d) => d.messages.visitor) },
+              { label: "Agent", colour: "#2563eb", values: perDay((d) => d.messages.agent) },
+              { label: "System", colour: "#6b7280", values: perDay((d) => d.messages.system) },
+            ],
+          }}
+          head={["Day", "Visitor", "Agent", "System"]}
+          rows={reports.days.map((d) => [
+            d.date,
+            count(d.messages.visitor),
+            count(d.messages.agent),
+            count(d.messages.system),
+          ])}
+        />
+        <ChartPanel
+          id="timings"
+          title="First response and resolution"
+          wide
+          spec={{
+            labels,
+            kind: "lines",
+            format: duration,
+            series: [
+              {
+                label: "First response, median",
+                colour: "#2563eb",
+                values: perDay((d) => d.firstResponse.medianSecs),
+              },
+              {
+                label: "First response, p90",
+                colour: "#60a5fa",
+                dash: [6, 4],
+                values: perDay((d) => d.firstResponse.p90Secs),
+              },
+              {
+                label: "Resolution, median",
+                colour: "#b45309",
+                values: perDay((d) => d.resolution.medianSecs),
+              },
+              {
+                label: "Resolution, p90",
+                colour: "#f59e0b",
+                dash: [6, 4],
+                values: perDay((d) => d.resolution.p90Secs),
+              },
+            ],
+          }}
+          head={[
+            "Day",
+            "First response, median",
+            "First response, p90",
+            "Resolution, median",
+            "Resolution, p90",
+          ]}
+          rows={reports.days.map((d) => [
+            d.date,
+            duration(d.firstResponse.medianSecs),
+            duration(d.firstResponse.p90Secs),
+            duration(d.resolution.medianSecs),
+            duration(d.resolution.p90Secs),
+          ])}
+        />
+        <ChartPanel
+          id="hours"
+          title="Busiest hours (UTC)"
+          wide
+          spec={{
+            labels: hours.map((_, h) => hour(h)),
+            kind: "bars",
+            format: count,
+            series: [{ label: "Conversations", colour: "#7c3aed", values: hours.map((h) => h.chatrooms) }],
+          }}
+          head={["Hour", "Conversations", "Messages"]}
+          rows={hours.map((h, i) => [hour(i), count(h.chatrooms), count(h.messages)])}
+        />
+      </div>
+      <section class="panel" aria-labelledby="agents-title">
+        <h2 id="agents-title">Agents</h2>
+        {agents.agents.length === 0 ? (
+          <p class="empty">No agent held a conversation in these days.</p>
+        ) : (
+          <Table
+            caption="Agents, per day"
+            figuresFrom={2}
+            head={["Day", "Agent", "Conversations", "Messages", "First response, median"]}
+            rows={agents.agents.map((a) => [
+              a.date,
+              a.name,
+              count(a.chatrooms),
+              count(a.messages),
+              duration(a.firstResponseMedianSecs),
+            ])}
+          />
+        )}
+      </section>
+    </>
+  );
+}
+
+/** A chart with its figures in a table only screen readers (and tests) read. */
+function ChartPanel(props: {
+  id: string;
+  title: string;
+  spec: ChartSpec;
+  head: string[];
+  rows: string[][];
+  wide?: boolean;
+}) {
+  return (
+    <section class={`panel chart${props.wide ? " wide" : ""}`} aria-labelledby={`${props.id}-title`}>
+      <h2 id={`${props.id}-title`}>{props.title}</h2>
+      <Chart spec={props.spec} />
+      <div class="visually-hidden">
+        <Table caption={props.title} head={props.head} rows={props.rows} />
+      </div>
+    </section>
+  );
+}
+
+function Chart({ spec }: { spec: ChartSpec }) {
+  const host = useRef<HTMLDivElement>(null);
+  // Drawn again when the figures change, not at every render of the page (a keystroke in the form).
+  const figures = JSON.stringify([spec.kind, spec.labels, spec.series]);
+  useEffect(() => {
+    let remove: (() => void) | null = null;
+    let live = true;
+    void import("./charts").then(({ draw }) => {
+      if (live && host.current) remove = draw(host.current, spec);
+    });
+    return () => {
+      live = false;
+      remove?.();
+    };
+  }, [figures]);
+  return <div class="plot" ref={host} aria-hidden="true" />;
+}
+
+/** A table of figures; the columns from `figuresFrom` on are numbers, aligned right. */
+function Table(props: { caption: string; head: string[]; rows: string[][]; figuresFrom?: number }) {
+  const { caption, head, rows, figuresFrom = 1 } = props;
+  const align = (column: number) => (column >= figuresFrom ? "num" : undefined);
+  return (
+    <table class="data">
+      <caption class="visually-hidden">{caption}</caption>
+      <thead>
+        <tr>
+          {head.map((h, i) => (
+            <th key={h} scope="col" class={align(i)}>
+              {h}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((row) => (
+          <tr key={row.join("\u0000")}>
+            {row.map((cell, i) => (
+              <td key={i} class={align(i)}>
+                {cell}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The CSV downloads: fetched with the user's token in a header, saved from an object URL. */
+function Downloads({ range }: { range: { from: string; to: string } }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const save = async (download: (typeof DOWNLOADS)[number]) => {
+    setBusy(download.name);
+    setError(null);
+    try {
+      const blob = await session.blob(`${BASE.analytics}${download.path}${query(range, true)}`);
+      const url = URL.createObjectURL(blob);
+      const link = document.createElement("a");
+      link.href = url;
+      link.download = `parley-${download.name}-${range.from}-to-${range.to}.csv`;
+      link.click();
+      window.setTimeout(() => URL.revokeObjectURL(url), 60_000);
+    } catch (failure) {
+      setError(sentence(failure));
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <div class="downloads">
+      <span class="muted">Download CSV:</span>
+      {DOWNLOADS.map((d) => (
+        <button
+          key={d.name}
+          type="button"
+          class="small"
+          disabled={busy !== null}
+          aria-label={`Download ${d.label.toLowerCase()} (CSV)`}
+          onClick={() => void save(d)}
+        >
+          {d.label}
+        </button>
+      ))}
+      <FormError text={error} />
+    </div>
+  );
+}

@@ -1,0 +1,222 @@
+// The analytics home: the live status of every component of the system (GET /status) and what
+// the tenant's chatbots are doing now (GET /chatbots/status), both read again every few seconds.
+
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, BASE, call } from "../../api/http";
+import type { ChatbotsStatus, Check, SystemStatus } from "../../api/types";
+import { sentence } from "../../errors";
+import { ROOT } from "../../router";
+import { session } from "../../session";
+import { count, moment } from "./format";
+
+const REFRESH_MS = 5_000;
+
+const OVERALL: Record<SystemStatus["status"], string> = {
+  ok: "Everything is up.",
+  degraded: "Chat works, but a part of the system is down.",
+  down: "Chat is down.",
+};
+
+/** Reads `load` now and every few seconds while the page is open; the last answer or error. */
+function usePolled<T>(load: () => Promise<T>): { data: T | null; error: string | null } {
+  const [state, setState] = useState<{ data: T | null; error: string | null }>({ data: null, error: null });
+  useEffect(() => {
+    let live = true;
+    let timer: number | undefined;
+    const tick = async () => {
+      try {
+        const data = await load();
+        if (live) setState({ data, error: null });
+      } catch (error) {
+        if (live) setState((old) => ({ data: old.data, error: sentence(error) }));
+      }
+      if (live) timer = window.setTimeout(tick, REFRESH_MS);
+    };
+    void tick();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, []);
+  return state;
+}
+
+/**
+ * The system status is open unless the deployment sets a status token, which the console does not
+ * hold: it is asked without the user's token, and a 401 says so in words.
+ */
+async function systemStatus(): Promise<SystemStatus> {
+  try {
+    return await call<SystemStatus>("GET", `${BASE.analytics}/status`);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401)
+      throw new ApiError(401, "status_token_required", error.message);
+    throw error;
+  }
+}
+
+export function AnalyticsStatus() {
+  const system = usePolled(systemStatus);
+  const chatbots = usePolled(() => session.api<ChatbotsStatus>("GET", `${BASE.analytics}/chatbots/status`));
+  return (
+    <main class="analytics">
+      <header class="analytics-head">
+        <h1>Analytics</h1>
+        <a class="primary button" href={`${ROOT}/analytics/reports`}>
+          Usage reports
+        </a>
+      </header>
+      <section aria-labelledby="system-title" class="panel">
+        <h2 id="system-title">System status</h2>
+        <Problem text={system.error} />
+        {system.data ? <Components status={system.data} /> : !system.error && <p class="muted">Checking…</p>}
+      </section>
+      <section aria-labelledby="chatbots-title" class="panel">
+        <h2 id="chatbots-title">Chatbots now</h2>
+        <Problem text={chatbots.error} />
+        {chatbots.data ? (
+          <Chatbots status={chatbots.data} />
+        ) : (
+          !chatbots.error && <p class="muted">Counting…</p>
+        )}
+      </section>
+    </main>
+  );
+}
+
+function Problem({ text }: { text: string | null }) {
+  return text ? (
+    <p class="form-error" role="alert">
+      {text}
+    </p>
+  ) : null;
+}
+
+function Components({ status }: { status: SystemStatus }) {
+  const services: [string, Check][] = [
+    ["MongoDB", status.mongodb],
+    ["Redis", status.redis],
+    ["Kafka", status.kafka],
+  ];
+  return (
+    <>
+      <p class={`overall ${status.status}`}>
+        <State up={status.status === "ok"} text={status.status} /> {OVERALL[status.status]}{" "}
+        <span class="muted">Checked at {moment(status.checkedAt)}.</span>
+      </p>
+      <table class="data">
+        <caption class="visually-hidden">Components</caption>
+        <thead>
+          <tr>
+            <th scope="col">Component</th>
+            <th scope="col">State</th>
+            <th scope="col" class="num">
+              Latency
+            </th>
+            <th scope="col">Details</th>
+          </tr>
+        </thead>
+        <tbody>
+          {services.map(([name, check]) => (
+            <tr key={name}>
+              <th scope="row">{name}</th>
+              <td>
+                <State up={check.status === "up"} text={check.status} />
+              </td>
+              <td class="num">{check.latencyMs} ms</td>
+              <td>{check.error ?? ""}</td>
+            </tr>
+          ))}
+          {status.socketNodes.length === 0 && (
+            <tr>
+              <th scope="row">Socket-nodes</th>
+              <td>
+                <State up={false} text="none" />
+              </td>
+              <td />
+              <td>No socket-node is known (none is up, or Redis is down).</td>
+            </tr>
+          )}
+          {status.socketNodes.map((node) => (
+            <tr key={node.id}>
+              <th scope="row">Socket-node {node.address}</th>
+              <td>
+                <State up={node.status === "up"} text={node.status} />
+              </td>
+              <td />
+              <td>
+                {count(node.connections)} {node.connections === 1 ? "connection" : "connections"} · up since{" "}
+                {moment(node.startedAt)} · last seen {moment(node.lastSeen)}
+              </td>
+            </tr>
+          ))}
+          {status.functions.map((fn) => (
+            <tr key={fn.name}>
+              <th scope="row">Function {fn.name}</th>
+              <td>
+                <State up={fn.status === "up"} text={fn.status} />
+              </td>
+              <td class="num">{fn.latencyMs} ms</td>
+              <td>{fn.error ?? ""}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
+function State({ up, text }: { up: boolean; text: string }) {
+  return <span class={`pill ${up ? "up" : "down"}`}>{text}</span>;
+}
+
+function Chatbots({ status }: { status: ChatbotsStatus }) {
+  return (
+    <>
+      <p>
+        <strong>{count(status.agentsOnline)}</strong> {status.agentsOnline === 1 ? "agent" : "agents"} online.{" "}
+        <span class="muted">Counted at {moment(status.checkedAt)}.</span>
+      </p>
+      {status.truncated && (
+        <p class="banner">There are more than 10,000 open conversations: the counts are lower bounds.</p>
+      )}
+      {status.chatbots.length === 0 ? (
+        <p class="empty">No chatbot yet.</p>
+      ) : (
+        <table class="data">
+          <caption class="visually-hidden">Chatbots</caption>
+          <thead>
+            <tr>
+              <th scope="col">Chatbot</th>
+              <th scope="col" class="num">
+                Waiting
+              </th>
+              <th scope="col" class="num">
+                Active
+              </th>
+              <th scope="col" class="num">
+                Standby
+              </th>
+              <th scope="col" class="num">
+                Agents online
+              </th>
+              <th scope="col">Last activity</th>
+            </tr>
+          </thead>
+          <tbody>
+            {status.chatbots.map((bot) => (
+              <tr key={bot.id}>
+                <th scope="row">{bot.name}</th>
+                <td class="num">{count(bot.waiting)}</td>
+                <td class="num">{count(bot.active)}</td>
+                <td class="num">{count(bot.standby)}</td>
+                <td class="num">{count(bot.agentsOnline)}</td>
+                <td>{moment(bot.lastActivityAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
