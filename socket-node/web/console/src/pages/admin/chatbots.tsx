@@ -179,7 +179,7 @@ function Secret({ label, value, hint }: { label: string; value: string; hint: st
       <label for={id}>{label}</label>
       <div class="row">
         <input id={id} class="code" readOnly value={value} aria-describedby={`${id}-hint`} />
-        <CopyButton text={value} label={`Copy ${label.toLowerCase()}`} />
+        <CopyButton text={value} label={`Copy ${label.replace("Identity", "identity")}`} />
       </div>
       <p class="hint" id={`${id}-hint`}>
         {hint}
