@@ -1,7 +1,11 @@
 // The console's pages after sign-in, one line each: the path, the permission that shows it in
 // the navigation (the server decides anyway), its name, and what draws it.
 
-import type { ComponentChildren } from "preact";
+import type { ComponentChildren, FunctionComponent } from "preact";
+import { Agents } from "./pages/admin/agents";
+import { Chatbots } from "./pages/admin/chatbots";
+import { Roles } from "./pages/admin/roles";
+import { Settings } from "./pages/admin/settings";
 import { Reports } from "./pages/analytics/reports";
 import { AnalyticsStatus } from "./pages/analytics/status";
 import { Inbox } from "./pages/inbox";
@@ -14,12 +18,23 @@ export interface Page {
   draw: (param: string | null) => ComponentChildren;
 }
 
+/** A page at `/<href>` without a parameter, linked as `label` for holders of `permission`. */
+const admin = (href: string, label: string, permission: string, Draw: FunctionComponent): Page => ({
+  path: new RegExp(`^${href}$`),
+  nav: { label, href, permission },
+  draw: () => <Draw />,
+});
+
 export const PAGES: Page[] = [
   {
     path: /^\/(?:chatrooms\/([^/]+))?$/,
     nav: { label: "Inbox", href: "/" },
     draw: (id) => <Inbox open={id} />,
   },
+  admin("/agents", "Agents", "users:manage", Agents),
+  admin("/roles", "Roles", "roles:manage", Roles),
+  admin("/chatbots", "Chatbots", "chatbots:manage", Chatbots),
+  admin("/settings", "Settings", "tenant:manage", Settings),
   {
     path: /^\/analytics$/,
     nav: { label: "Analytics", href: "/analytics", permission: "analytics:view" },

@@ -100,11 +100,19 @@ export const sign = (secret: string, email: string) =>
  * after the snippet, before the loader arrives (so `Parley(...)` calls are queued by its stub).
  */
 export async function openShop(page: Page, bot: Chatbot, options: { origin?: string; script?: string } = {}) {
-  const origin = options.origin ?? (await shopOrigin());
   const snippet = await fetch(`${PARLEY_URL}/api/chatbots/chatbots/${bot.chatbotId}/snippet`, {
     headers: { authorization: `Bearer ${bot.accessToken}` },
   }).then((r) => r.json() as Promise<{ html: string; apiKeyPlaceholder: string }>);
-  const html = snippet.html.replace(snippet.apiKeyPlaceholder, bot.apiKey);
+  await openShopWithSnippet(page, snippet.html.replace(snippet.apiKeyPlaceholder, bot.apiKey), options);
+}
+
+/** Opens the tenant's page with `html` (an embed snippet as a person would paste it). */
+export async function openShopWithSnippet(
+  page: Page,
+  html: string,
+  options: { origin?: string; script?: string } = {},
+) {
+  const origin = options.origin ?? (await shopOrigin());
   const path = `/${randomBytes(6).toString("hex")}`;
   pages.set(
     path,

@@ -1,14 +1,28 @@
 // The API's types, generated from the functions' OpenAPI documents (gen-api.mjs).
 import type { components as Analytics } from "./generated/analytics";
-import type { components as Chatbots } from "./generated/chatbots";
-import type { components as Tenant } from "./generated/tenant";
+import type { components as ChatbotsApi } from "./generated/chatbots";
+import type { components as TenantApi } from "./generated/tenant";
 
-export type Me = Tenant["schemas"]["Me"];
-export type Tokens = Tenant["schemas"]["TokensView"];
-export type SignUp = Tenant["schemas"]["SignUp"];
-export type SignedUp = Tenant["schemas"]["SignedUp"];
-export type User = Tenant["schemas"]["UserView"];
-export type Chatbot = Chatbots["schemas"]["ChatbotView"];
+export type Me = TenantApi["schemas"]["Me"];
+export type Tokens = TenantApi["schemas"]["TokensView"];
+export type SignUp = TenantApi["schemas"]["SignUp"];
+export type SignedUp = TenantApi["schemas"]["SignedUp"];
+export type User = TenantApi["schemas"]["UserView"];
+export type Invitation = TenantApi["schemas"]["Invitation"];
+export type UserUpdate = TenantApi["schemas"]["UserUpdate"];
+export type Role = TenantApi["schemas"]["RoleView"];
+export type NewRole = TenantApi["schemas"]["NewRole"];
+export type RoleUpdate = TenantApi["schemas"]["RoleUpdate"];
+export type Permission = TenantApi["schemas"]["PermissionView"];
+export type Tenant = TenantApi["schemas"]["TenantView"];
+export type TenantUpdate = TenantApi["schemas"]["TenantUpdate"];
+export type Chatbot = ChatbotsApi["schemas"]["ChatbotView"];
+export type ChatbotSettings = ChatbotsApi["schemas"]["SettingsView"];
+export type NewChatbot = ChatbotsApi["schemas"]["NewChatbot"];
+export type ChatbotUpdate = ChatbotsApi["schemas"]["ChatbotUpdate"];
+export type Credentials = ChatbotsApi["schemas"]["Credentials"];
+export type RotateApiKey = ChatbotsApi["schemas"]["RotateApiKey"];
+export type Snippet = ChatbotsApi["schemas"]["Snippet"];
 export type SystemStatus = Analytics["schemas"]["SystemStatus"];
 export type Check = Analytics["schemas"]["Check"];
 export type ChatbotsStatus = Analytics["schemas"]["ChatbotsStatus"];

@@ -125,16 +125,25 @@ function tokenFromFragment(): string {
   return token;
 }
 
-/** Setting a password from an email's link: a reset, or an invitation's first password. */
+/**
+ * Setting a password from an email's link: a reset, or an invitation's first password. The
+ * person then is signed in with it (the email address is asked for that: the token does not
+ * name it) and lands in the inbox.
+ */
 export function SetPassword({ invitation }: { invitation: boolean }) {
   const [token] = useState(tokenFromFragment);
-  const [done, setDone] = useState(false);
+  const [signInFailed, setSignInFailed] = useState<string | null>(null);
   const { error, busy, onSubmit } = useSubmit(async (data) => {
     const password = String(data.get("password") ?? "");
     if (password !== String(data.get("confirm") ?? ""))
       throw new ApiError(422, "mismatch", "The two passwords differ.");
     await call("POST", `${BASE.tenant}/auth/password-reset/confirm`, { body: { token, password } });
-    setDone(true);
+    try {
+      await session.login(text(data, "email"), password);
+      navigate(`${ROOT}/`, true);
+    } catch (failure) {
+      setSignInFailed(sentence(failure));
+    }
   });
   const title = invitation ? "Join your team on Parley" : "Choose a new password";
   if (!token) {
@@ -144,10 +153,10 @@ export function SetPassword({ invitation }: { invitation: boolean }) {
       </AuthFrame>
     );
   }
-  if (done) {
+  if (signInFailed) {
     return (
       <AuthFrame title={title}>
-        <p role="status">Your password is set.</p>
+        <p role="status">Your password is set, but signing in didn't work: {signInFailed}</p>
         <a class="primary button" href={`${ROOT}/login`}>
           Sign in
         </a>
@@ -158,6 +167,7 @@ export function SetPassword({ invitation }: { invitation: boolean }) {
     <AuthFrame title={title}>
       <form onSubmit={onSubmit}>
         <FormError text={error} />
+        <Field label="Email" name="email" type="email" autoComplete="username" required />
         <Field
           label="New password"
           name="password"
@@ -174,7 +184,7 @@ export function SetPassword({ invitation }: { invitation: boolean }) {
           required
         />
         <button type="submit" class="primary" disabled={busy}>
-          Set password
+          {busy ? "Setting…" : invitation ? "Join and sign in" : "Set password and sign in"}
         </button>
       </form>
     </AuthFrame>
