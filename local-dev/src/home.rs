@@ -133,7 +133,7 @@ fn page(links: &Links) -> String {
     <ul>
       {mailbox}
       <li><strong>Demo shop</strong>: a page with the visitor widget of a demo chatbot, made on your first visit; it also says how its agent signs in. {demo}</li>
-      <li><strong>Agent console</strong>: sign up or sign in, then answer visitors from the inbox (admin and report pages are coming). {console}</li>
+      <li><strong>Agent console</strong>: sign up or sign in; answer visitors from the inbox; run the team, the chatbots and the reports. {console}</li>
     </ul>
   </section>
   <section>
