@@ -29,11 +29,12 @@ web_build() {
     (cd "$WEB_DIR" && npm run --silent build) || die "the widget did not build"
 }
 
-# The type check and Biome (format and lint).
+# The console's API types generated from the OpenAPI documents, the type check and Biome
+# (format and lint): `npm run check`.
 web_check() {
     web_install
     say "tsc and biome (socket-node/web)"
-    (cd "$WEB_DIR" && npx tsc --noEmit && npx biome check .) || die "socket-node/web has type, format or lint errors"
+    (cd "$WEB_DIR" && npm run --silent check) || die "socket-node/web has type, format or lint errors"
 }
 
 ensure_chromium() {
