@@ -3,46 +3,12 @@
 // each renewed one), and after any drop reconnects with backoff and sends `resume {afterSeq}` for
 // every held chatroom, so nothing is missed; messages are kept by seq, each once.
 
+import type { ChatMessage, Chatroom } from "../../shared/chat";
 import { session } from "./session";
-
-export interface Chatroom {
-  chatroomId: string;
-  status: "waiting" | "active" | "standby" | "closed" | "stale" | "blocked";
-  name: string;
-  email: string;
-  identityVerified: boolean;
-  agent: { id: string; name: string } | null;
-  lastSeq: number;
-  visitorReadSeq: number;
-  agentReadSeq: number;
-  createdAt: string;
-  standbyUntil?: string;
-  closeReason?: string;
-  transcriptRequested: boolean;
-  /** What the visitor's browser told when the chatroom opened. */
-  visitor: {
-    ip: string;
-    userAgent?: string | null;
-    browser?: string | null;
-    os?: string | null;
-    language?: string | null;
-    pageUrl?: string | null;
-    referrer?: string | null;
-    timezone?: string | null;
-  };
-}
-
-export interface Message {
-  seq: number;
-  clientMsgId: string | null;
-  sender: { kind: "visitor" | "agent" | "system"; id?: string | null; name: string };
-  text: string;
-  sentAt: string;
-}
 
 export interface Room {
   chatroom: Chatroom;
-  messages: Message[];
+  messages: ChatMessage[];
   /** The agent's messages not yet stored, by clientMsgId. */
   pending: { clientMsgId: string; text: string }[];
   visitorTyping: boolean;
@@ -56,7 +22,7 @@ export type Link = "connecting" | "live" | "reconnecting";
 /** A hook the page can set to hear of what deserves a sound or a notification. */
 export type Alert =
   | { kind: "queued"; chatroom: Chatroom }
-  | { kind: "message"; chatroom: Chatroom; message: Message };
+  | { kind: "message"; chatroom: Chatroom; message: ChatMessage };
 
 class Live {
   link: Link = "connecting";
@@ -225,7 +191,7 @@ class Live {
         const pending = room.pending.find((p) => p.clientMsgId === frame.clientMsgId);
         room.pending = room.pending.filter((p) => p.clientMsgId !== frame.clientMsgId);
         if (room.messages.some((m) => m.seq === frame.seq)) break;
-        const message: Message =
+        const message: ChatMessage =
           frame.type === "ack"
             ? {
                 seq: frame.seq as number,
@@ -237,7 +203,7 @@ class Live {
             : {
                 seq: frame.seq as number,
                 clientMsgId: frame.clientMsgId as string | null,
-                sender: frame.sender as Message["sender"],
+                sender: frame.sender as ChatMessage["sender"],
                 text: frame.message as string,
                 sentAt: frame.sentAt as string,
               };
@@ -251,7 +217,7 @@ class Live {
       }
       case "typing": {
         const room = this.rooms.get(frame.chatroomId as string);
-        if (room && (frame.sender as Message["sender"]).kind === "visitor")
+        if (room && (frame.sender as ChatMessage["sender"]).kind === "visitor")
           room.visitorTyping = frame.typing === true;
         break;
       }

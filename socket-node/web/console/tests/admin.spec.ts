@@ -3,20 +3,17 @@
 // their emails to the inbox; an agent's permissions, roles and the team's settings edited; and an
 // agent without the admin permissions, who sees no admin page and whose forged requests are refused.
 
-import AxeBuilder from "@axe-core/playwright";
 import { type Browser, expect, type Page, test } from "@playwright/test";
-import { openShopWithSnippet, PARLEY_URL, screenshot, shopOrigin, widget } from "../../widget/tests/support";
+import {
+  noSeriousViolations,
+  openShopWithSnippet,
+  PARLEY_URL,
+  screenshot,
+  shopOrigin,
+  widget,
+} from "../../tests/support";
 
 test.use({ permissions: ["clipboard-read", "clipboard-write"], viewport: { width: 1280, height: 900 } });
-
-async function noSeriousViolations(page: Page, what: string) {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(
-    serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`),
-    `axe on ${what}`,
-  ).toEqual([]);
-}
 
 /** A screenshot of the whole page, from its top (a tall window for the time of it). */
 async function wholePage(page: Page, name: string) {

@@ -4,9 +4,17 @@
 // carrying the API's CSV, and the status page listing every component up.
 
 import { readFileSync } from "node:fs";
-import AxeBuilder from "@axe-core/playwright";
 import { expect, type Locator, type Page, test } from "@playwright/test";
-import { Agent, type Chatbot, PARLEY_URL, screenshot, shopOrigin } from "../../widget/tests/support";
+import {
+  Agent,
+  api,
+  type Chatbot,
+  noSeriousViolations,
+  PARLEY_URL,
+  screenshot,
+  shopOrigin,
+  signIn,
+} from "../../tests/support";
 import { count, duration, hour } from "../src/pages/analytics/format";
 
 interface Seeded {
@@ -17,17 +25,6 @@ interface Seeded {
 }
 
 let seeded: Seeded;
-
-async function post<T>(path: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const response = await fetch(`${PARLEY_URL}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`POST ${path} answered ${response.status}: ${text}`);
-  return JSON.parse(text) as T;
-}
 
 async function get(path: string, token: string): Promise<Response> {
   const response = await fetch(`${PARLEY_URL}/api/analytics${path}`, {
@@ -42,10 +39,11 @@ const csv = async (path: string) => (await get(path, seeded.bot.accessToken)).te
 
 /** A visitor opens a conversation (from the shop's origin) and is on the WebSocket. */
 async function visitor(bot: Chatbot, name: string, email: string) {
-  const session = await post<{ chatroomId: string; token: string }>(
+  const session = await api<{ chatroomId: string; token: string }>(
+    "POST",
     "/v1/visitor/sessions",
     { tenantId: bot.tenantId, apiKey: bot.apiKey, name, email },
-    { origin: await shopOrigin() },
+    { headers: { origin: await shopOrigin() } },
   );
   const socket = await Agent.connect({ ...bot, accessToken: session.token });
   return { chatroomId: session.chatroomId, socket };
@@ -55,7 +53,8 @@ test.beforeAll(async () => {
   const unique = Math.random().toString(36).slice(2, 10);
   const email = `ada-${unique}@shop.test`;
   const password = `a long passphrase ${unique}`;
-  const signup = await post<{ tenant: { id: string }; tokens: { accessToken: string } }>(
+  const signup = await api<{ tenant: { id: string }; tokens: { accessToken: string } }>(
+    "POST",
     "/api/tenant/tenants",
     {
       tenantName: `Shop ${unique}`,
@@ -64,10 +63,11 @@ test.beforeAll(async () => {
       adminPassword: password,
     },
   );
-  const created = await post<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>(
+  const created = await api<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>(
+    "POST",
     "/api/chatbots/chatbots",
     { name: "Shop support", allowedOrigins: [await shopOrigin()] },
-    { authorization: `Bearer ${signup.tokens.accessToken}` },
+    { token: signup.tokens.accessToken },
   );
   const bot: Chatbot = {
     tenantId: signup.tenant.id,
@@ -132,14 +132,6 @@ interface DailyReports {
   }[];
 }
 
-async function signIn(page: Page) {
-  await page.goto(`${PARLEY_URL}/console/login`);
-  await page.getByLabel("Email").fill(seeded.email);
-  await page.getByLabel("Password").fill(seeded.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("navigation", { name: "Console" })).toBeVisible();
-}
-
 /** Each body row's cells, as text. */
 const cells = (table: Locator) =>
   table
@@ -147,15 +139,6 @@ const cells = (table: Locator) =>
     .evaluateAll((rows) =>
       rows.map((row) => [...(row as HTMLTableRowElement).cells].map((cell) => cell.textContent ?? "")),
     );
-
-async function noSeriousViolations(page: Page, what: string) {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(
-    serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`),
-    `axe on ${what}`,
-  ).toEqual([]);
-}
 
 /** Clicks a download button and answers the saved file's text. */
 async function download(page: Page, button: string): Promise<{ name: string; text: string }> {
@@ -176,7 +159,7 @@ const withoutComputedAt = (text: string) =>
 test("the reports page shows the API's figures, in charts and tables, and downloads its CSV", async ({
   page,
 }) => {
-  await signIn(page);
+  await signIn(page, seeded.email, seeded.password);
   await page.getByRole("link", { name: "Analytics" }).click();
   await page.getByRole("link", { name: "Usage reports" }).click();
   await expect(page).toHaveURL(/\/console\/analytics\/reports$/);
@@ -275,7 +258,7 @@ test("the reports page shows the API's figures, in charts and tables, and downlo
 });
 
 test("the status page shows every component and the chatbots now", async ({ page }) => {
-  await signIn(page);
+  await signIn(page, seeded.email, seeded.password);
   await page.getByRole("link", { name: "Analytics" }).click();
   await expect(page.getByRole("heading", { name: "System status" })).toBeVisible();
 

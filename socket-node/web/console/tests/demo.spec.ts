@@ -2,7 +2,7 @@
 // with the sign-in the demo page shows.
 
 import { expect, test } from "@playwright/test";
-import { PARLEY_URL, widget } from "../../widget/tests/support";
+import { PARLEY_URL, widget } from "../../tests/support";
 
 test("the demo shop's visitor is answered from the console", async ({ browser }) => {
   const shop = await (await browser.newContext()).newPage();

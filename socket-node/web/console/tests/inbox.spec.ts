@@ -2,9 +2,17 @@
 // from the inbox: the queue live with its alert, join, messages both ways with typing and read
 // receipts, then a block the visitor is told of.
 
-import AxeBuilder from "@axe-core/playwright";
-import { expect, type Page, test } from "@playwright/test";
-import { openShop, PARLEY_URL, screenshot, shopOrigin, sign, widget } from "../../widget/tests/support";
+import { expect, test } from "@playwright/test";
+import {
+  api,
+  noSeriousViolations,
+  openShop,
+  PARLEY_URL,
+  screenshot,
+  shopOrigin,
+  sign,
+  widget,
+} from "../../tests/support";
 
 /** Stubs the browser's notifications as granted and counts what the console shows. */
 const COUNT_NOTIFICATIONS = () => {
@@ -19,15 +27,6 @@ const COUNT_NOTIFICATIONS = () => {
   }
   (window as unknown as { Notification: unknown }).Notification = Stub;
 };
-
-async function noSeriousViolations(page: Page, what: string) {
-  const { violations } = await new AxeBuilder({ page }).analyze();
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(
-    serious.map((v) => `${v.id}: ${v.help}`),
-    `axe on ${what}`,
-  ).toEqual([]);
-}
 
 test("sign up, take a visitor from the queue, chat, and block them", async ({ page, browser }) => {
   await page.addInitScript(COUNT_NOTIFICATIONS);
@@ -48,20 +47,16 @@ test("sign up, take a visitor from the queue, chat, and block them", async ({ pa
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByText("Nobody is waiting.")).toBeVisible();
 
-  // The chatbot, made through the API for now (the console's chatbot pages come next).
-  const tokens = await fetch(`${PARLEY_URL}/api/tenant/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password }),
-  }).then((r) => r.json() as Promise<{ accessToken: string }>);
-  const me = await fetch(`${PARLEY_URL}/api/tenant/me`, {
-    headers: { authorization: `Bearer ${tokens.accessToken}` },
-  }).then((r) => r.json() as Promise<{ tenant: { id: string } }>);
-  const created = await fetch(`${PARLEY_URL}/api/chatbots/chatbots`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${tokens.accessToken}` },
-    body: JSON.stringify({ name: "Shop support", allowedOrigins: [await shopOrigin()] }),
-  }).then((r) => r.json() as Promise<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>);
+  // The chatbot, made through the API here (admin.spec.ts makes one in the Chatbots page).
+  const tokens = await api<{ accessToken: string }>("POST", "/api/tenant/auth/login", { email, password });
+  const token = tokens.accessToken;
+  const me = await api<{ tenant: { id: string } }>("GET", "/api/tenant/me", undefined, { token });
+  const created = await api<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>(
+    "POST",
+    "/api/chatbots/chatbots",
+    { name: "Shop support", allowedOrigins: [await shopOrigin()] },
+    { token },
+  );
   const bot = {
     tenantId: me.tenant.id,
     chatbotId: created.chatbot.id,

@@ -3,29 +3,7 @@
 // link, as a new teammate does.
 
 import { expect, type Page, test } from "@playwright/test";
-import { PARLEY_URL } from "../../widget/tests/support";
-
-async function api<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
-  const response = await fetch(`${PARLEY_URL}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? null : JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-  return (text ? JSON.parse(text) : undefined) as T;
-}
-
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto(`${PARLEY_URL}/console/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByRole("heading", { name: /^Waiting/ })).toBeVisible();
-}
+import { api, signIn } from "../../tests/support";
 
 test("two agents race to join: one holds it, the other sees who did", async ({ browser }) => {
   const unique = Math.random().toString(36).slice(2, 10);
@@ -38,14 +16,14 @@ test("two agents race to join: one holds it, the other sees who did", async ({ b
     adminPassword: password,
   });
   const token = signup.tokens.accessToken;
-  const roles = await api<{ id: string; name: string }[]>("GET", "/api/tenant/roles", undefined, token);
+  const roles = await api<{ id: string; name: string }[]>("GET", "/api/tenant/roles", undefined, { token });
   const agentRole = roles.find((r) => r.name === "agent")?.id;
   const teammate = { email: `max-${unique}@team.test`, name: "Max" };
   await api(
     "POST",
     "/api/tenant/users",
     { name: teammate.name, email: teammate.email, roleIds: [agentRole] },
-    token,
+    { token },
   );
 
   // The invitation reaches the mailbox; its token sets Max's password.
@@ -68,9 +46,9 @@ test("two agents race to join: one holds it, the other sees who did", async ({ b
     "POST",
     "/api/chatbots/chatbots",
     { name: "Support", allowedOrigins: ["*"] },
-    token,
+    { token },
   );
-  const me = await api<{ tenant: { id: string } }>("GET", "/api/tenant/me", undefined, token);
+  const me = await api<{ tenant: { id: string } }>("GET", "/api/tenant/me", undefined, { token });
 
   const lena = await (await browser.newContext()).newPage();
   const max = await (await browser.newContext()).newPage();

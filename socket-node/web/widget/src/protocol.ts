@@ -1,5 +1,7 @@
 // The socket-node's wire contract as the widget uses it (docs/protocol.md, "The socket-node").
 
+import type { Chatroom, ChatroomStatus, Sender } from "../../shared/chat";
+
 /** `POST /v1/widget/config`: what the loader needs to draw the launcher. */
 export interface WidgetConfig {
   chatbotId: string;
@@ -26,30 +28,6 @@ export interface SessionCreated {
   token: string;
   expiresIn: number;
   websocketPath: string;
-}
-
-export type ChatroomStatus = "waiting" | "active" | "standby" | "closed" | "stale" | "blocked";
-
-export interface Chatroom {
-  chatroomId: string;
-  status: ChatroomStatus;
-  name: string;
-  email: string;
-  identityVerified: boolean;
-  agent: { id: string; name: string } | null;
-  lastSeq: number;
-  visitorReadSeq: number;
-  agentReadSeq: number;
-  createdAt: string;
-  standbyUntil?: string;
-  closeReason?: string;
-  transcriptRequested: boolean;
-}
-
-export interface Sender {
-  kind: "visitor" | "agent" | "system";
-  id?: string | null;
-  name: string;
 }
 
 export interface MessageFrame {

@@ -1,14 +1,7 @@
 // The page's side: the `Parley(...)` calls and events, and what a blocked visitor is told.
 
-import { expect, type Page, test } from "@playwright/test";
-import { Agent, newChatbot, openShop, widget } from "./support";
-
-async function startChat(page: Page, email: string) {
-  await widget(page).getByLabel("Name").fill("Sam");
-  await widget(page).getByLabel("Email", { exact: true }).fill(email);
-  await widget(page).getByRole("button", { name: "Start chat" }).click();
-  await expect(widget(page).getByRole("log").locator("li")).not.toHaveCount(0);
-}
+import { expect, test } from "@playwright/test";
+import { Agent, newChatbot, openShop, startChat, widget } from "../../tests/support";
 
 test("the page opens, toggles and shuts the widget down, and hears of each message once", async ({
   page,
@@ -19,7 +12,7 @@ test("the page opens, toggles and shuts the widget down, and hears of each messa
     script: `window.heard = []; Parley('on', 'message', (m) => window.heard.push(m.sender.kind + ':' + m.text)); Parley('toggle');`,
   });
   await expect(widget(page).getByRole("dialog")).toBeVisible();
-  await startChat(page, "sam@visitor.test");
+  await startChat(page, "Sam", "sam@visitor.test");
   const { chatroomId } = (await agent.waiting("sam@visitor.test")) as { chatroomId: string };
   await agent.join(chatroomId);
   await agent.send(chatroomId, "Hi Sam");
@@ -40,7 +33,7 @@ test("a blocked visitor is told so, and cannot start again", async ({ page }) =>
   const bot = await newChatbot();
   const agent = await Agent.connect(bot);
   await openShop(page, bot, { script: "Parley('open')" });
-  await startChat(page, "spam@visitor.test");
+  await startChat(page, "Sam", "spam@visitor.test");
   const { chatroomId } = (await agent.waiting("spam@visitor.test")) as { chatroomId: string };
   await agent.join(chatroomId);
   agent.raw({ type: "mark", chatroomId, as: "blocked" });

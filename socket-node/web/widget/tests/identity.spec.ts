@@ -1,17 +1,11 @@
 // A signed identity from the tenant's page skips the form, and the agent sees the visitor as
 // verified; a bad signature is refused, and no conversation starts.
 
-import { expect, type Page, test } from "@playwright/test";
-import { Agent, newChatbot, openShop, sign, widget } from "./support";
+import { expect, test } from "@playwright/test";
+import { Agent, consoleOf, newChatbot, openShop, sign, widget } from "../../tests/support";
 
 const identify = (name: string, email: string, signature: string) =>
   `Parley('identify', ${JSON.stringify({ name, email, signature })}); Parley('open');`;
-
-function consoleOf(page: Page): string[] {
-  const lines: string[] = [];
-  page.on("console", (message) => lines.push(message.text()));
-  return lines;
-}
 
 test("identify with a valid signature skips the form and the agent sees 'verified'", async ({ page }) => {
   const bot = await newChatbot({ enforceIdentity: true });

@@ -1,7 +1,7 @@
 // The widget as a person on a phone, with a keyboard, or in French meets it.
 
 import { expect, test } from "@playwright/test";
-import { newChatbot, openShop, screenshot, widget } from "./support";
+import { newChatbot, openShop, screenshot, widget } from "../../tests/support";
 
 test.describe("on a phone", () => {
   test.use({ viewport: { width: 375, height: 720 }, hasTouch: true, isMobile: true });

@@ -3,15 +3,7 @@
 // sides. Then a reload goes on with the conversation, and a closed one offers a new one.
 
 import { expect, type Page, test } from "@playwright/test";
-import { Agent, newChatbot, openShop, widget } from "./support";
-
-async function startChat(page: Page, email: string) {
-  await widget(page).getByRole("button", { name: "Chat with us" }).click();
-  await widget(page).getByLabel("Name").fill("Lin");
-  await widget(page).getByLabel("Email", { exact: true }).fill(email);
-  await widget(page).getByRole("button", { name: "Start chat" }).click();
-  await expect(widget(page).getByRole("log").locator("li")).not.toHaveCount(0);
-}
+import { Agent, newChatbot, openShop, startChat, widget } from "../../tests/support";
 
 /** The seqs of the messages the visitor sees, top to bottom. */
 const shownSeqs = (page: Page) =>
@@ -27,7 +19,8 @@ test("messages both ways while the visitor is offline all arrive once, in order"
   const bot = await newChatbot();
   const agent = await Agent.connect(bot);
   await openShop(page, bot);
-  await startChat(page, "lin@visitor.test");
+  await widget(page).getByRole("button", { name: "Chat with us" }).click();
+  await startChat(page, "Lin", "lin@visitor.test");
   const { chatroomId } = (await agent.waiting("lin@visitor.test")) as { chatroomId: string };
   await agent.join(chatroomId);
   await expect(widget(page).getByRole("heading")).toHaveText("Ada");
@@ -69,7 +62,8 @@ test("a reload goes on with the conversation; a closed one offers a new one", as
   const bot = await newChatbot();
   const agent = await Agent.connect(bot);
   await openShop(page, bot);
-  await startChat(page, "noor@visitor.test");
+  await widget(page).getByRole("button", { name: "Chat with us" }).click();
+  await startChat(page, "Lin", "noor@visitor.test");
   const { chatroomId } = (await agent.waiting("noor@visitor.test")) as { chatroomId: string };
   await agent.join(chatroomId);
   const box = widget(page).getByLabel("Message");

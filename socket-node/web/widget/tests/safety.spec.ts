@@ -1,14 +1,8 @@
 // What keeps the widget safe and honest: text stays text, and a page the chatbot does not allow
 // (or a revoked key) gets no launcher and a reason in the console, not a blank box.
 
-import { expect, type Page, test } from "@playwright/test";
-import { Agent, newChatbot, openShop, otherOrigin, revokeKey, widget } from "./support";
-
-function consoleOf(page: Page): string[] {
-  const lines: string[] = [];
-  page.on("console", (message) => lines.push(message.text()));
-  return lines;
-}
+import { expect, test } from "@playwright/test";
+import { Agent, consoleOf, newChatbot, openShop, otherOrigin, revokeKey, widget } from "../../tests/support";
 
 test("HTML from the agent shows as text and runs nothing", async ({ page }) => {
   const bot = await newChatbot();

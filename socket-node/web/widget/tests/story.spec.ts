@@ -2,9 +2,16 @@
 // greeting, the agent joining, messages both ways with their ticks, typing and read receipts,
 // the unread badge while closed, and ending with a transcript by email.
 
-import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
-import { Agent, newChatbot, openShop, PARLEY_URL, screenshot, widget } from "./support";
+import {
+  Agent,
+  newChatbot,
+  noSeriousViolations,
+  openShop,
+  PARLEY_URL,
+  screenshot,
+  widget,
+} from "../../tests/support";
 
 test("a visitor chats with an agent from the form to the transcript", async ({ page }) => {
   const bot = await newChatbot({
@@ -67,9 +74,7 @@ test("a visitor chats with an agent from the form to the transcript", async ({ p
   const link = log.getByRole("link", { name: "https://shop.example/shipping" });
   await expect(link).toHaveAttribute("rel", /noopener/);
   await screenshot(page, "3-conversation");
-  const { violations } = await new AxeBuilder({ page }).include("[data-parley-widget]").analyze();
-  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious.map((v) => `${v.id}: ${v.help}`)).toEqual([]);
+  await noSeriousViolations(page, "the widget", "[data-parley-widget]");
 
   // Closed panel: an unread badge, the page's title flashing, and the page's listener told.
   await page.evaluate(() => {

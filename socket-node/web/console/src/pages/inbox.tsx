@@ -2,8 +2,9 @@
 // chatrooms this agent holds, and the conversation open in the middle with its visitor beside it.
 
 import { useEffect, useRef, useState } from "preact/hooks";
+import type { Chatroom } from "../../../shared/chat";
 import { sentence } from "../errors";
-import { type Chatroom, live, type Room } from "../live";
+import { live, type Room } from "../live";
 import { navigate, ROOT } from "../router";
 
 export function Inbox({ open }: { open: string | null }) {

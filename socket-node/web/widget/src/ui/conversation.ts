@@ -7,9 +7,9 @@
 // at once when the browser is back online, and `resume {afterSeq}` replays whatever was missed;
 // messages are placed and deduplicated by seq.
 
+import type { ChatMessage, Chatroom } from "../../../shared/chat";
 import type { Host, Identity } from "../host";
 import {
-  type Chatroom,
   CLOSE,
   type ClientFrame,
   type MessageFrame,
@@ -19,7 +19,7 @@ import {
   type SessionCreated,
 } from "../protocol";
 import type { Strings } from "../strings";
-import type { Pending, Saved, Store, StoredMessage } from "./store";
+import type { Pending, Saved, Store } from "./store";
 
 export type Phase = "form" | "starting" | "connecting" | "live" | "reconnecting" | "ended";
 export type Ending = "closed" | "stale" | "blocked" | "expired";
@@ -71,7 +71,7 @@ export class Conversation {
     private readonly host: Host,
     private readonly store: Store,
     private readonly changed: () => void,
-    private readonly received: (message: StoredMessage) => void,
+    private readonly received: (message: ChatMessage) => void,
   ) {
     this.saved = store.load();
     if (this.saved) {

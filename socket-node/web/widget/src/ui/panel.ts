@@ -2,11 +2,12 @@
 // built once and updated in place on every change, so focus, scroll and what a screen reader
 // has announced are kept; new messages are appended to an ARIA live log.
 
+import type { ChatMessage } from "../../../shared/chat";
 import { RULES, type WidgetConfig } from "../protocol";
 import { format, type Strings } from "../strings";
 import type { Conversation } from "./conversation";
 import { h, linkified } from "./dom";
-import type { Pending, StoredMessage } from "./store";
+import type { Pending } from "./store";
 
 export interface Actions {
   close(): void;
@@ -243,7 +244,7 @@ export class Panel {
     return !this.element.hidden && this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 40;
   }
 
-  private renderLog(messages: StoredMessage[], outbox: Pending[], agentReadSeq: number) {
+  private renderLog(messages: ChatMessage[], outbox: Pending[], agentReadSeq: number) {
     const atEnd = this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 40;
     const wanted = new Set<string>();
     let cursor: ChildNode | null = this.log.firstChild;

@@ -2,15 +2,7 @@
 // another page of the same site goes on with it: the chatroom token, the messages seen, how far
 // they are known to be complete (`syncedSeq`), and the messages not yet stored by the server.
 
-import type { ChatroomStatus, Sender } from "../protocol";
-
-export interface StoredMessage {
-  seq: number;
-  clientMsgId: string | null;
-  sender: Sender;
-  text: string;
-  sentAt: string;
-}
+import type { ChatMessage, ChatroomStatus } from "../../../shared/chat";
 
 /** A message the visitor wrote that the server has not acknowledged yet. */
 export interface Pending {
@@ -32,7 +24,7 @@ export interface Saved {
   readSeq: number;
   agentReadSeq: number;
   transcriptRequested: boolean;
-  messages: StoredMessage[];
+  messages: ChatMessage[];
   outbox: Pending[];
 }
 

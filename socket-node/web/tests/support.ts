@@ -1,13 +1,16 @@
-// What the browser tests share: a tenant and chatbot made through Parley's own APIs, the
-// tenant's site (a small HTTP server of the test's own, on an origin other than Parley's), and
-// an agent speaking the WebSocket protocol.
+// What the widget's and the console's browser tests share: Parley's APIs called as a client
+// does, a tenant and chatbot made through them, the tenant's site (a small HTTP server of the
+// test's own, on an origin other than Parley's), an agent speaking the WebSocket protocol,
+// signing in to the console, and what a person would notice (screenshots, the browser's
+// console, axe-core's serious findings).
 
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { Page } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import { expect, type Page } from "@playwright/test";
 import WebSocket from "ws";
 
 export const PARLEY_URL = process.env.PARLEY_URL ?? "";
@@ -39,18 +42,25 @@ export interface Chatbot {
   agentName: string;
 }
 
-async function api<T>(path: string, body: unknown, token?: string): Promise<T> {
+/** Calls Parley's HTTP API; anything but a 2xx answer throws with the status and body. */
+export async function api<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  options: { token?: string; headers?: Record<string, string> } = {},
+): Promise<T> {
   const response = await fetch(`${PARLEY_URL}${path}`, {
-    method: "POST",
+    method,
     headers: {
       ...(body === undefined ? {} : { "content-type": "application/json" }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
     },
     body: body === undefined ? null : JSON.stringify(body),
   });
   const text = await response.text();
-  if (!response.ok) throw new Error(`POST ${path} answered ${response.status}: ${text}`);
-  return JSON.parse(text) as T;
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
 }
 
 /** A new tenant whose admin is the agent, and a chatbot allowing the shop's origin. */
@@ -60,6 +70,7 @@ export async function newChatbot(
   const unique = randomBytes(6).toString("hex");
   const agentName = "Ada";
   const signup = await api<{ tenant: { id: string }; tokens: { accessToken: string } }>(
+    "POST",
     "/api/tenant/tenants",
     {
       tenantName: `Shop ${unique}`,
@@ -69,6 +80,7 @@ export async function newChatbot(
     },
   );
   const created = await api<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>(
+    "POST",
     "/api/chatbots/chatbots",
     {
       name: "Shop support",
@@ -76,7 +88,7 @@ export async function newChatbot(
       settings: { launcherText: "Chat with us", colour: "#0f766e", ...options.settings },
       ...(options.enforceIdentity ? { enforceIdentity: true } : {}),
     },
-    signup.tokens.accessToken,
+    { token: signup.tokens.accessToken },
   );
   return {
     tenantId: signup.tenant.id,
@@ -89,7 +101,9 @@ export async function newChatbot(
 }
 
 export async function revokeKey(bot: Chatbot) {
-  await api(`/api/chatbots/chatbots/${bot.chatbotId}/api-key/revoke`, undefined, bot.accessToken);
+  await api("POST", `/api/chatbots/chatbots/${bot.chatbotId}/api-key/revoke`, undefined, {
+    token: bot.accessToken,
+  });
 }
 
 export const sign = (secret: string, email: string) =>
@@ -127,6 +141,41 @@ export async function openShopWithSnippet(
 
 /** The widget's shadow root, as Playwright reaches it (its locators pierce open shadow roots). */
 export const widget = (page: Page) => page.locator("[data-parley-widget]");
+
+/** Signs in at the console's sign-in page and waits for the console. */
+export async function signIn(page: Page, email: string, password: string) {
+  await page.goto(`${PARLEY_URL}/console/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("navigation", { name: "Console" })).toBeVisible();
+}
+
+/** Fills the widget's open pre-chat form and waits for the conversation to show. */
+export async function startChat(page: Page, name: string, email: string) {
+  await widget(page).getByLabel("Name").fill(name);
+  await widget(page).getByLabel("Email", { exact: true }).fill(email);
+  await widget(page).getByRole("button", { name: "Start chat" }).click();
+  await expect(widget(page).getByRole("log").locator("li")).not.toHaveCount(0);
+}
+
+/** What the page writes to the browser's console, from now on. */
+export function consoleOf(page: Page): string[] {
+  const lines: string[] = [];
+  page.on("console", (message) => lines.push(message.text()));
+  return lines;
+}
+
+/** Fails naming every serious or critical axe-core finding on the page (or within `scope`). */
+export async function noSeriousViolations(page: Page, what: string, scope?: string) {
+  const axe = new AxeBuilder({ page });
+  const { violations } = await (scope ? axe.include(scope) : axe).analyze();
+  const serious = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  expect(
+    serious.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`),
+    `axe on ${what}`,
+  ).toEqual([]);
+}
 
 export async function screenshot(page: Page, name: string) {
   const dir = process.env.PARLEY_SCREENSHOTS ?? "test-results/screenshots";
