@@ -65,7 +65,10 @@ test("two agents race to join: one holds it, the other sees who did", async ({ b
   const maxJoin = max.getByRole("button", { name: "Join Rita" });
   await expect(lenaJoin).toBeVisible();
   await expect(maxJoin).toBeVisible();
-  await Promise.all([lenaJoin.click(), maxJoin.click()]);
+  // Both click at the same moment. (Playwright's own click waits for the button to be stable and
+  // would wait for ever on the one the other agent's win removed.)
+  const buttons = await Promise.all([lenaJoin.elementHandle(), maxJoin.elementHandle()]);
+  await Promise.all(buttons.map((button) => button?.evaluate((el) => (el as HTMLButtonElement).click())));
 
   // Exactly one holds Rita; the other is told who, by name.
   const held = async (page: Page) =>
