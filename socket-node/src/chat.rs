@@ -140,23 +140,21 @@ pub async fn load_for(
     Ok(room)
 }
 
-/// Tells the chatroom's connections (and the tenant's agents, when the queue changed) about the
-/// chatroom's new state.
+/// Tells the chatroom's connections about the chatroom's new state, and the tenant's agents that
+/// their lists changed (the queue too, when `queue_changed`).
 pub async fn announce(state: &ChatService, room: &Chatroom, queue_changed: bool) {
     let frame = ServerFrame::Chatroom(ChatroomView::from(room)).to_json();
     let kind = NoticeKind::Status { chatroom_id: room.id, status: room.status, agent_id: room.agent_id };
     state.notices.publish(Notice { route: Route::Chatroom(room.id), kind, origin: None, frame }).await;
-    if queue_changed {
-        queue_changed_for(state, room.tenant_id).await;
-    }
+    chatrooms_changed(state, room.tenant_id, queue_changed).await;
 }
 
-pub async fn queue_changed_for(state: &ChatService, tenant: TenantId) {
+async fn chatrooms_changed(state: &ChatService, tenant: TenantId, queue: bool) {
     state
         .notices
         .publish(Notice {
             route: Route::Tenant(tenant),
-            kind: NoticeKind::QueueChanged,
+            kind: NoticeKind::ChatroomsChanged { queue },
             origin: None,
             frame: String::new(),
         })
@@ -200,7 +198,7 @@ pub async fn open(state: &ChatService, chatbot: &Chatbot, visitor: NewVisitor) -
     state.repos.chatrooms.insert(&room).await?;
     let greeting = store_system_message(state, &room, chatbot.settings.greeting.as_str()).await?;
     room.last_seq = greeting.seq;
-    queue_changed_for(state, room.tenant_id).await;
+    chatrooms_changed(state, room.tenant_id, true).await;
     let created = events::ChatroomCreated {
         chatroom_id: room.id,
         chatbot_id: room.chatbot_id,

@@ -64,6 +64,7 @@ struct Registry {
     chatrooms: HashMap<ChatroomId, HashMap<ConnId, Outlet>>,
     tenants: HashMap<TenantId, HashMap<ConnId, Outlet>>,
     agents: HashMap<UserId, HashMap<ConnId, Outlet>>,
+    moderators: HashMap<TenantId, HashMap<ConnId, Outlet>>,
 }
 
 fn add<K: Hash + Eq>(map: &mut HashMap<K, HashMap<ConnId, Outlet>>, key: K, outlet: &Outlet) {
@@ -91,6 +92,7 @@ impl Hub {
             Route::Chatroom(id) => add(&mut registry.chatrooms, id, outlet),
             Route::Tenant(id) => add(&mut registry.tenants, id, outlet),
             Route::Agent(id) => add(&mut registry.agents, id, outlet),
+            Route::Moderators(id) => add(&mut registry.moderators, id, outlet),
         }
     }
 
@@ -100,6 +102,7 @@ impl Hub {
             Route::Chatroom(key) => remove(&mut registry.chatrooms, &key, id),
             Route::Tenant(key) => remove(&mut registry.tenants, &key, id),
             Route::Agent(key) => remove(&mut registry.agents, &key, id),
+            Route::Moderators(key) => remove(&mut registry.moderators, &key, id),
         }
     }
 
@@ -112,6 +115,7 @@ impl Hub {
                 Route::Chatroom(id) => registry.chatrooms.get(&id),
                 Route::Tenant(id) => registry.tenants.get(&id),
                 Route::Agent(id) => registry.agents.get(&id),
+                Route::Moderators(id) => registry.moderators.get(&id),
             };
             subscribers.map(|s| s.values().filter(|o| Some(o.id) != origin).cloned().collect()).unwrap_or_default()
         };
@@ -140,6 +144,11 @@ impl Hub {
 
     pub fn has_tenant(&self, tenant: &TenantId) -> bool {
         self.registry().tenants.contains_key(tenant)
+    }
+
+    /// Whether a moderator of the tenant is connected here (whose open list this node shows).
+    pub fn has_moderators(&self, tenant: &TenantId) -> bool {
+        self.registry().moderators.contains_key(tenant)
     }
 }
 

@@ -1,9 +1,9 @@
 //! A running node: start-up, the background tasks and shutdown.
 //!
 //! [`Node::start`] wires the [backends](crate::backends) together: the broker hands what it
-//! receives to this node's [`NodeHandler`] (notices to the hub, queue changes to the queue
+//! receives to this node's [`NodeHandler`] (notices to the hub, list changes to the list
 //! refresher); chat operations publish through the broker and fall back to the same handler.
-//! Background tasks: the broker subscription, the queue refresher and the sweeper
+//! Background tasks: the broker subscription, the list refresher and the sweeper
 //! ([`waiting`](crate::waiting)), the heartbeat (below), and the outbox relay when the node runs
 //! one. [`Node::stop`] closes every connection with 1001, stops the tasks and sends the events
 //! still queued.
@@ -15,7 +15,6 @@ use std::{
 
 use shared::{
     auth::{AccessTokens, ChatbotAccess, ChatroomTokens},
-    domain::TenantId,
     error::ServiceError,
     events::EventQueue,
 };
@@ -33,6 +32,7 @@ use crate::{
     notice::{Notice, NoticeKind, Route},
     presence::Beat,
     state::{AppState, IpSlots, NodeInfo},
+    waiting::ListChange,
     web::WebAssets,
 };
 
@@ -43,16 +43,16 @@ const EVENT_QUEUE: usize = 10_000;
 pub struct NodeHandler {
     node: String,
     hub: Arc<Hub>,
-    queue_changes: mpsc::UnboundedSender<TenantId>,
+    list_changes: mpsc::UnboundedSender<ListChange>,
 }
 
 impl NoticeHandler for NodeHandler {
     fn on_notice(&self, notice: Notice) {
-        if notice.kind == NoticeKind::QueueChanged {
+        if let NoticeKind::ChatroomsChanged { queue } = notice.kind {
             if let Route::Tenant(tenant) = notice.route
                 && self.hub.has_tenant(&tenant)
             {
-                let _ = self.queue_changes.send(tenant);
+                let _ = self.list_changes.send(ListChange { tenant, queue });
             }
             return;
         }
@@ -83,9 +83,9 @@ impl Node {
         let (shutdown_tx, shutdown) = watch::channel(false);
         let (events, events_task) = EventQueue::spawn(backends.events, EVENT_QUEUE);
         let hub = Arc::new(Hub::default());
-        let (queue_changes_tx, queue_changes) = mpsc::unbounded_channel();
+        let (list_changes_tx, list_changes) = mpsc::unbounded_channel();
         let handler: Arc<dyn NoticeHandler> =
-            Arc::new(NodeHandler { node: info.id.clone(), hub: hub.clone(), queue_changes: queue_changes_tx });
+            Arc::new(NodeHandler { node: info.id.clone(), hub: hub.clone(), list_changes: list_changes_tx });
         let metrics = Arc::default();
         let chat = ChatService {
             repos: backends.repos.clone(),
@@ -122,7 +122,7 @@ impl Node {
             .map_err(|_| ServiceError::unreachable("the broker", "pub/sub", "no subscription within 10s"))?
             .map_err(|_| ServiceError::unreachable("the broker", "pub/sub", "the subscription ended"))?;
         let (chat, hub) = (state.chat.clone(), state.hub.clone());
-        tasks.push(tokio::spawn(crate::waiting::run_refresher(chat, hub, queue_changes, shutdown.clone())));
+        tasks.push(tokio::spawn(crate::waiting::run_refresher(chat, hub, list_changes, shutdown.clone())));
         tasks.push(tokio::spawn(crate::waiting::run_sweeper(state.chat.clone(), shutdown.clone())));
         tasks.push(tokio::spawn(run_heartbeat(state.clone(), shutdown.clone())));
         let shutdown = ShutdownTrigger(Arc::new(shutdown_tx));

@@ -18,6 +18,8 @@ pub enum Route {
     Tenant(TenantId),
     /// Every connection of one agent.
     Agent(UserId),
+    /// The tenant's agents with `chatrooms:moderate` (who see every open chatroom).
+    Moderators(TenantId),
 }
 
 /// What a notice is about, beyond the frame it carries.
@@ -34,10 +36,15 @@ pub enum NoticeKind {
     },
     Typing,
     Read,
-    /// The tenant's waiting queue changed: each node rebuilds it once for its agents.
-    QueueChanged,
+    /// One of the tenant's chatrooms changed status (`queue`: the waiting queue changed too):
+    /// each node rebuilds the queue and the open list once for its agents.
+    ChatroomsChanged {
+        queue: bool,
+    },
     /// A `queue` frame, built here, for this node's agents of the tenant.
     Queue,
+    /// An `open` frame, built here, for this node's moderators of the tenant.
+    Open,
     /// The agent now holds the chatroom: all their connections follow it. (They stop following
     /// when a `status` notice shows the chatroom ended or held by someone else.)
     Assigned {

@@ -18,6 +18,9 @@ use shared::domain::{
 /// The protocol version `ready` announces and `auth` may ask for.
 pub const VERSION: u32 = 1;
 
+/// The most messages a `history` page holds, and what a join or watch sends of a chatroom's past.
+pub const HISTORY_PAGE: u64 = 50;
+
 /// What a client sends.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", rename_all_fields = "camelCase", deny_unknown_fields)]
@@ -47,7 +50,20 @@ pub enum ClientFrame {
         chatroom_id: ChatroomId,
         after_seq: u64,
     },
+    /// A page of older messages: up to [`HISTORY_PAGE`] before `before_seq` (the latest without it).
+    History {
+        chatroom_id: ChatroomId,
+        #[serde(default)]
+        before_seq: Option<u64>,
+    },
     Join {
+        chatroom_id: ChatroomId,
+    },
+    /// A moderator follows another agent's open chatroom, read-only, until `unwatch` or its end.
+    Watch {
+        chatroom_id: ChatroomId,
+    },
+    Unwatch {
         chatroom_id: ChatroomId,
     },
     Leave {
@@ -79,7 +95,10 @@ impl ClientFrame {
             Self::Typing { .. } => "typing",
             Self::Read { .. } => "read",
             Self::Resume { .. } => "resume",
+            Self::History { .. } => "history",
             Self::Join { .. } => "join",
+            Self::Watch { .. } => "watch",
+            Self::Unwatch { .. } => "unwatch",
             Self::Leave { .. } => "leave",
             Self::Close { .. } => "close",
             Self::Transcript { .. } => "transcript",
@@ -96,7 +115,10 @@ impl ClientFrame {
             | Self::Typing { chatroom_id, .. }
             | Self::Read { chatroom_id, .. }
             | Self::Resume { chatroom_id, .. }
+            | Self::History { chatroom_id, .. }
             | Self::Join { chatroom_id }
+            | Self::Watch { chatroom_id }
+            | Self::Unwatch { chatroom_id }
             | Self::Leave { chatroom_id }
             | Self::Close { chatroom_id }
             | Self::Transcript { chatroom_id }
@@ -156,6 +178,17 @@ pub enum ServerFrame {
     /// The tenant's waiting chatrooms, oldest first (agents only).
     Queue {
         chatrooms: Vec<ChatroomView>,
+    },
+    /// Every open chatroom of the tenant, oldest first (agents with `chatrooms:moderate`).
+    Open {
+        chatrooms: Vec<ChatroomView>,
+    },
+    /// A page of a chatroom's messages, in seq order: every stored message with a seq from
+    /// `from_seq` up to the `before_seq` asked for. Older ones exist when `from_seq` is above 1.
+    History {
+        chatroom_id: ChatroomId,
+        from_seq: u64,
+        messages: Vec<MessageView>,
     },
     /// A resume has replayed everything up to `last_seq`.
     Resumed {

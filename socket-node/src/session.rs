@@ -2,18 +2,19 @@
 //! has been given of each. The [commands](crate::commands) act on it for the client's frames;
 //! the [connection](crate::connection) hands it the notices the hub queued.
 //!
-//! Each chatroom the connection follows has a [`Delivered`] record, so every message reaches a
+//! An agent's connection follows the chatrooms the agent holds and, for a moderator, those it
+//! watches (read-only). Each chatroom the connection follows has a [`Delivered`] record, so every message reaches a
 //! connection at most once even when it arrives both live and in a replay, and a replay (a
 //! client's `resume`, or a resync after the broker resubscribed) fills in what live delivery
 //! missed.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeSet, HashMap, HashSet},
     sync::Arc,
     time::Duration,
 };
 
-use shared::domain::{ChatroomId, ChatroomStatus, TenantId};
+use shared::domain::{Chatroom, ChatroomId, ChatroomStatus, TenantId};
 use tokio::time::Instant;
 
 use crate::{
@@ -21,7 +22,7 @@ use crate::{
     config::Limits,
     hub::{Delivery, Outlet},
     notice::{ConnId, Notice, NoticeKind, Route},
-    protocol::{self, Code, MessageView, ServerFrame, close},
+    protocol::{self, Code, HISTORY_PAGE, MessageView, ServerFrame, close},
     state::AppState,
     writer::{Ending, Out, Outgoing},
 };
@@ -94,6 +95,8 @@ pub struct Session {
     pub out: Out,
     pub actor: Option<Actor>,
     pub following: HashMap<ChatroomId, Delivered>,
+    /// The followed chatrooms a moderator watches rather than holds.
+    pub watching: HashSet<ChatroomId>,
     pub token_expires: Option<Instant>,
     pub allowance: MessageAllowance,
 }
@@ -101,7 +104,17 @@ pub struct Session {
 impl Session {
     pub fn new(state: AppState, id: ConnId, outlet: Outlet, out: Out) -> Self {
         let allowance = MessageAllowance::new(&state.config.limits, Instant::now());
-        Self { state, id, outlet, out, actor: None, following: HashMap::new(), token_expires: None, allowance }
+        Self {
+            state,
+            id,
+            outlet,
+            out,
+            actor: None,
+            following: HashMap::new(),
+            watching: HashSet::new(),
+            token_expires: None,
+            allowance,
+        }
     }
 
     /// When the connection must have authenticated again (`None` before the first `auth`).
@@ -131,25 +144,32 @@ impl Session {
         self.out.emit(&frame).await;
     }
 
-    /// Starts following a chatroom the agent now holds: its state, then every message so far.
+    /// Starts following a chatroom the agent now holds: its state, then its latest messages.
     pub async fn follow_assigned(&mut self, chatroom: ChatroomId) -> Result<(), ChatError> {
         let Some(Actor::Agent(agent)) = &self.actor else { return Ok(()) };
         if self.following.contains_key(&chatroom) {
+            self.watching.remove(&chatroom);
             return Ok(());
         }
         let (tenant, agent_id) = (agent.tenant, agent.id);
         self.follow(chatroom, 0);
         let room = self.state.chat.repos.chatrooms.get(&tenant, &chatroom).await?;
         match room {
-            Some(room) if room.agent_id == Some(agent_id) && room.status.is_open() => {
-                self.emit(&ServerFrame::Chatroom(protocol::ChatroomView::from(&room))).await;
-                self.replay(tenant, chatroom).await
-            }
+            Some(room) if room.agent_id == Some(agent_id) && room.status.is_open() => self.show_latest(&room).await,
             _ => {
                 self.unfollow(chatroom);
                 Ok(())
             }
         }
+    }
+
+    /// Sends a chatroom this connection now follows: its state, then its latest
+    /// [`HISTORY_PAGE`] messages (older ones by `history`). Call after [`Self::follow`], so
+    /// nothing stored in between is missed.
+    pub async fn show_latest(&mut self, room: &Chatroom) -> Result<(), ChatError> {
+        self.following.insert(room.id, Delivered::from(room.last_seq.saturating_sub(HISTORY_PAGE)));
+        self.emit(&ServerFrame::Chatroom(protocol::ChatroomView::from(room))).await;
+        self.replay(room.tenant_id, room.id).await
     }
 
     /// Subscribes to the chatroom's notices, counting every seq up to `upto` as given.
@@ -161,6 +181,7 @@ impl Session {
     pub fn unfollow(&mut self, chatroom: ChatroomId) {
         self.state.hub.unsubscribe(Route::Chatroom(chatroom), self.id);
         self.following.remove(&chatroom);
+        self.watching.remove(&chatroom);
     }
 
     /// Sends every stored message of the chatroom this connection has not been given, in order.
@@ -220,7 +241,10 @@ impl Session {
                         }
                         _ => {}
                     },
-                    Some(Actor::Agent(agent)) if !status.is_open() || *agent_id != Some(agent.id) => {
+                    Some(Actor::Agent(agent))
+                        if !status.is_open()
+                            || (*agent_id != Some(agent.id) && !self.watching.contains(chatroom_id)) =>
+                    {
                         self.unfollow(*chatroom_id);
                     }
                     _ => {}
@@ -231,12 +255,12 @@ impl Session {
                     tracing::warn!(error = %err, "could not follow an assigned chatroom");
                 }
             }
-            NoticeKind::Typing | NoticeKind::Read | NoticeKind::Queue => {
+            NoticeKind::Typing | NoticeKind::Read | NoticeKind::Queue | NoticeKind::Open => {
                 if !self.out.push(Outgoing::Text(notice.frame.clone())).await {
                     return Some(Ending::Gone);
                 }
             }
-            NoticeKind::QueueChanged => {}
+            NoticeKind::ChatroomsChanged { .. } => {}
         }
         None
     }
@@ -263,6 +287,7 @@ impl Session {
                 }
                 self.state.hub.unsubscribe(Route::Tenant(agent.tenant), self.id);
                 self.state.hub.unsubscribe(Route::Agent(agent.id), self.id);
+                self.state.hub.unsubscribe(Route::Moderators(agent.tenant), self.id);
             }
         }
     }

@@ -1,17 +1,19 @@
-//! The waiting queue agents watch, and the timers behind standby.
+//! The lists agents watch (the waiting queue, and every open chatroom for moderators), and the
+//! timers behind standby.
 //!
-//! Both are read from MongoDB, where a chatroom's status and deadline are stored anyway: the
-//! queue is the tenant's chatrooms with status `waiting`, oldest first (index `tenantId, status,
-//! createdAt`), and an expired standby is a chatroom with status `standby` whose `standbyUntil`
-//! has passed (index `status, standbyUntil`). Redis carries the *changes*: a `queueChanged`
-//! notice on the bus makes each node with agents of that tenant rebuild the queue once and push
-//! it to them. So a flushed or restarted Redis loses no waiting visitor and no standby deadline.
+//! All are read from MongoDB, where a chatroom's status and deadline are stored anyway: the
+//! queue is the tenant's chatrooms with status `waiting`, the open list those waiting, active or
+//! in standby, both oldest first (index `tenantId, status, createdAt`), and an expired standby is
+//! a chatroom with status `standby` whose `standbyUntil` has passed (index `status,
+//! standbyUntil`). Redis carries the *changes*: a `chatroomsChanged` notice on the bus makes each
+//! node with agents of that tenant rebuild the lists once and push them. So a flushed or
+//! restarted Redis loses no waiting visitor and no standby deadline.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{collections::HashMap, sync::Arc};
 
 use shared::{
     domain::{ChatroomStatus, TenantId, Timestamp},
-    repos::Repos,
+    repos::{RepoError, Repos},
 };
 use tokio::sync::{mpsc, watch};
 
@@ -22,46 +24,63 @@ use crate::{
     protocol::{ChatroomView, ServerFrame},
 };
 
-/// The longest queue an agent is shown.
-pub const QUEUE_LIMIT: u32 = 200;
+/// The longest list an agent is shown.
+pub const LIST_LIMIT: u32 = 200;
 
 /// The tenant's queue as a `queue` frame.
-pub async fn queue_frame(repos: &Repos, tenant: &TenantId) -> Result<ServerFrame, shared::repos::RepoError> {
-    let rooms = repos.chatrooms.list_waiting(tenant, QUEUE_LIMIT).await?;
+pub async fn queue_frame(repos: &Repos, tenant: &TenantId) -> Result<ServerFrame, RepoError> {
+    let rooms = repos.chatrooms.list_with_status(tenant, &[ChatroomStatus::Waiting], LIST_LIMIT).await?;
     Ok(ServerFrame::Queue { chatrooms: rooms.iter().map(ChatroomView::from).collect() })
 }
 
-/// Rebuilds the queue of each tenant named on `changes` (coalescing bursts: a tenant named many
-/// times while a rebuild runs is rebuilt once more) and pushes it to this node's agents.
+/// Every open chatroom of the tenant as an `open` frame.
+pub async fn open_frame(repos: &Repos, tenant: &TenantId) -> Result<ServerFrame, RepoError> {
+    let rooms = repos.chatrooms.list_with_status(tenant, &ChatroomStatus::OPEN, LIST_LIMIT).await?;
+    Ok(ServerFrame::Open { chatrooms: rooms.iter().map(ChatroomView::from).collect() })
+}
+
+/// A tenant's chatrooms changed (`queue`: its waiting queue too).
+#[derive(Debug, Clone, Copy)]
+pub struct ListChange {
+    pub tenant: TenantId,
+    pub queue: bool,
+}
+
+/// Rebuilds the lists of each tenant named on `changes` (coalescing bursts: a tenant named many
+/// times while a rebuild runs is rebuilt once more) and pushes them to this node's agents: the
+/// queue when it changed, the open list when a moderator of the tenant is connected here.
 pub async fn run_refresher(
     chat: ChatService,
     hub: Arc<Hub>,
-    mut changes: mpsc::UnboundedReceiver<TenantId>,
+    mut changes: mpsc::UnboundedReceiver<ListChange>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
         let first = tokio::select! {
-            tenant = changes.recv() => match tenant { Some(t) => t, None => return },
+            change = changes.recv() => match change { Some(c) => c, None => return },
             _ = shutdown.changed() => return,
         };
-        let mut tenants = HashSet::from([first]);
-        while let Ok(tenant) = changes.try_recv() {
-            tenants.insert(tenant);
+        let mut tenants = HashMap::from([(first.tenant, first.queue)]);
+        while let Ok(change) = changes.try_recv() {
+            *tenants.entry(change.tenant).or_default() |= change.queue;
         }
-        for tenant in tenants {
-            match queue_frame(&chat.repos, &tenant).await {
-                Ok(frame) => {
-                    let notice = Notice {
-                        route: Route::Tenant(tenant),
-                        kind: NoticeKind::Queue,
-                        origin: None,
-                        frame: frame.to_json(),
-                    };
-                    hub.dispatch(Arc::new(notice), None);
-                }
-                Err(err) => tracing::error!(error = %err, tenant_id = %tenant, "queue not rebuilt"),
+        for (tenant, queue) in tenants {
+            if queue {
+                push(&hub, Route::Tenant(tenant), NoticeKind::Queue, queue_frame(&chat.repos, &tenant).await);
+            }
+            if hub.has_moderators(&tenant) {
+                push(&hub, Route::Moderators(tenant), NoticeKind::Open, open_frame(&chat.repos, &tenant).await);
             }
         }
+    }
+}
+
+fn push(hub: &Hub, route: Route, kind: NoticeKind, frame: Result<ServerFrame, RepoError>) {
+    match frame {
+        Ok(frame) => {
+            hub.dispatch(Arc::new(Notice { route, kind, origin: None, frame: frame.to_json() }), None);
+        }
+        Err(err) => tracing::error!(error = %err, ?route, "list not rebuilt"),
     }
 }
 

@@ -1,7 +1,8 @@
 //! `auth {token, v}`: the first frame, and later ones that extend the connection.
 //!
 //! A visitor's chatroom token follows that one chatroom; an agent's access token follows the
-//! tenant's queue, the agent's own notices and the chatrooms they hold. A later `auth` must name
+//! tenant's queue, the agent's own notices and the chatrooms they hold, and a moderator's the
+//! tenant's open chatrooms too. A later `auth` must name
 //! the same visitor or agent and extends the connection to the new token's expiry (an agent's
 //! permissions are read again then).
 
@@ -107,6 +108,12 @@ async fn agent(session: &mut Session, claims: AccessClaims) -> Result<(), ChatEr
         max_concurrent: user.assigning.max_concurrent,
     };
     let (tenant, agent_id) = (agent.tenant, agent.id);
+    let moderates = agent.permissions.contains(&Permission::ChatroomsModerate);
+    if moderates {
+        session.state.hub.subscribe(Route::Moderators(tenant), &session.outlet);
+    } else {
+        session.state.hub.unsubscribe(Route::Moderators(tenant), session.id);
+    }
     if refreshing {
         // A fresh token of the same agent: the connection lives on with what the token and
         // the account say now (permissions changed by an admin take effect here).
@@ -132,7 +139,9 @@ async fn agent(session: &mut Session, claims: AccessClaims) -> Result<(), ChatEr
     }
     let chatrooms = held.iter().map(ChatroomView::from).collect();
     session.emit(&ServerFrame::Ready { v: protocol::VERSION, role: Role::Agent, chatrooms }).await;
-    let queue = crate::waiting::queue_frame(&repos, &tenant).await?;
-    session.emit(&queue).await;
+    session.emit(&crate::waiting::queue_frame(&repos, &tenant).await?).await;
+    if moderates {
+        session.emit(&crate::waiting::open_frame(&repos, &tenant).await?).await;
+    }
     Ok(())
 }

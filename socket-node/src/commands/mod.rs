@@ -5,6 +5,7 @@
 
 pub mod auth;
 mod close;
+mod history;
 mod join;
 mod leave;
 mod mark;
@@ -14,6 +15,7 @@ mod resume;
 mod send;
 mod transcript;
 mod typing;
+mod watch;
 
 use shared::domain::{ChatroomId, ClientMsgId};
 
@@ -82,7 +84,10 @@ async fn run(session: &mut Session, frame: ClientFrame, actor: &Actor) -> Result
         ClientFrame::Typing { chatroom_id, typing } => typing::run(session, actor, chatroom_id, typing).await,
         ClientFrame::Read { chatroom_id, up_to_seq } => read::run(session, actor, chatroom_id, up_to_seq).await,
         ClientFrame::Resume { chatroom_id, after_seq } => resume::run(session, actor, chatroom_id, after_seq).await,
+        ClientFrame::History { chatroom_id, before_seq } => history::run(session, actor, chatroom_id, before_seq).await,
         ClientFrame::Join { chatroom_id } => join::run(session, agent(actor)?, chatroom_id).await,
+        ClientFrame::Watch { chatroom_id } => watch::watch(session, agent(actor)?, chatroom_id).await,
+        ClientFrame::Unwatch { chatroom_id } => watch::unwatch(session, chatroom_id).await,
         ClientFrame::Leave { chatroom_id } => leave::run(session, agent(actor)?, chatroom_id).await,
         ClientFrame::Close { chatroom_id } => close::run(session, actor, chatroom_id).await,
         ClientFrame::Transcript { chatroom_id } => transcript::run(session, actor, chatroom_id).await,

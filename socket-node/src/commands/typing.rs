@@ -1,5 +1,6 @@
 //! `typing {chatroomId, typing}`: shown to the other side; nothing is stored or read (the hot
-//! path stays off the store): a connection follows exactly the open chatrooms it may act in.
+//! path stays off the store): a connection follows exactly the open chatrooms it may act in,
+//! besides those a moderator only watches.
 
 use shared::domain::ChatroomId;
 
@@ -9,7 +10,7 @@ use crate::{
 };
 
 pub async fn run(session: &mut Session, actor: &Actor, chatroom_id: ChatroomId, typing: bool) -> Result<(), ChatError> {
-    if !session.following.contains_key(&chatroom_id) {
+    if !session.following.contains_key(&chatroom_id) || session.watching.contains(&chatroom_id) {
         return Err(super::not_following(actor));
     }
     let origin = session.state.chat.notices.origin(session.id);

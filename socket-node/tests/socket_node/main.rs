@@ -7,6 +7,7 @@ mod connections;
 mod contract;
 mod emails;
 mod frames;
+mod moderation;
 mod observability;
 mod operations;
 mod outages;

@@ -100,6 +100,41 @@ export async function newChatbot(
   };
 }
 
+/** A teammate of the tenant: invited with the `agent` role, password set from the invitation email. */
+export interface Teammate {
+  name: string;
+  email: string;
+  password: string;
+  /** An access token of theirs, from signing in through the API. */
+  accessToken: string;
+}
+
+export async function inviteAgent(adminToken: string, name: string): Promise<Teammate> {
+  const email = `${name.toLowerCase()}-${randomBytes(6).toString("hex")}@team.test`;
+  const password = `a long passphrase ${randomBytes(6).toString("hex")}`;
+  const roles = await api<{ id: string; name: string }[]>("GET", "/api/tenant/roles", undefined, {
+    token: adminToken,
+  });
+  const roleIds = [roles.find((r) => r.name === "agent")?.id];
+  await api("POST", "/api/tenant/users", { name, email, roleIds }, { token: adminToken });
+  let link = "";
+  await expect
+    .poll(
+      async () => {
+        const mails = await api<{ to: unknown; text: string }[]>("GET", "/dev/mail/messages");
+        const mail = mails.find((m) => JSON.stringify(m.to).includes(email));
+        link = /https?:\/\/\S+\/console\/accept-invitation#token=\S+/.exec(mail?.text ?? "")?.[0] ?? "";
+        return link;
+      },
+      { message: `the invitation email to ${name} arrives`, timeout: 30_000 },
+    )
+    .not.toBe("");
+  const token = new URL(link).hash.replace("#token=", "");
+  await api("POST", "/api/tenant/auth/password-reset/confirm", { token, password });
+  const login = await api<{ accessToken: string }>("POST", "/api/tenant/auth/login", { email, password });
+  return { name, email, password, accessToken: login.accessToken };
+}
+
 export async function revokeKey(bot: Chatbot) {
   await api("POST", `/api/chatbots/chatbots/${bot.chatbotId}/api-key/revoke`, undefined, {
     token: bot.accessToken,
@@ -197,14 +232,15 @@ export class Agent {
     });
   }
 
-  static async connect(bot: Chatbot): Promise<Agent> {
+  /** Connects with the access token of `who` (a tenant's admin, or a teammate). */
+  static async connect(who: { accessToken: string }): Promise<Agent> {
     const socket = new WebSocket(`${PARLEY_URL.replace(/^http/, "ws")}/v1/ws`);
     await new Promise((resolve, reject) => {
       socket.once("open", resolve);
       socket.once("error", reject);
     });
     const agent = new Agent(socket);
-    agent.raw({ type: "auth", token: bot.accessToken });
+    agent.raw({ type: "auth", token: who.accessToken });
     await agent.next((f) => f.type === "ready");
     return agent;
   }

@@ -56,8 +56,13 @@ impl ChatroomRepo for MemoryChatrooms {
         Ok(self.select(|r| r.tenant_id == *tenant && r.is_open() && ids.contains(&r.id)))
     }
 
-    async fn list_waiting(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
-        let mut rows = self.select(|r| r.tenant_id == *tenant && r.status == ChatroomStatus::Waiting);
+    async fn list_with_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[ChatroomStatus],
+        limit: u32,
+    ) -> Result<Vec<Chatroom>, RepoError> {
+        let mut rows = self.select(|r| r.tenant_id == *tenant && statuses.contains(&r.status));
         rows.truncate(limit as usize);
         Ok(rows)
     }

@@ -27,8 +27,14 @@ pub trait ChatroomRepo: Send + Sync {
     /// chatrooms are left out.
     async fn list_by_ids(&self, tenant: &TenantId, ids: &[ChatroomId]) -> Result<Vec<Chatroom>, RepoError>;
 
-    /// Waiting chatrooms, oldest first, at most `limit`.
-    async fn list_waiting(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Chatroom>, RepoError>;
+    /// The tenant's chatrooms in one of `statuses`, oldest first, at most `limit`: the queue
+    /// (`waiting`), or every open chatroom for moderators ([`ChatroomStatus::OPEN`]).
+    async fn list_with_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[ChatroomStatus],
+        limit: u32,
+    ) -> Result<Vec<Chatroom>, RepoError>;
 
     /// The chatrooms `agent` holds (active or standby), oldest first.
     async fn list_for_agent(&self, tenant: &TenantId, agent: &UserId) -> Result<Vec<Chatroom>, RepoError>;

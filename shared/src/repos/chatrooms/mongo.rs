@@ -31,7 +31,7 @@ use crate::{
 /// The chatrooms' indexes. (Analytics adds its own: `functions/analytics/src/source.rs`.)
 pub(in crate::repos) async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
     let indexes = vec![
-        // The waiting queue, oldest first.
+        // The waiting queue and the open chatrooms, oldest first.
         index(doc! { "tenantId": 1, "status": 1, "createdAt": 1 }, "tenant_status_created"),
         // The chatrooms an agent holds.
         index(doc! { "tenantId": 1, "agentId": 1, "status": 1 }, "tenant_agent_status"),
@@ -225,11 +225,17 @@ impl ChatroomRepo for MongoChatrooms {
         self.list(filter, doc! { "createdAt": 1, "_id": 1 }, None).await
     }
 
-    async fn list_waiting(&self, tenant: &TenantId, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
-        if limit == 0 {
+    async fn list_with_status(
+        &self,
+        tenant: &TenantId,
+        statuses: &[ChatroomStatus],
+        limit: u32,
+    ) -> Result<Vec<Chatroom>, RepoError> {
+        if limit == 0 || statuses.is_empty() {
             return Ok(Vec::new());
         }
-        let filter = doc! { "tenantId": tenant.to_string(), "status": ChatroomStatus::Waiting.as_str() };
+        let statuses: Vec<&str> = statuses.iter().map(ChatroomStatus::as_str).collect();
+        let filter = doc! { "tenantId": tenant.to_string(), "status": { "$in": statuses } };
         self.list(filter, doc! { "createdAt": 1, "_id": 1 }, Some(mongo_util::limit(limit))).await
     }
 

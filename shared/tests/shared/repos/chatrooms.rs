@@ -18,6 +18,7 @@ contract!(
     a_chatroom_is_stored_and_read_back_whole,
     chatrooms_are_scoped_to_their_tenant,
     the_queue_lists_waiting_chatrooms_oldest_first,
+    the_open_list_holds_waiting_active_and_standby_chatrooms_oldest_first,
     chatrooms_by_id_are_the_open_ones_of_the_tenant,
     exactly_one_of_many_agents_claims_a_waiting_chatroom,
     a_transition_can_require_the_agent_holding_the_chatroom,
@@ -78,7 +79,7 @@ async fn chatrooms_are_scoped_to_their_tenant(b: Backend) {
 
     assert_eq!(c.get(&other.id, &waiting.id).await.unwrap(), None);
     assert!(c.list_by_ids(&other.id, &[waiting.id, held.id]).await.unwrap().is_empty());
-    assert!(c.list_waiting(&other.id, 10).await.unwrap().is_empty());
+    assert!(c.list_with_status(&other.id, &[ChatroomStatus::Waiting], 10).await.unwrap().is_empty());
     assert!(c.list_for_agent(&other.id, &ada.id).await.unwrap().is_empty());
     assert_eq!(c.count_for_agent(&other.id, &ada.id).await.unwrap(), 0);
     assert_eq!(c.next_seq(&other.id, &waiting.id).await.unwrap(), None);
@@ -118,9 +119,36 @@ async fn the_queue_lists_waiting_chatrooms_oldest_first(b: Backend) {
     claim(&b.repos, &claimed, &agent("ada")).await.unwrap();
 
     let c = &b.repos.chatrooms;
-    assert_eq!(ids(&c.list_waiting(&a.id, 10).await.unwrap()), vec![first.id, second.id, third.id]);
-    assert_eq!(ids(&c.list_waiting(&a.id, 2).await.unwrap()), vec![first.id, second.id]);
-    assert!(c.list_waiting(&a.id, 0).await.unwrap().is_empty());
+    assert_eq!(
+        ids(&c.list_with_status(&a.id, &[ChatroomStatus::Waiting], 10).await.unwrap()),
+        vec![first.id, second.id, third.id]
+    );
+    assert_eq!(
+        ids(&c.list_with_status(&a.id, &[ChatroomStatus::Waiting], 2).await.unwrap()),
+        vec![first.id, second.id]
+    );
+    assert!(c.list_with_status(&a.id, &[ChatroomStatus::Waiting], 0).await.unwrap().is_empty());
+}
+
+async fn the_open_list_holds_waiting_active_and_standby_chatrooms_oldest_first(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let other = tenant(&b.repos, "B").await;
+    let held = new_room(&a.id, at(20));
+    let standby = Chatroom { status: ChatroomStatus::Standby, standby_until: Some(at(100)), ..new_room(&a.id, at(30)) };
+    let waiting = new_room(&a.id, at(10));
+    let closed = Chatroom { status: ChatroomStatus::Closed, ..new_room(&a.id, at(0)) };
+    let blocked = Chatroom { status: ChatroomStatus::Blocked, ..new_room(&a.id, at(1)) };
+    for room in [&held, &standby, &waiting, &closed, &blocked, &new_room(&other.id, at(5))] {
+        b.repos.chatrooms.insert(room).await.unwrap();
+    }
+    claim(&b.repos, &held, &agent("ada")).await.unwrap();
+
+    let c = &b.repos.chatrooms;
+    let open = c.list_with_status(&a.id, &ChatroomStatus::OPEN, 10).await.unwrap();
+    assert_eq!(ids(&open), vec![waiting.id, held.id, standby.id]);
+    assert_eq!(open[1].status, ChatroomStatus::Active);
+    assert_eq!(ids(&c.list_with_status(&a.id, &ChatroomStatus::OPEN, 1).await.unwrap()), vec![waiting.id]);
+    assert!(c.list_with_status(&a.id, &[], 10).await.unwrap().is_empty());
 }
 
 async fn chatrooms_by_id_are_the_open_ones_of_the_tenant(b: Backend) {
@@ -163,7 +191,7 @@ async fn exactly_one_of_many_agents_claims_a_waiting_chatroom(b: Backend) {
         assert_eq!(ids(&b.repos.chatrooms.list_for_agent(&a.id, &agent.id).await.unwrap()), held);
         assert_eq!(b.repos.chatrooms.count_for_agent(&a.id, &agent.id).await.unwrap(), held.len() as u64);
     }
-    assert!(b.repos.chatrooms.list_waiting(&a.id, 10).await.unwrap().is_empty());
+    assert!(b.repos.chatrooms.list_with_status(&a.id, &[ChatroomStatus::Waiting], 10).await.unwrap().is_empty());
 }
 
 async fn a_transition_can_require_the_agent_holding_the_chatroom(b: Backend) {

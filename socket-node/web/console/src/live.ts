@@ -1,13 +1,22 @@
 // The agent's live connection (`/v1/ws`): the tenant's queue, the chatrooms this agent holds with
-// their messages, typing and read receipts. It authenticates with the access token (again with
-// each renewed one), and after any drop reconnects with backoff and sends `resume {afterSeq}` for
-// every held chatroom, so nothing is missed; messages are kept by seq, each once.
+// their messages, typing and read receipts, and for moderators every open chatroom and those they
+// watch. It authenticates with the access token (again with each renewed one), and after any drop
+// reconnects with backoff and sends `resume {afterSeq}` for every chatroom it shows, so nothing is
+// missed; messages are kept by seq, each once. A chatroom starts with its latest messages; older
+// ones come a page at a time (`history`).
 
 import type { ChatMessage, Chatroom } from "../../shared/chat";
 import { session } from "./session";
 
+/** How many messages a chatroom shows at first; the server's `history` pages are as long. */
+const PAGE = 50;
+
 export interface Room {
   chatroom: Chatroom;
+  /** A moderator follows it read-only; the agent does not hold it. */
+  watching: boolean;
+  /** Every message from `messages[0]` on; older ones: "more" to ask for, "loading", or "none". */
+  older: "more" | "loading" | "none";
   messages: ChatMessage[];
   /** The agent's messages not yet stored, by clientMsgId. */
   pending: { clientMsgId: string; text: string }[];
@@ -27,6 +36,10 @@ export type Alert =
 class Live {
   link: Link = "connecting";
   queue: Chatroom[] = [];
+  /** Every open chatroom of the tenant (moderators only). */
+  open: Chatroom[] = [];
+  /** Why a chatroom this moderator asked to watch is not shown, in the server's words. */
+  refusedWatch = new Map<string, { code: string; message: string }>();
   rooms = new Map<string, Room>();
   onAlert: ((alert: Alert) => void) | null = null;
   private socket: WebSocket | null = null;
@@ -35,6 +48,8 @@ class Live {
   private stopped = true;
   private readonly listeners = new Set<() => void>();
   private readonly waiters = new Map<string, { resolve: () => void; reject: (error: Frame) => void }>();
+  /** The chatrooms this moderator asked to watch (watched again after a reconnect). */
+  private readonly watched = new Set<string>();
 
   constructor() {
     session.onToken((token) => this.send({ type: "auth", token }));
@@ -44,8 +59,11 @@ class Live {
       this.attempt = 0;
       this.connect();
     });
-    // Offline: let go of the socket at once, rather than when a write times out.
-    window.addEventListener("offline", () => this.socket?.close());
+    // Offline: let go of the socket at once, rather than when its closing handshake times out.
+    window.addEventListener("offline", () => {
+      this.socket?.close();
+      this.dropped();
+    });
   }
 
   subscribe(listener: () => void): () => void {
@@ -66,12 +84,41 @@ class Live {
     this.socket = null;
     socket?.close(1000);
     this.queue = [];
+    this.open = [];
     this.rooms.clear();
+    this.watched.clear();
+    this.refusedWatch.clear();
   }
 
   /** Claims a waiting chatroom; rejects with the server's refusal (another agent won, say). */
   join(chatroomId: string): Promise<void> {
     return this.ask(chatroomId, { type: "join", chatroomId });
+  }
+
+  /** A moderator follows another agent's chatroom, read-only. */
+  watch(chatroomId: string) {
+    if (this.rooms.has(chatroomId)) return;
+    this.watched.add(chatroomId);
+    this.refusedWatch.delete(chatroomId);
+    this.send({ type: "watch", chatroomId });
+  }
+
+  unwatch(chatroomId: string) {
+    if (!this.watched.delete(chatroomId)) return;
+    this.send({ type: "unwatch", chatroomId });
+    if (this.rooms.get(chatroomId)?.watching) this.rooms.delete(chatroomId);
+    this.changed();
+  }
+
+  /** Asks for the page of messages before the oldest the room shows. */
+  earlier(chatroomId: string) {
+    const room = this.rooms.get(chatroomId);
+    if (room?.older !== "more") return;
+    const beforeSeq = room.messages[0]?.seq ?? room.chatroom.lastSeq + 1;
+    if (this.send({ type: "history", chatroomId, beforeSeq })) {
+      room.older = "loading";
+      this.changed();
+    }
   }
 
   leave(chatroomId: string) {
@@ -107,7 +154,7 @@ class Live {
   read(chatroomId: string) {
     const room = this.rooms.get(chatroomId);
     const last = room?.messages.at(-1)?.seq ?? 0;
-    if (!room || last <= room.chatroom.agentReadSeq) return;
+    if (!room || room.watching || last <= room.chatroom.agentReadSeq) return;
     room.chatroom.agentReadSeq = last;
     this.send({ type: "read", chatroomId, upToSeq: last });
   }
@@ -132,15 +179,20 @@ class Live {
       if (this.socket === socket) this.handle(JSON.parse(String(event.data)) as Frame);
     };
     socket.onclose = () => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      if (this.stopped) return;
-      this.link = "reconnecting";
-      this.changed();
-      if (!navigator.onLine) return; // the `online` event reconnects
-      const ceiling = Math.min(30_000, 500 * 2 ** this.attempt++);
-      this.retry = window.setTimeout(() => this.connect(), 250 + Math.random() * ceiling);
+      if (this.socket === socket) this.dropped();
     };
+  }
+
+  /** The socket is gone: reconnect with backoff, or when the browser is back online. */
+  private dropped() {
+    if (!this.socket) return;
+    this.socket = null;
+    if (this.stopped) return;
+    this.link = "reconnecting";
+    this.changed();
+    if (!navigator.onLine) return; // the `online` event reconnects
+    const ceiling = Math.min(30_000, 500 * 2 ** this.attempt++);
+    this.retry = window.setTimeout(() => this.connect(), 250 + Math.random() * ceiling);
   }
 
   private handle(frame: Frame) {
@@ -151,11 +203,8 @@ class Live {
         const held = frame.chatrooms as Chatroom[];
         for (const chatroom of held) {
           const room = this.room(chatroom);
-          this.send({
-            type: "resume",
-            chatroomId: chatroom.chatroomId,
-            afterSeq: room.messages.at(-1)?.seq ?? 0,
-          });
+          room.watching = false;
+          this.resume(room);
           for (const p of room.pending) {
             this.send({
               type: "send",
@@ -165,6 +214,22 @@ class Live {
             });
           }
         }
+        for (const chatroomId of this.watched) {
+          if (held.some((c) => c.chatroomId === chatroomId)) continue;
+          this.send({ type: "watch", chatroomId });
+          const room = this.rooms.get(chatroomId);
+          if (room) this.resume(room);
+        }
+        break;
+      }
+      case "open":
+        this.open = frame.chatrooms as Chatroom[];
+        break;
+      case "history": {
+        const room = this.rooms.get(frame.chatroomId as string);
+        if (!room) break;
+        for (const m of frame.messages as Frame[]) this.keep(room, received(m));
+        room.older = (frame.fromSeq as number) <= 1 ? "none" : "more";
         break;
       }
       case "queue": {
@@ -177,8 +242,11 @@ class Live {
       case "chatroom": {
         const chatroom = frame as unknown as Chatroom;
         const mine = chatroom.agent?.id === this.me();
-        if (mine || this.rooms.has(chatroom.chatroomId)) {
-          this.room(chatroom).chatroom = chatroom;
+        if (mine || this.rooms.has(chatroom.chatroomId) || this.watched.has(chatroom.chatroomId)) {
+          const room = this.room(chatroom);
+          room.chatroom = chatroom;
+          room.watching = !mine && this.watched.has(chatroom.chatroomId);
+          if (mine) this.watched.delete(chatroom.chatroomId);
           this.waiters.get(chatroom.chatroomId)?.resolve();
           this.waiters.delete(chatroom.chatroomId);
         }
@@ -190,7 +258,6 @@ class Live {
         if (!room) break;
         const pending = room.pending.find((p) => p.clientMsgId === frame.clientMsgId);
         room.pending = room.pending.filter((p) => p.clientMsgId !== frame.clientMsgId);
-        if (room.messages.some((m) => m.seq === frame.seq)) break;
         const message: ChatMessage =
           frame.type === "ack"
             ? {
@@ -200,18 +267,11 @@ class Live {
                 text: pending?.text ?? "",
                 sentAt: frame.sentAt as string,
               }
-            : {
-                seq: frame.seq as number,
-                clientMsgId: frame.clientMsgId as string | null,
-                sender: frame.sender as ChatMessage["sender"],
-                text: frame.message as string,
-                sentAt: frame.sentAt as string,
-              };
-        room.messages.push(message);
-        room.messages.sort((a, b) => a.seq - b.seq);
+            : received(frame);
+        if (!this.keep(room, message)) break;
         if (message.sender.kind === "visitor") {
           room.visitorTyping = false;
-          this.onAlert?.({ kind: "message", chatroom: room.chatroom, message });
+          if (!room.watching) this.onAlert?.({ kind: "message", chatroom: room.chatroom, message });
         }
         break;
       }
@@ -236,6 +296,8 @@ class Live {
         } else if (id && this.rooms.has(id)) {
           const room = this.rooms.get(id);
           if (room) room.refusal = { code: frame.code as string, message: frame.message as string };
+        } else if (id && this.watched.delete(id)) {
+          this.refusedWatch.set(id, { code: frame.code as string, message: frame.message as string });
         }
         break;
       }
@@ -245,10 +307,34 @@ class Live {
     this.changed();
   }
 
+  /** After (re)connecting: everything after the last message the room shows, or the latest page. */
+  private resume(room: Room) {
+    const last = room.messages.at(-1)?.seq;
+    const afterSeq = last ?? Math.max(0, room.chatroom.lastSeq - PAGE);
+    this.send({ type: "resume", chatroomId: room.chatroom.chatroomId, afterSeq });
+  }
+
+  /** Places a message by seq; false when the room had it already. */
+  private keep(room: Room, message: ChatMessage): boolean {
+    if (room.messages.some((m) => m.seq === message.seq)) return false;
+    room.messages.push(message);
+    room.messages.sort((a, b) => a.seq - b.seq);
+    if (room.messages[0]?.seq === 1) room.older = "none";
+    return true;
+  }
+
   private room(chatroom: Chatroom): Room {
     let room = this.rooms.get(chatroom.chatroomId);
     if (!room) {
-      room = { chatroom, messages: [], pending: [], visitorTyping: false, refusal: null };
+      room = {
+        chatroom,
+        watching: false,
+        older: "more",
+        messages: [],
+        pending: [],
+        visitorTyping: false,
+        refusal: null,
+      };
       this.rooms.set(chatroom.chatroomId, room);
     }
     return room;
@@ -270,3 +356,14 @@ class Live {
 }
 
 export const live = new Live();
+
+/** A `message` frame (or a message of a `history` page) as the console keeps it. */
+function received(frame: Frame): ChatMessage {
+  return {
+    seq: frame.seq as number,
+    clientMsgId: frame.clientMsgId as string | null,
+    sender: frame.sender as ChatMessage["sender"],
+    text: frame.message as string,
+    sentAt: frame.sentAt as string,
+  };
+}

@@ -3,7 +3,7 @@
 // link, as a new teammate does.
 
 import { expect, type Page, test } from "@playwright/test";
-import { api, signIn } from "../../tests/support";
+import { api, inviteAgent, signIn } from "../../tests/support";
 
 test("two agents race to join: one holds it, the other sees who did", async ({ browser }) => {
   const unique = Math.random().toString(36).slice(2, 10);
@@ -16,31 +16,7 @@ test("two agents race to join: one holds it, the other sees who did", async ({ b
     adminPassword: password,
   });
   const token = signup.tokens.accessToken;
-  const roles = await api<{ id: string; name: string }[]>("GET", "/api/tenant/roles", undefined, { token });
-  const agentRole = roles.find((r) => r.name === "agent")?.id;
-  const teammate = { email: `max-${unique}@team.test`, name: "Max" };
-  await api(
-    "POST",
-    "/api/tenant/users",
-    { name: teammate.name, email: teammate.email, roleIds: [agentRole] },
-    { token },
-  );
-
-  // The invitation reaches the mailbox; its token sets Max's password.
-  let link = "";
-  await expect
-    .poll(
-      async () => {
-        const mails = await api<{ to: unknown; text: string }[]>("GET", "/dev/mail/messages");
-        const mail = mails.find((m) => JSON.stringify(m.to).includes(teammate.email));
-        link = /https?:\/\/\S+\/console\/accept-invitation#token=\S+/.exec(mail?.text ?? "")?.[0] ?? "";
-        return link;
-      },
-      { message: "the invitation email arrives", timeout: 30_000 },
-    )
-    .not.toBe("");
-  const invitationToken = new URL(link).hash.replace("#token=", "");
-  await api("POST", "/api/tenant/auth/password-reset/confirm", { token: invitationToken, password });
+  const teammate = await inviteAgent(token, "Max");
 
   const chatbot = await api<{ apiKey: string; chatbot: { id: string } }>(
     "POST",
@@ -53,7 +29,7 @@ test("two agents race to join: one holds it, the other sees who did", async ({ b
   const lena = await (await browser.newContext()).newPage();
   const max = await (await browser.newContext()).newPage();
   await signIn(lena, owner.email, password);
-  await signIn(max, teammate.email, password);
+  await signIn(max, teammate.email, teammate.password);
 
   await api("POST", "/v1/visitor/sessions", {
     tenantId: me.tenant.id,

@@ -1,11 +1,14 @@
 // The agent's inbox: the tenant's queue (oldest first, with how long each has waited), the
-// chatrooms this agent holds, and the conversation open in the middle with its visitor beside it.
+// chatrooms this agent holds, for moderators every open chatroom, and the conversation open in
+// the middle with its visitor beside it. A moderator opening another agent's conversation
+// watches it, read-only, until they open another.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Chatroom } from "../../../shared/chat";
 import { sentence } from "../errors";
 import { live, type Room } from "../live";
 import { navigate, ROOT } from "../router";
+import { session } from "../session";
 
 export function Inbox({ open }: { open: string | null }) {
   const [, redraw] = useState(0);
@@ -18,8 +21,15 @@ export function Inbox({ open }: { open: string | null }) {
     const tick = window.setInterval(() => redraw((n) => n + 1), 30_000);
     return () => clearInterval(tick);
   }, []);
-  const mine = [...live.rooms.values()];
+  const moderator = session.can("chatrooms:moderate");
+  useEffect(() => {
+    if (!open || !moderator || live.rooms.has(open)) return;
+    live.watch(open);
+    return () => live.unwatch(open);
+  }, [open, moderator]);
+  const mine = [...live.rooms.values()].filter((r) => !r.watching);
   const room = open ? live.rooms.get(open) : undefined;
+  const refused = open ? live.refusedWatch.get(open) : undefined;
   return (
     <div class="inbox">
       <nav class="lists" aria-label="Conversations">
@@ -52,19 +62,51 @@ export function Inbox({ open }: { open: string | null }) {
             </ul>
           )}
         </section>
+        {moderator && <AllOpen current={open} />}
       </nav>
       {room ? (
         <Conversation room={room} />
       ) : (
         <section class="placeholder">
           <p>
-            {open
-              ? "This conversation is not one of yours."
-              : "Pick a conversation, or join one from the queue."}
+            {refused
+              ? sentence(refused)
+              : open
+                ? moderator
+                  ? "Opening the conversation…"
+                  : "This conversation is not one of yours."
+                : "Pick a conversation, or join one from the queue."}
           </p>
         </section>
       )}
     </div>
+  );
+}
+
+/** Every open chatroom of the tenant, for moderators: who holds it, or that it waits. */
+function AllOpen({ current }: { current: string | null }) {
+  return (
+    <section aria-labelledby="open-title">
+      <h2 id="open-title">All open ({live.open.length})</h2>
+      {live.open.length === 0 ? (
+        <p class="empty">No conversation is open.</p>
+      ) : (
+        <ul class="rooms">
+          {live.open.map((c) => (
+            <li key={c.chatroomId}>
+              <a
+                href={`${ROOT}/chatrooms/${c.chatroomId}`}
+                aria-current={c.chatroomId === current ? "page" : undefined}
+              >
+                <strong>{c.name}</strong>
+                <span class={`status ${c.status}`}>{c.status}</span>
+                <span class="preview">{c.agent ? `with ${c.agent.name}` : "nobody has joined"}</span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
 
@@ -128,11 +170,23 @@ function Conversation({ room }: { room: Room }) {
   const log = useRef<HTMLDivElement>(null);
   const [text, setText] = useState("");
   const [confirming, setConfirming] = useState(false);
+  const [joinRefusal, setJoinRefusal] = useState<{ code: string; message: string } | null>(null);
   const typingSent = useRef(0);
   const ended = ["closed", "stale", "blocked"].includes(chatroom.status);
+  const shown = useRef({ first: 0, last: 0, height: 0 });
 
+  // A new message (or another conversation) scrolls to the end; an earlier page keeps the reader
+  // where they were. (What this render drew: `room` changes under it before the effect runs.)
+  const first = room.messages[0]?.seq ?? 0;
+  const last = room.messages.at(-1)?.seq ?? 0;
+  const sending = room.pending.length;
   useEffect(() => {
-    if (log.current) log.current.scrollTop = log.current.scrollHeight;
+    const el = log.current;
+    if (!el) return;
+    const before = shown.current;
+    if (first < before.first && last === before.last) el.scrollTop += el.scrollHeight - before.height;
+    else if (last !== before.last || sending) el.scrollTop = el.scrollHeight;
+    shown.current = { first, last, height: el.scrollHeight };
     if (document.visibilityState === "visible") live.read(id);
   });
 
@@ -162,13 +216,32 @@ function Conversation({ room }: { room: Room }) {
             <p class="muted">
               <span class={`status ${chatroom.status}`}>{chatroom.status}</span>
               {chatroom.status === "standby" && " · the visitor is away; messages wait for them"}
+              {room.watching &&
+                ` · you are watching${chatroom.agent ? `; ${chatroom.agent.name} holds it` : ""}`}
             </p>
           </div>
           {!ended && (
             <div class="actions">
-              <button type="button" onClick={() => live.leave(id)}>
-                Leave
-              </button>
+              {room.watching ? (
+                chatroom.status === "waiting" && (
+                  <button
+                    type="button"
+                    class="primary"
+                    onClick={() =>
+                      live.join(id).then(
+                        () => setJoinRefusal(null),
+                        (frame: { code: string; message: string }) => setJoinRefusal(frame),
+                      )
+                    }
+                  >
+                    Join
+                  </button>
+                )
+              ) : (
+                <button type="button" onClick={() => live.leave(id)}>
+                  Leave
+                </button>
+              )}
               <button type="button" onClick={() => live.mark(id, "stale")}>
                 Mark stale
               </button>
@@ -202,12 +275,19 @@ function Conversation({ room }: { room: Room }) {
             </button>
           </div>
         )}
-        {room.refusal && (
+        {(room.refusal ?? joinRefusal) && (
           <p class="form-error" role="alert">
-            {sentence(room.refusal)}
+            {sentence(room.refusal ?? joinRefusal)}
           </p>
         )}
         <div class="log" role="log" aria-label="Messages" ref={log}>
+          {room.older !== "none" && (
+            <p class="earlier">
+              <button type="button" disabled={room.older === "loading"} onClick={() => live.earlier(id)}>
+                {room.older === "loading" ? "Loading earlier messages…" : "Load earlier messages"}
+              </button>
+            </p>
+          )}
           <ol>
             {room.messages.map((m) => (
               <li key={m.seq} class={`msg ${m.sender.kind}`} data-seq={m.seq}>
@@ -232,6 +312,12 @@ function Conversation({ room }: { room: Room }) {
         </p>
         {ended ? (
           <p class="ended">This conversation has ended ({chatroom.closeReason ?? chatroom.status}).</p>
+        ) : room.watching ? (
+          <p class="ended">
+            {chatroom.agent
+              ? `Only ${chatroom.agent.name}, who holds this conversation, can reply.`
+              : "Join the conversation to reply."}
+          </p>
         ) : (
           <form class="composer" onSubmit={submit}>
             <textarea

@@ -81,8 +81,13 @@ export class Conversation {
       else this.connect();
     }
     window.addEventListener("online", () => this.reconnectNow());
-    // Offline: let go of the socket at once, rather than when a write times out.
-    window.addEventListener("offline", () => this.socket?.close());
+    // Offline: let go of the socket at once, rather than when its closing handshake times out.
+    window.addEventListener("offline", () => {
+      const socket = this.socket;
+      if (!socket) return;
+      socket.close();
+      this.dropped(1006, "offline");
+    });
   }
 
   /** Opens a chatroom for the visitor (the pre-chat form, or a signed identity). */
@@ -225,7 +230,7 @@ export class Conversation {
       this.changed();
     };
     socket.onclose = (event) => {
-      if (this.socket === socket) this.dropped(event);
+      if (this.socket === socket) this.dropped(event.code, event.reason);
     };
     this.changed();
   }
@@ -337,13 +342,13 @@ export class Conversation {
     }
   }
 
-  private dropped(event: CloseEvent) {
+  private dropped(code: number, reason: string) {
     this.socket = null;
     clearInterval(this.timers.ping);
     if (this.ending || !this.saved) return;
-    if (event.code === CLOSE.chatroomClosed && event.reason === "chatroom_closed") return this.end("closed");
-    if (event.code === CLOSE.forbidden) return this.end("blocked");
-    if (event.code === CLOSE.unauthorised) return this.end("expired");
+    if (code === CLOSE.chatroomClosed && reason === "chatroom_closed") return this.end("closed");
+    if (code === CLOSE.forbidden) return this.end("blocked");
+    if (code === CLOSE.unauthorised) return this.end("expired");
     this.phase = "reconnecting";
     this.changed();
     if (!navigator.onLine) return; // the `online` event reconnects
