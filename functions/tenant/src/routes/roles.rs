@@ -49,10 +49,14 @@ async fn load(state: &AppState, agent: &Agent, id: &str) -> Result<Role, ApiErro
     state.repos.roles.get(&agent.tenant_id, &id).await?.ok_or_else(role_not_found)
 }
 
-/// The tenant's roles, oldest first.
-#[utoipa::path(get, path = "/roles", operation_id = "list_roles", tag = "roles", security(("bearer" = [])), responses((status = 200, body = Vec<RoleView>)))]
+/// The tenant's roles, oldest first: for those who manage roles, and for those who manage users
+/// (who give people roles, so must see their names).
+#[utoipa::path(get, path = "/roles", operation_id = "list_roles", tag = "roles", security(("bearer" = [])),
+    responses((status = 200, body = Vec<RoleView>), (status = 403, description = "permission_denied: neither roles:manage nor users:manage")))]
 pub async fn list(State(state): State<AppState>, agent: Agent) -> Result<Json<Vec<RoleView>>, ApiError> {
-    agent.require(Permission::RolesManage)?;
+    if !agent.holds(Permission::UsersManage) {
+        agent.require(Permission::RolesManage)?;
+    }
     let roles = state.repos.roles.list(&agent.tenant_id).await?;
     Ok(Json(roles.iter().map(RoleView::from).collect()))
 }

@@ -173,3 +173,20 @@ async fn a_role_manager_cannot_put_permissions_they_do_not_hold_into_roles() {
     let body = json!({ "name": "helper", "permissions": ["chatrooms:join"] });
     expect_status(app.post("/roles", manager.bearer(), body).await, 201).await;
 }
+
+#[tokio::test]
+async fn a_user_manager_reads_the_roles_they_hand_out_but_cannot_change_them() {
+    let app = spawn_app().await;
+    let admin = sign_up(&app).await;
+    let manager_role = create_role(&app, &admin, "team-lead", &["users:manage", "chatrooms:join"]).await;
+    let manager = invite_user_with_password(&app, &admin, &[&manager_role]).await;
+    let listed = expect_status(app.get("/roles", manager.bearer()).await, 200).await;
+    assert_eq!(listed, roles(&app, &admin).await, "the same list the admin reads");
+    let body = json!({ "name": "helper", "permissions": ["chatrooms:join"] });
+    assert_error(app.post("/roles", manager.bearer(), body).await, 403, "permission_denied").await;
+
+    // Someone who manages neither reads nothing.
+    let agent_role = role_id(&app, &admin, "agent").await;
+    let agent = invite_user_with_password(&app, &admin, &[&agent_role]).await;
+    assert_error(app.get("/roles", agent.bearer()).await, 403, "permission_denied").await;
+}

@@ -60,7 +60,10 @@ export function draw(host: HTMLElement, spec: ChartSpec): () => void {
           stroke: s.colour,
           width: 2,
           ...(s.dash ? { dash: s.dash } : {}),
-          ...(bars ? { paths: bars, fill: s.colour, points: { show: false } } : { points: { show: true } }),
+          // Bars are filled, not outlined: a day with nothing draws nothing, not a hairline.
+          ...(bars
+            ? { paths: bars, fill: s.colour, width: 0, points: { show: false } }
+            : { points: { show: true } }),
         }),
       ),
     ],
