@@ -2,6 +2,9 @@
 // queue or a new visitor message in a chatroom the agent is not looking at.
 
 import type { Alert } from "./live";
+import { strings } from "./strings";
+
+const t = strings.alerts;
 
 let audio: AudioContext | null = null;
 
@@ -33,8 +36,8 @@ export function alert(event: Alert, viewing: string | null) {
   if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
   const { title, body } =
     event.kind === "queued"
-      ? { title: "New conversation waiting", body: `${event.chatroom.name} (${event.chatroom.email})` }
-      : { title: `${event.chatroom.name} wrote`, body: event.message.text.slice(0, 120) };
+      ? { title: t.queued, body: t.queuedBody(event.chatroom.name, event.chatroom.email) }
+      : { title: t.wrote(event.chatroom.name), body: event.message.text.slice(0, 120) };
   new Notification(title, { body, tag: event.chatroom.chatroomId });
 }
 

@@ -8,6 +8,9 @@ import { PAGES } from "./pages";
 import { ForgotPassword, Login, SetPassword, SignUp } from "./pages/auth";
 import { navigate, ROOT, usePath } from "./router";
 import { session } from "./session";
+import { strings } from "./strings";
+
+const t = strings.nav;
 
 /** A page below a navigation entry (the reports below Analytics) keeps the entry current. */
 const under = (path: string, href: string | undefined) =>
@@ -32,7 +35,7 @@ export function App() {
     live.onAlert = (event) => alert(event, open);
   }, [open]);
 
-  if (state.status === "loading") return <p class="loading">Loading…</p>;
+  if (state.status === "loading") return <p class="loading">{strings.common.loading}</p>;
   if (path === "/reset-password") return <SetPassword invitation={false} />;
   if (path === "/accept-invitation") return <SetPassword invitation={true} />;
   if (state.status === "signed_out") {
@@ -49,9 +52,9 @@ export function App() {
     <div class="shell">
       <header class="top">
         <a class="brand" href={`${ROOT}/`}>
-          Parley
+          {strings.common.brand}
         </a>
-        <nav aria-label="Console">
+        <nav aria-label={t.label}>
           {PAGES.filter((p) => p.nav && (!p.nav.permission || session.can(p.nav.permission))).map((p) => (
             <a
               key={p.nav?.href}
@@ -62,23 +65,21 @@ export function App() {
             </a>
           ))}
         </nav>
-        <span class="who">
-          {me.user.name} · {me.tenant.name}
-        </span>
+        <span class="who">{t.who(me.user.name, me.tenant.name)}</span>
         <button type="button" class="small" onClick={askForNotifications}>
-          Notify me
+          {t.notifyMe}
         </button>
         <button type="button" class="small" onClick={() => void session.logout()}>
-          Sign out
+          {t.signOut}
         </button>
       </header>
       {page ? (
         page.draw(param)
       ) : (
         <main class="placeholder">
-          <h1>Not found</h1>
+          <h1>{t.notFound}</h1>
           <p>
-            There is no page at this address. <a href={`${ROOT}/`}>Go to the inbox</a>.
+            {t.noPage} <a href={`${ROOT}/`}>{t.goToInbox}</a>.
           </p>
         </main>
       )}

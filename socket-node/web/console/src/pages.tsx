@@ -9,6 +9,9 @@ import { Settings } from "./pages/admin/settings";
 import { Reports } from "./pages/analytics/reports";
 import { AnalyticsStatus } from "./pages/analytics/status";
 import { Inbox } from "./pages/inbox";
+import { strings } from "./strings";
+
+const t = strings.nav;
 
 export interface Page {
   /** The path under /console, or a pattern whose first group is handed to `draw`. */
@@ -28,16 +31,16 @@ const admin = (href: string, label: string, permission: string, Draw: FunctionCo
 export const PAGES: Page[] = [
   {
     path: /^\/(?:chatrooms\/([^/]+))?$/,
-    nav: { label: "Inbox", href: "/" },
+    nav: { label: t.inbox, href: "/" },
     draw: (id) => <Inbox open={id} />,
   },
-  admin("/agents", "Agents", "users:manage", Agents),
-  admin("/roles", "Roles", "roles:manage", Roles),
-  admin("/chatbots", "Chatbots", "chatbots:manage", Chatbots),
-  admin("/settings", "Settings", "tenant:manage", Settings),
+  admin("/agents", t.agents, "users:manage", Agents),
+  admin("/roles", t.roles, "roles:manage", Roles),
+  admin("/chatbots", t.chatbots, "chatbots:manage", Chatbots),
+  admin("/settings", t.settings, "tenant:manage", Settings),
   {
     path: /^\/analytics$/,
-    nav: { label: "Analytics", href: "/analytics", permission: "analytics:view" },
+    nav: { label: t.analytics, href: "/analytics", permission: "analytics:view" },
     draw: () => <AnalyticsStatus />,
   },
   { path: /^\/analytics\/reports$/, draw: () => <Reports /> },

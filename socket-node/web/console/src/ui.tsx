@@ -3,6 +3,7 @@
 
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { strings } from "./strings";
 
 export function Field(
   props: {
@@ -50,7 +51,7 @@ export function AuthFrame({ title, children }: { title: string; children: Compon
   return (
     <main class="auth">
       <div class="auth-card">
-        <p class="brand">Parley</p>
+        <p class="brand">{strings.common.brand}</p>
         <h1>{title}</h1>
         {children}
       </div>
@@ -130,7 +131,7 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
         {label}
       </button>
       <span role="status" class="muted">
-        {copied === true ? "Copied" : copied === false ? "Couldn't copy: select the text and copy it" : ""}
+        {copied === true ? strings.common.copied : copied === false ? strings.common.copyFailed : ""}
       </span>
     </span>
   );
@@ -152,7 +153,7 @@ export function Confirm(props: {
         {props.yes}
       </button>
       <button type="button" onClick={props.onNo}>
-        Cancel
+        {strings.common.cancel}
       </button>
     </div>
   );

@@ -7,6 +7,7 @@ import { ApiError, BASE, call } from "../api/http";
 import { sentence } from "../errors";
 import { navigate, ROOT } from "../router";
 import { session } from "../session";
+import { strings } from "../strings";
 import { AuthFrame, Field, FormError } from "../ui";
 
 /** Runs a form's action, keeping its error sentence and whether it is busy. */
@@ -28,6 +29,8 @@ function useSubmit(action: (data: FormData) => Promise<void>) {
   return { error, busy, onSubmit };
 }
 
+const t = strings.auth;
+
 const text = (data: FormData, name: string) => String(data.get(name) ?? "").trim();
 
 export function Login() {
@@ -37,18 +40,18 @@ export function Login() {
     navigate(`${ROOT}/`, true);
   });
   return (
-    <AuthFrame title="Sign in">
+    <AuthFrame title={t.signIn}>
       <form onSubmit={onSubmit}>
         <FormError text={error ?? (reason ? sentence({ code: reason }) : null)} />
-        <Field label="Email" name="email" type="email" autoComplete="username" required />
-        <Field label="Password" name="password" type="password" autoComplete="current-password" required />
+        <Field label={strings.common.email} name="email" type="email" autoComplete="username" required />
+        <Field label={t.password} name="password" type="password" autoComplete="current-password" required />
         <button type="submit" class="primary" disabled={busy}>
-          {busy ? "Signing in…" : "Sign in"}
+          {busy ? t.signingIn : t.signIn}
         </button>
       </form>
       <p class="aside">
-        <a href={`${ROOT}/forgot-password`}>Forgot your password?</a> · New to Parley?{" "}
-        <a href={`${ROOT}/signup`}>Create an account</a>
+        <a href={`${ROOT}/forgot-password`}>{t.forgotPassword}</a> · {t.newToParley}{" "}
+        <a href={`${ROOT}/signup`}>{t.createAnAccount}</a>
       </p>
     </AuthFrame>
   );
@@ -65,14 +68,14 @@ export function SignUp() {
     navigate(`${ROOT}/`, true);
   });
   return (
-    <AuthFrame title="Create your Parley account">
+    <AuthFrame title={t.signUpTitle}>
       <form onSubmit={onSubmit}>
         <FormError text={error} />
-        <Field label="Company or team name" name="tenantName" autoComplete="organization" required />
-        <Field label="Your name" name="adminName" autoComplete="name" required />
-        <Field label="Email" name="adminEmail" type="email" autoComplete="username" required />
+        <Field label={t.tenantName} name="tenantName" autoComplete="organization" required />
+        <Field label={t.yourName} name="adminName" autoComplete="name" required />
+        <Field label={strings.common.email} name="adminEmail" type="email" autoComplete="username" required />
         <Field
-          label="Password"
+          label={t.password}
           name="adminPassword"
           type="password"
           autoComplete="new-password"
@@ -80,11 +83,11 @@ export function SignUp() {
           required
         />
         <button type="submit" class="primary" disabled={busy}>
-          {busy ? "Creating…" : "Create account"}
+          {busy ? t.creating : t.createAccount}
         </button>
       </form>
       <p class="aside">
-        Already have an account? <a href={`${ROOT}/login`}>Sign in</a>
+        {t.haveAccount} <a href={`${ROOT}/login`}>{t.signIn}</a>
       </p>
     </AuthFrame>
   );
@@ -97,22 +100,20 @@ export function ForgotPassword() {
     setSent(true);
   });
   return (
-    <AuthFrame title="Reset your password">
+    <AuthFrame title={t.resetTitle}>
       {sent ? (
-        <p role="status">
-          If an account uses that address, an email with a link to set a new password is on its way.
-        </p>
+        <p role="status">{t.resetSent}</p>
       ) : (
         <form onSubmit={onSubmit}>
           <FormError text={error} />
-          <Field label="Email" name="email" type="email" autoComplete="username" required />
+          <Field label={strings.common.email} name="email" type="email" autoComplete="username" required />
           <button type="submit" class="primary" disabled={busy}>
-            Send me a link
+            {t.sendLink}
           </button>
         </form>
       )}
       <p class="aside">
-        <a href={`${ROOT}/login`}>Back to sign in</a>
+        <a href={`${ROOT}/login`}>{t.backToSignIn}</a>
       </p>
     </AuthFrame>
   );
@@ -145,20 +146,20 @@ export function SetPassword({ invitation }: { invitation: boolean }) {
       setSignInFailed(sentence(failure));
     }
   });
-  const title = invitation ? "Join your team on Parley" : "Choose a new password";
+  const title = invitation ? t.invitationTitle : t.newPasswordTitle;
   if (!token) {
     return (
       <AuthFrame title={title}>
-        <p role="alert">This link is incomplete. Open it again from the email, or ask for a new one.</p>
+        <p role="alert">{t.linkIncomplete}</p>
       </AuthFrame>
     );
   }
   if (signInFailed) {
     return (
       <AuthFrame title={title}>
-        <p role="status">Your password is set, but signing in didn't work: {signInFailed}</p>
+        <p role="status">{t.setButSignInFailed(signInFailed)}</p>
         <a class="primary button" href={`${ROOT}/login`}>
-          Sign in
+          {t.signIn}
         </a>
       </AuthFrame>
     );
@@ -167,24 +168,18 @@ export function SetPassword({ invitation }: { invitation: boolean }) {
     <AuthFrame title={title}>
       <form onSubmit={onSubmit}>
         <FormError text={error} />
-        <Field label="Email" name="email" type="email" autoComplete="username" required />
+        <Field label={strings.common.email} name="email" type="email" autoComplete="username" required />
         <Field
-          label="New password"
+          label={t.newPassword}
           name="password"
           type="password"
           autoComplete="new-password"
           minLength={12}
           required
         />
-        <Field
-          label="Repeat the password"
-          name="confirm"
-          type="password"
-          autoComplete="new-password"
-          required
-        />
+        <Field label={t.repeatPassword} name="confirm" type="password" autoComplete="new-password" required />
         <button type="submit" class="primary" disabled={busy}>
-          {busy ? "Setting…" : invitation ? "Join and sign in" : "Set password and sign in"}
+          {busy ? t.setting : invitation ? t.joinAndSignIn : t.setAndSignIn}
         </button>
       </form>
     </AuthFrame>

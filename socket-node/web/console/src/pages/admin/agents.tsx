@@ -8,9 +8,13 @@ import { BASE } from "../../api/http";
 import type { Invitation, Permission, Role, User, UserUpdate } from "../../api/types";
 import { fieldSentence, invalidField, sentence } from "../../errors";
 import { session } from "../../session";
+import { strings } from "../../strings";
 import { AdminFrame, Area, Confirm, Field, FormError, useAction, useLoad } from "../../ui";
 
 const USERS = `${BASE.tenant}/users`;
+
+const t = strings.admin.agents;
+const { common } = strings;
 
 interface Team {
   users: User[];
@@ -35,8 +39,8 @@ export function Agents() {
   const [notice, setNotice] = useState("");
   if (!team.data)
     return (
-      <AdminFrame title="Agents" intro="Everyone on your team who answers visitors or runs Parley.">
-        {team.failure ? <FormError text={sentence(team.failure)} /> : <p class="muted">Loading…</p>}
+      <AdminFrame title={t.title} intro={t.intro}>
+        {team.failure ? <FormError text={sentence(team.failure)} /> : <p class="muted">{common.loading}</p>}
       </AdminFrame>
     );
   const data = team.data;
@@ -45,21 +49,21 @@ export function Agents() {
     team.set({ ...data, users: users.map((u) => (u.id === user.id ? user : u)) });
   const user = users.find((u) => u.id === selected);
   return (
-    <AdminFrame title="Agents" intro="Everyone on your team who answers visitors or runs Parley.">
+    <AdminFrame title={t.title} intro={t.intro}>
       <p role="status" class="notice">
         {notice}
       </p>
       <div class="admin-columns">
         <section aria-labelledby="team-title" class="card">
-          <h2 id="team-title">Team ({users.length})</h2>
+          <h2 id="team-title">{t.team(users.length)}</h2>
           <table class="list">
             <thead>
               <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Roles</th>
-                <th scope="col">Status</th>
+                <th scope="col">{common.name}</th>
+                <th scope="col">{t.roles}</th>
+                <th scope="col">{t.status}</th>
                 <th scope="col">
-                  <span class="visually-hidden">Actions</span>
+                  <span class="visually-hidden">{common.actions}</span>
                 </th>
               </tr>
             </thead>
@@ -73,16 +77,16 @@ export function Agents() {
                   </td>
                   <td>{roleNames(u.roleIds, roles, data.rolesKnown)}</td>
                   <td>
-                    <span class={`pill ${statusOf(u)}`}>{STATUS[statusOf(u)]}</span>
+                    <span class={`pill ${statusOf(u)}`}>{t.states[statusOf(u)]}</span>
                   </td>
                   <td>
                     <button
                       type="button"
                       class="small"
                       onClick={() => setSelected(u.id)}
-                      aria-label={`Edit ${u.name}`}
+                      aria-label={common.editNamed(u.name)}
                     >
-                      Edit
+                      {common.edit}
                     </button>
                   </td>
                 </tr>
@@ -101,7 +105,7 @@ export function Agents() {
             }}
             onDeleted={() => {
               setSelected(null);
-              setNotice(`${user.name} was deleted.`);
+              setNotice(t.deleted(user.name));
               team.set({ ...data, users: users.filter((u) => u.id !== user.id) });
             }}
             onClose={() => setSelected(null)}
@@ -111,7 +115,7 @@ export function Agents() {
             team={team.data}
             onInvited={(invited) => {
               team.set({ ...data, users: [...users, invited] });
-              setNotice(`Invitation sent to ${invited.email}. They choose their password from the email.`);
+              setNotice(t.invited(invited.email));
             }}
           />
         )}
@@ -120,17 +124,15 @@ export function Agents() {
   );
 }
 
-const STATUS = { active: "Active", disabled: "Disabled", invited: "Invited" } as const;
-
-function statusOf(user: User): keyof typeof STATUS {
+function statusOf(user: User): keyof typeof t.states {
   if (user.status === "disabled") return "disabled";
   return user.passwordSet ? "active" : "invited";
 }
 
 function roleNames(ids: string[], roles: Role[], known: boolean): string {
-  if (!known) return ids.length === 1 ? "1 role" : `${ids.length} roles`;
-  const names = ids.map((id) => roles.find((r) => r.id === id)?.name ?? "unknown role");
-  return names.length ? names.join(", ") : "No role";
+  if (!known) return t.roleCount(ids.length);
+  const names = ids.map((id) => roles.find((r) => r.id === id)?.name ?? t.unknownRole);
+  return names.length ? names.join(", ") : t.noRole;
 }
 
 /** The roles, as checkboxes; `legend` names the group. */
@@ -144,7 +146,7 @@ function RolePicker(props: {
   const errorId = `${props.idPrefix}-roles-error`;
   return (
     <fieldset class="field choices" aria-describedby={props.error ? errorId : undefined}>
-      <legend>Roles</legend>
+      <legend>{t.roles}</legend>
       {props.roles.map((role) => (
         <label key={role.id} class="check">
           <input
@@ -189,8 +191,8 @@ function InviteForm({ team, onInvited }: { team: Team; onInvited: (user: User) =
   const general = invite.failure && !refused && !emailError && !rolesError ? sentence(invite.failure) : null;
   return (
     <section aria-labelledby="invite-title" class="card">
-      <h2 id="invite-title">Invite someone</h2>
-      <p class="muted">They get an email with a link to choose their password.</p>
+      <h2 id="invite-title">{t.inviteTitle}</h2>
+      <p class="muted">{t.inviteIntro}</p>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -198,7 +200,7 @@ function InviteForm({ team, onInvited }: { team: Team; onInvited: (user: User) =
         }}
       >
         <Field
-          label="Name"
+          label={common.name}
           id="invite-name"
           name="name"
           autoComplete="off"
@@ -207,7 +209,7 @@ function InviteForm({ team, onInvited }: { team: Team; onInvited: (user: User) =
           error={at("name")}
         />
         <Field
-          label="Email"
+          label={common.email}
           id="invite-email"
           name="email"
           type="email"
@@ -230,7 +232,7 @@ function InviteForm({ team, onInvited }: { team: Team; onInvited: (user: User) =
           }
         />
         <button type="submit" class="primary" disabled={invite.busy}>
-          {invite.busy ? "Sending…" : "Send invitation"}
+          {invite.busy ? t.sending : t.sendInvitation}
         </button>
       </form>
     </section>
@@ -288,16 +290,14 @@ function UserEditor(props: {
       ...(team.rolesKnown ? { roleIds } : {}),
     };
     const saved = await session.api<User>("PATCH", `${USERS}/${user.id}`, update);
-    await afterChange(saved, `${saved.name}'s changes are saved.`);
+    await afterChange(saved, common.changesSaved(saved.name));
   });
   const toggle = useAction(async () => {
     const status = user.status === "disabled" ? "active" : "disabled";
     const saved = await session.api<User>("PATCH", `${USERS}/${user.id}`, { status } satisfies UserUpdate);
     await afterChange(
       saved,
-      status === "disabled"
-        ? `${saved.name} is disabled and signed out everywhere.`
-        : `${saved.name} is enabled.`,
+      status === "disabled" ? t.disabledEverywhere(saved.name) : common.enabled(saved.name),
     );
   });
   const remove = useAction(async () => {
@@ -330,13 +330,8 @@ function UserEditor(props: {
         <h2 id="editor-title">
           {user.name} <span class="muted">· {user.email}</span>
         </h2>
-        <button
-          type="button"
-          class="small"
-          onClick={props.onClose}
-          aria-label={`Close ${user.name}'s details`}
-        >
-          Close
+        <button type="button" class="small" onClick={props.onClose} aria-label={t.closeDetails(user.name)}>
+          {common.close}
         </button>
       </div>
       <form
@@ -346,7 +341,7 @@ function UserEditor(props: {
         }}
       >
         <Field
-          label="Name"
+          label={common.name}
           id="user-name"
           value={name}
           onInput={(e) => setName(e.currentTarget.value)}
@@ -363,22 +358,20 @@ function UserEditor(props: {
             idPrefix="user"
           />
         ) : (
-          <p class="muted">Roles are managed by someone with the roles:manage permission.</p>
+          <p class="muted">{t.rolesElsewhere}</p>
         )}
 
         <fieldset class="field">
-          <legend>Permissions</legend>
-          <p class="hint">
-            Each permission comes from the roles, or is granted or denied to this person alone.
-          </p>
+          <legend>{t.permissions}</legend>
+          <p class="hint">{t.permissionsHint}</p>
           <table class="grid permissions">
             <thead>
               <tr>
-                <th scope="col">Permission</th>
-                <th scope="col">From roles</th>
-                <th scope="col">Grant</th>
-                <th scope="col">Deny</th>
-                <th scope="col">Effective</th>
+                <th scope="col">{t.permission}</th>
+                <th scope="col">{t.fromRoles}</th>
+                <th scope="col">{t.grant}</th>
+                <th scope="col">{t.deny}</th>
+                <th scope="col">{t.effective}</th>
               </tr>
             </thead>
             <tbody>
@@ -393,40 +386,47 @@ function UserEditor(props: {
                       <input
                         type="radio"
                         name={`perm-${p.name}`}
-                        aria-label={`${p.name}: ${CHOICE[choice]}`}
+                        aria-label={`${p.name}: ${t.choices[choice]}`}
                         checked={(overrides[p.name] ?? "roles") === choice}
                         onChange={() => setOverrides({ ...overrides, [p.name]: choice })}
                       />
                       {choice === "roles" && (
-                        <span class="muted small-text">{fromRoles.has(p.name) ? " (yes)" : " (no)"}</span>
+                        <span class="muted small-text">
+                          {" "}
+                          {fromRoles.has(p.name) ? t.fromRolesYes : t.fromRolesNo}
+                        </span>
                       )}
                     </td>
                   ))}
                   <td>
-                    {effective.includes(p.name) ? <span class="yes">Yes</span> : <span class="no">No</span>}
+                    {effective.includes(p.name) ? (
+                      <span class="yes">{t.yes}</span>
+                    ) : (
+                      <span class="no">{t.no}</span>
+                    )}
                   </td>
                 </tr>
               ))}
             </tbody>
           </table>
           <p class="effective" aria-live="polite">
-            Effective permissions: {effective.length ? effective.join(", ") : "none"}
+            {t.effectiveList(effective)}
           </p>
           {permissionsError && <p class="field-error">{permissionsError}</p>}
         </fieldset>
 
         <fieldset class="field">
-          <legend>Conversations</legend>
+          <legend>{t.conversations}</legend>
           <label class="check">
             <input
               type="checkbox"
               checked={assigning}
               onChange={(e) => setAssigning(e.currentTarget.checked)}
             />
-            Alert them about new conversations
+            {t.alertThem}
           </label>
           <Field
-            label="Most conversations at once"
+            label={t.maxConcurrent}
             id="user-max"
             type="number"
             min={1}
@@ -438,31 +438,31 @@ function UserEditor(props: {
         </fieldset>
 
         <Area
-          label="Allowed IP addresses"
+          label={t.allowedIps}
           id="user-ips"
-          hint="One address (203.0.113.7) or network (10.0.0.0/8) per line. Empty: any address."
+          hint={t.allowedIpsHint}
           rows={3}
           value={allowList}
           onInput={(e) => setAllowList(e.currentTarget.value)}
           error={at("ipAllowList", entries)}
         />
         {user.ipAddresses.seen.length > 0 && (
-          <p class="hint">Seen from: {user.ipAddresses.seen.map((s) => s.ip).join(", ")}</p>
+          <p class="hint">{t.seenFrom(user.ipAddresses.seen.map((s) => s.ip))}</p>
         )}
         <FormError text={general} />
         <button type="submit" class="primary" disabled={save.busy}>
-          {save.busy ? "Saving…" : "Save changes"}
+          {save.busy ? common.saving : common.saveChanges}
         </button>
       </form>
 
       <section aria-labelledby="account-title" class="danger-zone">
-        <h3 id="account-title">Account</h3>
+        <h3 id="account-title">{t.account}</h3>
         <div class="row">
           <button type="button" onClick={() => void toggle.run()} disabled={toggle.busy}>
-            {disabled ? `Enable ${user.name}` : `Disable ${user.name}`}
+            {disabled ? common.enableNamed(user.name) : common.disableNamed(user.name)}
           </button>
           <button type="button" class="danger" onClick={() => setDeleting(true)}>
-            Delete {user.name}
+            {common.deleteNamed(user.name)}
           </button>
         </div>
         {toggle.failure ? (
@@ -472,8 +472,8 @@ function UserEditor(props: {
         ) : null}
         {deleting && (
           <Confirm
-            question={`Delete ${user.name}? They can no longer sign in, and this can't be undone.`}
-            yes="Delete for good"
+            question={t.deleteQuestion(user.name)}
+            yes={common.deleteForGood}
             busy={remove.busy}
             onYes={() => void remove.run()}
             onNo={() => {
@@ -491,5 +491,3 @@ function UserEditor(props: {
     </section>
   );
 }
-
-const CHOICE = { roles: "from roles", grant: "grant", deny: "deny" } as const;

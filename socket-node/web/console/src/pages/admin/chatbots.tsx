@@ -17,15 +17,19 @@ import type {
 } from "../../api/types";
 import { fieldSentence, invalidField, sentence } from "../../errors";
 import { session } from "../../session";
+import { strings } from "../../strings";
 import { AdminFrame, Area, Confirm, CopyButton, Field, FormError, useAction, useLoad } from "../../ui";
 
 const CHATBOTS = `${BASE.chatbots}/chatbots`;
 
+const t = strings.admin.chatbots;
+const { common } = strings;
+
 const DEFAULTS: ChatbotSettings = {
-  greeting: "Thanks for reaching out! A live agent will join shortly.",
+  greeting: t.defaultGreeting,
   colour: "#2563eb",
   position: "bottom-right",
-  launcherText: "Chat with us",
+  launcherText: t.defaultLauncherText,
 };
 
 /** What was just made: shown once, then gone with this page. */
@@ -41,12 +45,14 @@ export function Chatbots() {
   const [selected, setSelected] = useState<string | null>(null);
   const [secrets, setSecrets] = useState<Secrets | null>(null);
   const [notice, setNotice] = useState("");
-  const intro =
-    "A chatbot is the chat widget on your sites: where it may appear, how it looks, and its keys.";
   if (!loaded.data)
     return (
-      <AdminFrame title="Chatbots" intro={intro}>
-        {loaded.failure ? <FormError text={sentence(loaded.failure)} /> : <p class="muted">Loading…</p>}
+      <AdminFrame title={t.title} intro={t.intro}>
+        {loaded.failure ? (
+          <FormError text={sentence(loaded.failure)} />
+        ) : (
+          <p class="muted">{common.loading}</p>
+        )}
       </AdminFrame>
     );
   const bots = loaded.data;
@@ -59,7 +65,7 @@ export function Chatbots() {
     setNotice(text);
   };
   return (
-    <AdminFrame title="Chatbots" intro={intro}>
+    <AdminFrame title={t.title} intro={t.intro}>
       <p role="status" class="notice">
         {notice}
       </p>
@@ -69,13 +75,13 @@ export function Chatbots() {
       <div class="admin-columns wide-right">
         <section aria-labelledby="bots-title" class="card">
           <div class="card-head">
-            <h2 id="bots-title">Your chatbots ({bots.length})</h2>
+            <h2 id="bots-title">{t.list(bots.length)}</h2>
             <button type="button" class="small" onClick={() => setSelected("new")}>
-              New chatbot
+              {t.newChatbot}
             </button>
           </div>
           {bots.length === 0 ? (
-            <p class="muted">None yet: make the first one here.</p>
+            <p class="muted">{t.none}</p>
           ) : (
             <ul class="bots">
               {bots.map((b) => (
@@ -84,18 +90,19 @@ export function Chatbots() {
                   <span class="bot-name">
                     <strong>{b.name}</strong>
                     <span class="muted small-text">
-                      {b.allowedOrigins.length === 1 ? "1 site" : `${b.allowedOrigins.length} sites`} ·{" "}
-                      {b.apiKey ? b.apiKey.masked : "no key"}
+                      {t.siteCount(b.allowedOrigins.length)} · {b.apiKey ? b.apiKey.masked : t.noKey}
                     </span>
                   </span>
-                  <span class={`pill ${b.status}`}>{b.status === "disabled" ? "Disabled" : "Active"}</span>
+                  <span class={`pill ${b.status}`}>
+                    {b.status === "disabled" ? common.disabled : common.active}
+                  </span>
                   <button
                     type="button"
                     class="small"
                     onClick={() => setSelected(b.id)}
-                    aria-label={`Edit ${b.name}`}
+                    aria-label={common.editNamed(b.name)}
                   >
-                    Edit
+                    {common.edit}
                   </button>
                 </li>
               ))}
@@ -110,11 +117,11 @@ export function Chatbots() {
               loaded.set([...bots, made.chatbot]);
               setSelected(made.chatbot.id);
               setSecrets({ chatbotId: made.chatbot.id, ...made });
-              setNotice(`${made.chatbot.name} is made. Copy its key now.`);
+              setNotice(t.made(made.chatbot.name));
             }}
             onSaved={(bot) => {
               replace(bot);
-              setNotice(`${bot.name}'s changes are saved.`);
+              setNotice(common.changesSaved(bot.name));
             }}
           />
           {editing && (
@@ -130,7 +137,7 @@ export function Chatbots() {
                 loaded.set(bots.filter((b) => b.id !== editing.id));
                 setSelected(null);
                 setSecrets(null);
-                setNotice(`${editing.name} was deleted. Its widget no longer appears anywhere.`);
+                setNotice(t.deleted(editing.name));
               }}
             />
           )}
@@ -143,43 +150,41 @@ export function Chatbots() {
 function SecretsPanel({ secrets, onDone }: { secrets: Secrets; onDone: () => void }) {
   return (
     <section class="secrets" aria-labelledby="secrets-title">
-      <h2 id="secrets-title">Copy it now: it won't be shown again</h2>
-      <p>
-        Parley keeps only a fingerprint of each key and secret. Store them somewhere safe (a password manager,
-        your server's settings). If one is lost, rotate it to make a new one.
-      </p>
+      <h2 id="secrets-title">{t.secretsTitle}</h2>
+      <p>{t.secretsIntro}</p>
       {secrets.apiKey && (
-        <Secret label="API key" value={secrets.apiKey} hint="Goes in the snippet on your site's pages." />
+        <Secret label={t.apiKey} copy={t.copyApiKey} value={secrets.apiKey} hint={t.apiKeyHint} />
       )}
       {secrets.identitySecret && (
         <Secret
-          label="Identity secret"
+          label={t.identitySecret}
+          copy={t.copyIdentitySecret}
           value={secrets.identitySecret}
-          hint="Stays on your servers: it signs the visitors you vouch for. Never put it in a web page."
+          hint={t.identitySecretHint}
         />
       )}
       {secrets.snippet && (
         <div class="field">
-          <label for="secret-snippet">Snippet with the key</label>
+          <label for="secret-snippet">{t.snippetWithKey}</label>
           <textarea id="secret-snippet" class="code" readOnly rows={4} value={secrets.snippet} />
-          <CopyButton text={secrets.snippet} label="Copy snippet" />
+          <CopyButton text={secrets.snippet} label={t.copySnippet} />
         </div>
       )}
       <button type="button" class="primary" onClick={onDone}>
-        I've saved it
+        {t.savedIt}
       </button>
     </section>
   );
 }
 
-function Secret({ label, value, hint }: { label: string; value: string; hint: string }) {
+function Secret({ label, copy, value, hint }: { label: string; copy: string; value: string; hint: string }) {
   const id = `secret-${label.toLowerCase().replace(/\W+/g, "-")}`;
   return (
     <div class="field">
       <label for={id}>{label}</label>
       <div class="row">
         <input id={id} class="code" readOnly value={value} aria-describedby={`${id}-hint`} />
-        <CopyButton text={value} label={`Copy ${label.replace("Identity", "identity")}`} />
+        <CopyButton text={value} label={copy} />
       </div>
       <p class="hint" id={`${id}-hint`}>
         {hint}
@@ -230,7 +235,7 @@ function ChatbotForm(props: {
   const general = save.failure && !originsError && !fields.some((f) => at(f)) ? sentence(save.failure) : null;
   return (
     <section class="card" aria-labelledby="bot-form-title">
-      <h2 id="bot-form-title">{bot ? `Edit ${bot.name}` : "New chatbot"}</h2>
+      <h2 id="bot-form-title">{bot ? common.editNamed(bot.name) : t.newChatbot}</h2>
       <div class="bot-editor">
         <form
           onSubmit={(e) => {
@@ -239,19 +244,19 @@ function ChatbotForm(props: {
           }}
         >
           <Field
-            label="Name"
+            label={common.name}
             id="bot-name"
             value={name}
             onInput={(e) => setName(e.currentTarget.value)}
             required
             maxLength={100}
-            hint="Shown at the top of the chat panel until an agent joins."
+            hint={t.nameHint}
             error={at("name")}
           />
           <Area
-            label="Allowed websites"
+            label={t.allowedWebsites}
             id="bot-origins"
-            hint="One per line: https://www.example.com, https://*.example.com for every subdomain, or * for anywhere. Empty: nowhere."
+            hint={t.allowedWebsitesHint}
             rows={3}
             value={origins}
             onInput={(e) => setOrigins(e.currentTarget.value)}
@@ -259,7 +264,7 @@ function ChatbotForm(props: {
           />
           <div class="row">
             <Field
-              label="Colour"
+              label={t.colour}
               id="bot-colour"
               type="color"
               value={settings.colour}
@@ -267,15 +272,15 @@ function ChatbotForm(props: {
               error={at("settings.colour")}
             />
             <div class="field">
-              <label for="bot-position">Position</label>
+              <label for="bot-position">{t.position}</label>
               <select id="bot-position" value={settings.position} onChange={set("position")}>
-                <option value="bottom-right">Bottom right</option>
-                <option value="bottom-left">Bottom left</option>
+                <option value="bottom-right">{t.bottomRight}</option>
+                <option value="bottom-left">{t.bottomLeft}</option>
               </select>
             </div>
           </div>
           <Field
-            label="Launcher text"
+            label={t.launcherText}
             id="bot-launcher"
             value={settings.launcherText}
             onInput={set("launcherText")}
@@ -284,7 +289,7 @@ function ChatbotForm(props: {
             error={at("settings.launcherText")}
           />
           <Area
-            label="Greeting"
+            label={t.greeting}
             id="bot-greeting"
             rows={2}
             value={settings.greeting}
@@ -299,14 +304,14 @@ function ChatbotForm(props: {
               checked={enforceIdentity}
               onChange={(e) => setEnforceIdentity(e.currentTarget.checked)}
             />
-            Only visitors your site vouches for (signed identity)
+            {t.enforceIdentity}
           </label>
           <FormError text={general} />
           <button type="submit" class="primary" disabled={save.busy}>
-            {save.busy ? "Saving…" : bot ? "Save changes" : "Create chatbot"}
+            {save.busy ? common.saving : bot ? common.saveChanges : t.create}
           </button>
         </form>
-        <Preview name={name.trim() || "Your chatbot"} settings={settings} />
+        <Preview name={name.trim() || t.yourChatbot} settings={settings} />
       </div>
     </section>
   );
@@ -323,10 +328,10 @@ function onAccent(hex: string): string {
 function Preview({ name, settings }: { name: string; settings: ChatbotSettings }) {
   const side = settings.position === "bottom-left" ? "left" : "right";
   const colour = /^#[0-9a-f]{6}$/i.test(settings.colour) ? settings.colour : DEFAULTS.colour;
-  const description = `Preview: the panel titled ${name} with the greeting, and the ${settings.launcherText} button at the bottom ${side}.`;
+  const description = t.previewDescription(name, settings.launcherText, side);
   return (
     <figure class="preview">
-      <figcaption>Preview</figcaption>
+      <figcaption>{t.preview}</figcaption>
       <div
         class={`pv-page ${side}`}
         role="img"
@@ -336,13 +341,13 @@ function Preview({ name, settings }: { name: string; settings: ChatbotSettings }
         <div class="pv-panel">
           <div class="pv-header">
             <span class="pv-title">{name}</span>
-            <span class="pv-subtitle">We'll be with you shortly</span>
+            <span class="pv-subtitle">{t.previewSubtitle}</span>
           </div>
           <div class="pv-body">
             <p class="pv-greeting">{settings.greeting}</p>
             <span class="pv-input" />
             <span class="pv-input" />
-            <span class="pv-button">Start chat</span>
+            <span class="pv-button">{t.previewStart}</span>
           </div>
         </div>
         <span class="pv-launcher">
@@ -357,10 +362,10 @@ function Preview({ name, settings }: { name: string; settings: ChatbotSettings }
 }
 
 const GRACE = [
-  { seconds: 0, label: "Stop it now" },
-  { seconds: 3600, label: "1 hour" },
-  { seconds: 86_400, label: "1 day" },
-  { seconds: 604_800, label: "7 days" },
+  { seconds: 0, label: t.grace.now },
+  { seconds: 3600, label: t.grace.hour },
+  { seconds: 86_400, label: t.grace.day },
+  { seconds: 604_800, label: t.grace.week },
 ];
 
 function KeysPanel(props: {
@@ -379,23 +384,23 @@ function KeysPanel(props: {
       graceSeconds: grace,
     } satisfies RotateApiKey);
     snippet.reload();
-    props.onSecret(made, "A new API key is made. Copy it now.");
+    props.onSecret(made, t.rotated);
   });
   const revoke = useAction(async () => {
     const saved = await session.api<Chatbot>("POST", `${url}/api-key/revoke`);
     setAsking(null);
     snippet.reload();
-    props.onChanged(saved, `Every key of ${saved.name} is revoked: its widget is hidden until you rotate.`);
+    props.onChanged(saved, t.revoked(saved.name));
   });
   const identity = useAction(async () => {
     const made = await session.api<Credentials>("POST", `${url}/identity-secret/rotate`);
     setAsking(null);
-    props.onSecret(made, "A new identity secret is made. Copy it now.");
+    props.onSecret(made, t.identityRotated);
   });
   const status = useAction(async () => {
     const next = bot.status === "disabled" ? "active" : "disabled";
     const saved = await session.api<Chatbot>("PATCH", url, { status: next } satisfies ChatbotUpdate);
-    props.onChanged(saved, next === "disabled" ? `${saved.name} is disabled.` : `${saved.name} is enabled.`);
+    props.onChanged(saved, next === "disabled" ? common.wasDisabled(saved.name) : common.enabled(saved.name));
   });
   const remove = useAction(async () => {
     await session.api("DELETE", url);
@@ -409,31 +414,31 @@ function KeysPanel(props: {
     ) : null;
   return (
     <section class="card" aria-labelledby="keys-title">
-      <h2 id="keys-title">Keys and snippet</h2>
+      <h2 id="keys-title">{t.keysTitle}</h2>
       <dl class="facts">
-        <dt>API key</dt>
+        <dt>{t.apiKey}</dt>
         <dd>
-          {bot.apiKey ? <code>{bot.apiKey.masked}</code> : "None: revoked. Rotate to make a new one."}
-          {bot.apiKey?.createdAt && <span class="muted"> · made {when(bot.apiKey.createdAt)}</span>}
+          {bot.apiKey ? <code>{bot.apiKey.masked}</code> : t.revokedKey}
+          {bot.apiKey?.createdAt && <span class="muted"> · {t.madeAt(when(bot.apiKey.createdAt))}</span>}
         </dd>
         {bot.previousApiKey && (
           <>
-            <dt>Previous key</dt>
+            <dt>{t.previousKey}</dt>
             <dd>
               <code>{bot.previousApiKey.masked}</code>
               {bot.previousApiKey.expiresAt && (
-                <span class="muted"> · works until {when(bot.previousApiKey.expiresAt)}</span>
+                <span class="muted"> · {t.worksUntil(when(bot.previousApiKey.expiresAt))}</span>
               )}
             </dd>
           </>
         )}
-        <dt>Identity secret</dt>
-        <dd>made {when(bot.identitySecretCreatedAt)}</dd>
+        <dt>{t.identitySecret}</dt>
+        <dd>{t.madeAt(when(bot.identitySecretCreatedAt))}</dd>
       </dl>
 
       <div class="row end">
         <div class="field">
-          <label for="grace">Keep the old key working for</label>
+          <label for="grace">{t.keepOldKey}</label>
           <select id="grace" value={grace} onChange={(e) => setGrace(Number(e.currentTarget.value))}>
             {GRACE.map((g) => (
               <option key={g.seconds} value={g.seconds}>
@@ -443,22 +448,22 @@ function KeysPanel(props: {
           </select>
         </div>
         <button type="button" onClick={() => void rotate.run()} disabled={rotate.busy}>
-          Rotate API key
+          {t.rotateApiKey}
         </button>
       </div>
       {problem(rotate.failure)}
       <div class="row">
         <button type="button" class="danger" onClick={() => setAsking("revoke")} disabled={!bot.apiKey}>
-          Revoke API keys
+          {t.revokeApiKeys}
         </button>
         <button type="button" onClick={() => setAsking("identity")}>
-          Rotate identity secret
+          {t.rotateIdentitySecret}
         </button>
       </div>
       {asking === "revoke" && (
         <Confirm
-          question={`Revoke every key of ${bot.name}? Its widget disappears from your sites at once, until you rotate and paste the new key.`}
-          yes="Revoke now"
+          question={t.revokeQuestion(bot.name)}
+          yes={t.revokeYes}
           busy={revoke.busy}
           onYes={() => void revoke.run()}
           onNo={() => setAsking(null)}
@@ -467,8 +472,8 @@ function KeysPanel(props: {
       {problem(revoke.failure)}
       {asking === "identity" && (
         <Confirm
-          question="Rotate the identity secret? Signatures made with the old one stop working at once: update your servers right after."
-          yes="Rotate the secret"
+          question={t.identityQuestion}
+          yes={t.identityYes}
           busy={identity.busy}
           onYes={() => void identity.run()}
           onNo={() => setAsking(null)}
@@ -476,34 +481,34 @@ function KeysPanel(props: {
       )}
       {problem(identity.failure)}
 
-      <h3>Snippet</h3>
+      <h3>{t.snippet}</h3>
       {snippet.data ? (
         <div class="field">
-          <label for="bot-snippet">Paste before &lt;/body&gt; on your pages</label>
+          <label for="bot-snippet">{t.pasteSnippet}</label>
           <textarea id="bot-snippet" class="code" readOnly rows={4} value={snippet.data.html} />
           <p class="hint">
-            The key is masked: put your key where <code>{snippet.data.apiKeyPlaceholder}</code> stands.
+            {t.maskedBefore} <code>{snippet.data.apiKeyPlaceholder}</code> {t.maskedAfter}
           </p>
-          <CopyButton text={snippet.data.html} label="Copy snippet (masked key)" />
+          <CopyButton text={snippet.data.html} label={t.copyMaskedSnippet} />
         </div>
       ) : (
         problem(snippet.failure)
       )}
 
-      <h3>Status</h3>
+      <h3>{t.status}</h3>
       <div class="row">
         <button type="button" onClick={() => void status.run()} disabled={status.busy}>
-          {bot.status === "disabled" ? `Enable ${bot.name}` : `Disable ${bot.name}`}
+          {bot.status === "disabled" ? common.enableNamed(bot.name) : common.disableNamed(bot.name)}
         </button>
         <button type="button" class="danger" onClick={() => setAsking("delete")}>
-          Delete {bot.name}
+          {common.deleteNamed(bot.name)}
         </button>
       </div>
       {problem(status.failure)}
       {asking === "delete" && (
         <Confirm
-          question={`Delete ${bot.name}? Its widget disappears from your sites, and this can't be undone.`}
-          yes="Delete for good"
+          question={t.deleteQuestion(bot.name)}
+          yes={common.deleteForGood}
           busy={remove.busy}
           onYes={() => void remove.run()}
           onNo={() => setAsking(null)}

@@ -6,9 +6,13 @@ import { BASE } from "../../api/http";
 import type { NewRole, Permission, Role, RoleUpdate } from "../../api/types";
 import { fieldSentence, invalidField, sentence } from "../../errors";
 import { session } from "../../session";
+import { strings } from "../../strings";
 import { AdminFrame, Confirm, Field, FormError, useAction, useLoad } from "../../ui";
 
 const ROLES = `${BASE.tenant}/roles`;
+
+const t = strings.admin.roles;
+const { common } = strings;
 
 async function loadRoles() {
   const [roles, catalogue] = await Promise.all([
@@ -29,35 +33,38 @@ function nameError(failure: unknown): string | undefined {
 export function Roles() {
   const loaded = useLoad(loadRoles);
   const [notice, setNotice] = useState("");
-  const intro = "A role is a set of permissions. People get the permissions of every role they hold.";
   if (!loaded.data)
     return (
-      <AdminFrame title="Roles" intro={intro}>
-        {loaded.failure ? <FormError text={sentence(loaded.failure)} /> : <p class="muted">Loading…</p>}
+      <AdminFrame title={t.title} intro={t.intro}>
+        {loaded.failure ? (
+          <FormError text={sentence(loaded.failure)} />
+        ) : (
+          <p class="muted">{common.loading}</p>
+        )}
       </AdminFrame>
     );
   const { roles, catalogue } = loaded.data;
   const replace = (role: Role) =>
     loaded.set({ catalogue, roles: roles.map((r) => (r.id === role.id ? role : r)) });
   return (
-    <AdminFrame title="Roles" intro={intro}>
+    <AdminFrame title={t.title} intro={t.intro}>
       <p role="status" class="notice">
         {notice}
       </p>
       <section aria-labelledby="matrix-title" class="card">
-        <h2 id="matrix-title">Permissions by role</h2>
+        <h2 id="matrix-title">{t.matrix}</h2>
         <div class="scroll">
           <table class="grid matrix">
             <thead>
               <tr>
-                <th scope="col">Role</th>
+                <th scope="col">{t.role}</th>
                 {catalogue.map((p) => (
                   <th scope="col" key={p.name} title={p.description}>
                     <code>{p.name.replace(":", ":\u200b")}</code>
                   </th>
                 ))}
                 <th scope="col">
-                  <span class="visually-hidden">Actions</span>
+                  <span class="visually-hidden">{common.actions}</span>
                 </th>
               </tr>
             </thead>
@@ -73,7 +80,7 @@ export function Roles() {
                   }}
                   onDeleted={() => {
                     loaded.set({ catalogue, roles: roles.filter((r) => r.id !== role.id) });
-                    setNotice(`The role ${role.name} was deleted.`);
+                    setNotice(t.deleted(role.name));
                   }}
                 />
               ))}
@@ -94,7 +101,7 @@ export function Roles() {
       <NewRoleForm
         onCreated={(role) => {
           loaded.set({ catalogue, roles: [...roles, role] });
-          setNotice(`The role ${role.name} was created. Tick its permissions in the table.`);
+          setNotice(t.created(role.name));
         }}
       />
     </AdminFrame>
@@ -121,7 +128,7 @@ function RoleRow(props: {
       : role.permissions.filter((p) => p !== permission);
     try {
       const saved = await patch({ permissions });
-      props.onSaved(saved, `${saved.name}: ${permission} ${on ? "given" : "taken away"}.`);
+      props.onSaved(saved, t.changed(saved.name, permission, on));
     } finally {
       setPending({});
     }
@@ -129,7 +136,7 @@ function RoleRow(props: {
   const rename = useAction(async () => {
     const saved = await patch({ name: name.trim() });
     setRenaming(false);
-    props.onSaved(saved, `The role is now called ${saved.name}.`);
+    props.onSaved(saved, t.renamed(saved.name));
   });
   const remove = useAction(async () => {
     await session.api("DELETE", `${ROLES}/${role.id}`);
@@ -149,7 +156,7 @@ function RoleRow(props: {
               }}
             >
               <Field
-                label={`New name for ${role.name}`}
+                label={t.newName(role.name)}
                 id={`rename-${role.id}`}
                 value={name}
                 onInput={(e) => setName(e.currentTarget.value)}
@@ -158,7 +165,7 @@ function RoleRow(props: {
                 error={nameError(rename.failure)}
               />
               <button type="submit" class="primary small" disabled={rename.busy}>
-                Save
+                {common.save}
               </button>
               <button
                 type="button"
@@ -169,13 +176,13 @@ function RoleRow(props: {
                   rename.clear();
                 }}
               >
-                Cancel
+                {common.cancel}
               </button>
             </form>
           ) : (
             <>
               <strong>{role.name}</strong>
-              {role.builtin && <span class="muted small-text"> built in, every permission</span>}
+              {role.builtin && <span class="muted small-text"> {t.builtin}</span>}
             </>
           )}
         </th>
@@ -197,17 +204,17 @@ function RoleRow(props: {
                 type="button"
                 class="small"
                 onClick={() => setRenaming(true)}
-                aria-label={`Rename ${role.name}`}
+                aria-label={t.renameNamed(role.name)}
               >
-                Rename
+                {t.rename}
               </button>
               <button
                 type="button"
                 class="small danger"
                 onClick={() => setDeleting(true)}
-                aria-label={`Delete ${role.name}`}
+                aria-label={common.deleteNamed(role.name)}
               >
-                Delete
+                {t.delete}
               </button>
             </>
           )}
@@ -218,8 +225,8 @@ function RoleRow(props: {
           <td colSpan={props.catalogue.length + 2}>
             {deleting && (
               <Confirm
-                question={`Delete the role ${role.name}? Nobody may hold it when it goes.`}
-                yes={`Delete ${role.name} for good`}
+                question={t.deleteQuestion(role.name)}
+                yes={t.deleteYes(role.name)}
                 busy={remove.busy}
                 onYes={() => void remove.run()}
                 onNo={() => {
@@ -250,17 +257,17 @@ function NewRoleForm({ onCreated }: { onCreated: (role: Role) => void }) {
   const error = nameError(create.failure);
   return (
     <section aria-labelledby="new-role-title" class="card narrow">
-      <h2 id="new-role-title">New role</h2>
+      <h2 id="new-role-title">{t.newRole}</h2>
       <form
         onSubmit={(e) => {
           e.preventDefault();
           void create.run(e.currentTarget as HTMLFormElement);
         }}
       >
-        <Field label="Role name" id="new-role-name" name="name" required maxLength={100} error={error} />
+        <Field label={t.roleName} id="new-role-name" name="name" required maxLength={100} error={error} />
         <FormError text={create.failure && !error ? sentence(create.failure, "role") : null} />
         <button type="submit" class="primary" disabled={create.busy}>
-          Create role
+          {t.create}
         </button>
       </form>
     </section>

@@ -5,21 +5,23 @@ import { BASE } from "../../api/http";
 import type { Tenant, TenantUpdate } from "../../api/types";
 import { fieldSentence, invalidField, sentence } from "../../errors";
 import { session } from "../../session";
+import { strings } from "../../strings";
 import { AdminFrame, Field, FormError, useAction, useLoad } from "../../ui";
 
 const TENANT = `${BASE.tenant}/tenant`;
 
+const t = strings.admin.settings;
+
 export function Settings() {
   const loaded = useLoad(() => session.api<Tenant>("GET", TENANT));
-  const intro = "How your team is named in the console and in the emails your visitors get.";
   return (
-    <AdminFrame title="Settings" intro={intro}>
+    <AdminFrame title={t.title} intro={t.intro}>
       {loaded.data ? (
         <SettingsForm tenant={loaded.data} onSaved={loaded.set} />
       ) : loaded.failure ? (
         <FormError text={sentence(loaded.failure)} />
       ) : (
-        <p class="muted">Loading…</p>
+        <p class="muted">{strings.common.loading}</p>
       )}
     </AdminFrame>
   );
@@ -41,7 +43,7 @@ function SettingsForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (tenant: T
   const at = (field: string) => (refused?.field === field ? fieldSentence(refused) : undefined);
   return (
     <section class="card narrow" aria-labelledby="tenant-title">
-      <h2 id="tenant-title">Your team</h2>
+      <h2 id="tenant-title">{t.team}</h2>
       <form
         onSubmit={(e) => {
           e.preventDefault();
@@ -50,7 +52,7 @@ function SettingsForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (tenant: T
         }}
       >
         <Field
-          label="Team name"
+          label={t.teamName}
           id="tenant-name"
           value={name}
           onInput={(e) => setName(e.currentTarget.value)}
@@ -59,21 +61,21 @@ function SettingsForm({ tenant, onSaved }: { tenant: Tenant; onSaved: (tenant: T
           error={at("name")}
         />
         <Field
-          label="Email sender name"
+          label={t.senderName}
           id="tenant-sender"
           value={sender}
           placeholder={name}
           onInput={(e) => setSender(e.currentTarget.value)}
           maxLength={100}
-          hint="Welcome and transcript emails to visitors come from this name. Empty: the team name."
+          hint={t.senderNameHint}
           error={at("emailSenderName")}
         />
         <FormError text={save.failure && !refused ? sentence(save.failure) : null} />
         <button type="submit" class="primary" disabled={save.busy}>
-          {save.busy ? "Saving…" : "Save settings"}
+          {save.busy ? strings.common.saving : t.save}
         </button>
         <p role="status" class="notice">
-          {saved ? "Settings saved." : ""}
+          {saved ? t.saved : ""}
         </p>
       </form>
     </section>

@@ -24,8 +24,12 @@ export interface ChartSpec {
 
 const HEIGHT = 220;
 
-/** Draws `spec` into `host`, sized to its width; returns what removes it. */
-export function draw(host: HTMLElement, spec: ChartSpec): () => void {
+/**
+ * Draws `spec` into `host`, sized to its width; returns what removes it. `none` is what the
+ * tooltip says where a slot has no figure: the page hands it over from strings.ts, which this
+ * chunk does not import (esbuild would then split the table out of the first load).
+ */
+export function draw(host: HTMLElement, spec: ChartSpec, none: string): () => void {
   const xs = spec.labels.map((_, i) => i);
   const bars = spec.kind === "bars" ? uPlot.paths.bars?.({ size: [0.7, 48], gap: 1 }) : undefined;
   const options: uPlot.Options = {
@@ -67,7 +71,7 @@ export function draw(host: HTMLElement, spec: ChartSpec): () => void {
         }),
       ),
     ],
-    plugins: [tooltip(spec)],
+    plugins: [tooltip(spec, none)],
   };
   const data: uPlot.AlignedData = [xs, ...spec.series.map((s) => s.values)];
   const plot = new uPlot(options, data, host);
@@ -89,7 +93,7 @@ function niceMax(max: number | null): number {
 }
 
 /** The slot under the cursor: its label and each series' figure. */
-function tooltip(spec: ChartSpec): uPlot.Plugin {
+function tooltip(spec: ChartSpec, none: string): uPlot.Plugin {
   let box: HTMLDivElement;
   return {
     hooks: {
@@ -107,7 +111,7 @@ function tooltip(spec: ChartSpec): uPlot.Plugin {
         }
         const rows = spec.series.map((s) => {
           const value = s.values[idx];
-          return `${s.label}: ${value == null ? "none" : spec.format(value)}`;
+          return `${s.label}: ${value == null ? none : spec.format(value)}`;
         });
         box.textContent = [spec.labels[idx] ?? "", ...rows].join("\n");
         box.hidden = false;

@@ -1,12 +1,16 @@
 // How the analytics pages write their figures; the browser tests write the API's figures the
 // same way to compare them with what a person reads.
 
+import { strings } from "../../strings";
+
+const t = strings.analytics.format;
+
 /** A duration in seconds: "45 s", "12.5 min", "3.2 h"; a dash when there is none. */
 export function duration(secs: number | null | undefined): string {
-  if (secs == null) return "—";
-  if (secs < 90) return `${Math.round(secs)} s`;
-  if (secs < 90 * 60) return `${(secs / 60).toFixed(1)} min`;
-  return `${(secs / 3600).toFixed(1)} h`;
+  if (secs == null) return t.noDuration;
+  if (secs < 90) return t.seconds(Math.round(secs));
+  if (secs < 90 * 60) return t.minutes((secs / 60).toFixed(1));
+  return t.hours((secs / 3600).toFixed(1));
 }
 
 /** An hour of the day (UTC): "09:00". */
@@ -32,7 +36,7 @@ export function daysBetween(from: string, to: string): string[] {
 
 /** A moment as the reader's local time of day, or date and time when not today. */
 export function moment(iso: string | null | undefined): string {
-  if (!iso) return "never";
+  if (!iso) return t.never;
   const at = new Date(iso);
   const today = at.toDateString() === new Date().toDateString();
   return today

@@ -10,6 +10,7 @@ import type { AgentReports, DailyReport, DailyReports } from "../../api/types";
 import { sentence } from "../../errors";
 import { ROOT } from "../../router";
 import { session } from "../../session";
+import { strings } from "../../strings";
 import { Field, FormError } from "../../ui";
 import type { ChartSpec } from "./charts";
 import { count, daysBetween, duration, hour, shortDay } from "./format";
@@ -19,10 +20,12 @@ interface Loaded {
   agents: AgentReports;
 }
 
+const t = strings.analytics.reports;
+
 const DOWNLOADS = [
-  { path: "/reports", name: "report", label: "Daily report" },
-  { path: "/reports/agents", name: "agents", label: "Per agent" },
-  { path: "/reports/chatrooms", name: "chatrooms", label: "Every conversation" },
+  { path: "/reports", name: "report", label: t.downloads.report },
+  { path: "/reports/agents", name: "agents", label: t.downloads.agents },
+  { path: "/reports/chatrooms", name: "chatrooms", label: t.downloads.chatrooms },
 ] as const;
 
 const query = (range: { from: string; to: string } | null, csv = false) => {
@@ -31,6 +34,9 @@ const query = (range: { from: string; to: string } | null, csv = false) => {
   const text = params.toString();
   return text ? `?${text}` : "";
 };
+
+/** A day written YYYY-MM-DD as "25 Nov 2026", for the range's title. */
+const dayAndYear = (day: string) => `${shortDay(day)} ${day.slice(0, 4)}`;
 
 export function Reports() {
   const [from, setFrom] = useState("");
@@ -70,25 +76,25 @@ export function Reports() {
   return (
     <main class="analytics">
       <header class="analytics-head">
-        <h1>Usage reports</h1>
-        <a href={`${ROOT}/analytics`}>System status</a>
+        <h1>{t.title}</h1>
+        <a href={`${ROOT}/analytics`}>{t.system}</a>
       </header>
-      <form class="range panel" onSubmit={submit} aria-label="Range">
+      <form class="range panel" onSubmit={submit} aria-label={t.range}>
         <Field
-          label="From"
+          label={t.from}
           type="date"
           value={from}
           required
           onInput={(e) => setFrom(e.currentTarget.value)}
         />
-        <Field label="To" type="date" value={to} required onInput={(e) => setTo(e.currentTarget.value)} />
+        <Field label={t.to} type="date" value={to} required onInput={(e) => setTo(e.currentTarget.value)} />
         <button type="submit" class="primary" disabled={busy}>
-          Show
+          {t.show}
         </button>
-        <p class="muted range-note">Days are UTC; both days are included, at most 366.</p>
+        <p class="muted range-note">{t.rangeNote}</p>
       </form>
       <FormError text={error} />
-      {loaded ? <Figures loaded={loaded} /> : !error && <p class="loading">Loading…</p>}
+      {loaded ? <Figures loaded={loaded} /> : !error && <p class="loading">{strings.common.loading}</p>}
     </main>
   );
 }
@@ -122,56 +128,51 @@ function Figures({ loaded }: { loaded: Loaded }) {
   return (
     <>
       <section class="panel" aria-labelledby="totals-title">
-        <h2 id="totals-title">
-          {shortDay(reports.from)} {reports.from.slice(0, 4)} to {shortDay(reports.to)}{" "}
-          {reports.to.slice(0, 4)}
-        </h2>
+        <h2 id="totals-title">{t.rangeTitle(dayAndYear(reports.from), dayAndYear(reports.to))}</h2>
         <dl class="totals">
           <div>
-            <dt>Conversations</dt>
+            <dt>{t.conversations}</dt>
             <dd>{count(totals.chatrooms)}</dd>
           </div>
           <div>
-            <dt>Messages</dt>
+            <dt>{t.messages}</dt>
             <dd>{count(messages)}</dd>
           </div>
           <div>
-            <dt>Abandoned</dt>
+            <dt>{t.abandoned}</dt>
             <dd>{count(totals.abandoned)}</dd>
           </div>
         </dl>
         <Downloads range={range} />
       </section>
-      {reports.days.length === 0 && (
-        <p class="banner">No report for these days yet: reports are computed every few minutes.</p>
-      )}
+      {reports.days.length === 0 && <p class="banner">{t.noReport}</p>}
       <div class="charts">
         <ChartPanel
           id="chatrooms"
-          title="Conversations per day"
+          title={t.conversationsPerDay}
           spec={{
             labels,
             kind: "bars",
             format: count,
-            series: [{ label: "Conversations", colour: "#2563eb", values: perDay((d) => d.chatrooms) }],
+            series: [{ label: t.conversations, colour: "#2563eb", values: perDay((d) => d.chatrooms) }],
           }}
-          head={["Day", "Conversations"]}
+          head={[t.day, t.conversations]}
           rows={reports.days.map((d) => [d.date, count(d.chatrooms)])}
         />
         <ChartPanel
           id="messages"
-          title="Messages by sender"
+          title={t.messagesBySender}
           spec={{
             labels,
             kind: "lines",
             format: count,
             series: [
-              { label: "Visitor", colour: "#0f766e", values: perDay((d) => d.messages.visitor) },
-              { label: "Agent", colour: "#2563eb", values: perDay((d) => d.messages.agent) },
-              { label: "System", colour: "#6b7280", values: perDay((d) => d.messages.system) },
+              { label: t.visitor, colour: "#0f766e", values: perDay((d) => d.messages.visitor) },
+              { label: t.agent, colour: "#2563eb", values: perDay((d) => d.messages.agent) },
+              { label: t.systemSender, colour: "#6b7280", values: perDay((d) => d.messages.system) },
             ],
           }}
-          head={["Day", "Visitor", "Agent", "System"]}
+          head={[t.day, t.visitor, t.agent, t.systemSender]}
           rows={reports.days.map((d) => [
             d.date,
             count(d.messages.visitor),
@@ -181,7 +182,7 @@ function Figures({ loaded }: { loaded: Loaded }) {
         />
         <ChartPanel
           id="timings"
-          title="First response and resolution"
+          title={t.timings}
           wide
           spec={{
             labels,
@@ -189,36 +190,30 @@ function Figures({ loaded }: { loaded: Loaded }) {
             format: duration,
             series: [
               {
-                label: "First response, median",
+                label: t.firstResponseMedian,
                 colour: "#2563eb",
                 values: perDay((d) => d.firstResponse.medianSecs),
               },
               {
-                label: "First response, p90",
+                label: t.firstResponseP90,
                 colour: "#60a5fa",
                 dash: [6, 4],
                 values: perDay((d) => d.firstResponse.p90Secs),
               },
               {
-                label: "Resolution, median",
+                label: t.resolutionMedian,
                 colour: "#b45309",
                 values: perDay((d) => d.resolution.medianSecs),
               },
               {
-                label: "Resolution, p90",
+                label: t.resolutionP90,
                 colour: "#f59e0b",
                 dash: [6, 4],
                 values: perDay((d) => d.resolution.p90Secs),
               },
             ],
           }}
-          head={[
-            "Day",
-            "First response, median",
-            "First response, p90",
-            "Resolution, median",
-            "Resolution, p90",
-          ]}
+          head={[t.day, t.firstResponseMedian, t.firstResponseP90, t.resolutionMedian, t.resolutionP90]}
           rows={reports.days.map((d) => [
             d.date,
             duration(d.firstResponse.medianSecs),
@@ -229,27 +224,27 @@ function Figures({ loaded }: { loaded: Loaded }) {
         />
         <ChartPanel
           id="hours"
-          title="Busiest hours (UTC)"
+          title={t.busiestHours}
           wide
           spec={{
             labels: hours.map((_, h) => hour(h)),
             kind: "bars",
             format: count,
-            series: [{ label: "Conversations", colour: "#7c3aed", values: hours.map((h) => h.chatrooms) }],
+            series: [{ label: t.conversations, colour: "#7c3aed", values: hours.map((h) => h.chatrooms) }],
           }}
-          head={["Hour", "Conversations", "Messages"]}
+          head={[t.hour, t.conversations, t.messages]}
           rows={hours.map((h, i) => [hour(i), count(h.chatrooms), count(h.messages)])}
         />
       </div>
       <section class="panel" aria-labelledby="agents-title">
-        <h2 id="agents-title">Agents</h2>
+        <h2 id="agents-title">{t.agents}</h2>
         {agents.agents.length === 0 ? (
-          <p class="empty">No agent held a conversation in these days.</p>
+          <p class="empty">{t.noAgent}</p>
         ) : (
           <Table
-            caption="Agents, per day"
+            caption={t.agentsPerDay}
             figuresFrom={2}
-            head={["Day", "Agent", "Conversations", "Messages", "First response, median"]}
+            head={[t.day, t.agent, t.conversations, t.messages, t.firstResponseMedian]}
             rows={agents.agents.map((a) => [
               a.date,
               a.name,
@@ -292,7 +287,7 @@ function Chart({ spec }: { spec: ChartSpec }) {
     let remove: (() => void) | null = null;
     let live = true;
     void import("./charts").then(({ draw }) => {
-      if (live && host.current) remove = draw(host.current, spec);
+      if (live && host.current) remove = draw(host.current, spec, strings.analytics.format.none);
     });
     return () => {
       live = false;
@@ -356,14 +351,14 @@ function Downloads({ range }: { range: { from: string; to: string } }) {
   };
   return (
     <div class="downloads">
-      <span class="muted">Download CSV:</span>
+      <span class="muted">{t.downloadCsv}</span>
       {DOWNLOADS.map((d) => (
         <button
           key={d.name}
           type="button"
           class="small"
           disabled={busy !== null}
-          aria-label={`Download ${d.label.toLowerCase()} (CSV)`}
+          aria-label={t.download(d.label)}
           onClick={() => void save(d)}
         >
           {d.label}

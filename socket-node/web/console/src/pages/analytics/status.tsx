@@ -7,15 +7,13 @@ import type { ChatbotsStatus, Check, SystemStatus } from "../../api/types";
 import { sentence } from "../../errors";
 import { ROOT } from "../../router";
 import { session } from "../../session";
+import { strings } from "../../strings";
 import { count, moment } from "./format";
 
 const REFRESH_MS = 5_000;
 
-const OVERALL: Record<SystemStatus["status"], string> = {
-  ok: "Everything is up.",
-  degraded: "Chat works, but a part of the system is down.",
-  down: "Chat is down.",
-};
+const t = strings.analytics.status;
+const OVERALL: Record<SystemStatus["status"], string> = t.overall;
 
 /** Reads `load` now and every few seconds while the page is open; the last answer or error. */
 function usePolled<T>(load: () => Promise<T>): { data: T | null; error: string | null } {
@@ -61,23 +59,27 @@ export function AnalyticsStatus() {
   return (
     <main class="analytics">
       <header class="analytics-head">
-        <h1>Analytics</h1>
+        <h1>{t.title}</h1>
         <a class="primary button" href={`${ROOT}/analytics/reports`}>
-          Usage reports
+          {t.reports}
         </a>
       </header>
       <section aria-labelledby="system-title" class="panel">
-        <h2 id="system-title">System status</h2>
+        <h2 id="system-title">{t.system}</h2>
         <Problem text={system.error} />
-        {system.data ? <Components status={system.data} /> : !system.error && <p class="muted">Checking…</p>}
+        {system.data ? (
+          <Components status={system.data} />
+        ) : (
+          !system.error && <p class="muted">{t.checking}</p>
+        )}
       </section>
       <section aria-labelledby="chatbots-title" class="panel">
-        <h2 id="chatbots-title">Chatbots now</h2>
+        <h2 id="chatbots-title">{t.chatbots}</h2>
         <Problem text={chatbots.error} />
         {chatbots.data ? (
           <Chatbots status={chatbots.data} />
         ) : (
-          !chatbots.error && <p class="muted">Counting…</p>
+          !chatbots.error && <p class="muted">{t.counting}</p>
         )}
       </section>
     </main>
@@ -94,26 +96,26 @@ function Problem({ text }: { text: string | null }) {
 
 function Components({ status }: { status: SystemStatus }) {
   const services: [string, Check][] = [
-    ["MongoDB", status.mongodb],
-    ["Redis", status.redis],
-    ["Kafka", status.kafka],
+    [t.mongodb, status.mongodb],
+    [t.redis, status.redis],
+    [t.kafka, status.kafka],
   ];
   return (
     <>
       <p class={`overall ${status.status}`}>
         <State up={status.status === "ok"} text={status.status} /> {OVERALL[status.status]}{" "}
-        <span class="muted">Checked at {moment(status.checkedAt)}.</span>
+        <span class="muted">{t.checkedAt(moment(status.checkedAt))}</span>
       </p>
       <table class="data">
-        <caption class="visually-hidden">Components</caption>
+        <caption class="visually-hidden">{t.components}</caption>
         <thead>
           <tr>
-            <th scope="col">Component</th>
-            <th scope="col">State</th>
+            <th scope="col">{t.component}</th>
+            <th scope="col">{t.state}</th>
             <th scope="col" class="num">
-              Latency
+              {t.latency}
             </th>
-            <th scope="col">Details</th>
+            <th scope="col">{t.details}</th>
           </tr>
         </thead>
         <tbody>
@@ -123,40 +125,44 @@ function Components({ status }: { status: SystemStatus }) {
               <td>
                 <State up={check.status === "up"} text={check.status} />
               </td>
-              <td class="num">{check.latencyMs} ms</td>
+              <td class="num">{t.ms(check.latencyMs)}</td>
               <td>{check.error ?? ""}</td>
             </tr>
           ))}
           {status.socketNodes.length === 0 && (
             <tr>
-              <th scope="row">Socket-nodes</th>
+              <th scope="row">{t.socketNodes}</th>
               <td>
-                <State up={false} text="none" />
+                <State up={false} text={t.none} />
               </td>
               <td />
-              <td>No socket-node is known (none is up, or Redis is down).</td>
+              <td>{t.noSocketNode}</td>
             </tr>
           )}
           {status.socketNodes.map((node) => (
             <tr key={node.id}>
-              <th scope="row">Socket-node {node.address}</th>
+              <th scope="row">{t.socketNode(node.address)}</th>
               <td>
                 <State up={node.status === "up"} text={node.status} />
               </td>
               <td />
               <td>
-                {count(node.connections)} {node.connections === 1 ? "connection" : "connections"} · up since{" "}
-                {moment(node.startedAt)} · last seen {moment(node.lastSeen)}
+                {t.socketNodeDetails(
+                  node.connections,
+                  count(node.connections),
+                  moment(node.startedAt),
+                  moment(node.lastSeen),
+                )}
               </td>
             </tr>
           ))}
           {status.functions.map((fn) => (
             <tr key={fn.name}>
-              <th scope="row">Function {fn.name}</th>
+              <th scope="row">{t.function(fn.name)}</th>
               <td>
                 <State up={fn.status === "up"} text={fn.status} />
               </td>
-              <td class="num">{fn.latencyMs} ms</td>
+              <td class="num">{t.ms(fn.latencyMs)}</td>
               <td>{fn.error ?? ""}</td>
             </tr>
           ))}
@@ -174,33 +180,31 @@ function Chatbots({ status }: { status: ChatbotsStatus }) {
   return (
     <>
       <p>
-        <strong>{count(status.agentsOnline)}</strong> {status.agentsOnline === 1 ? "agent" : "agents"} online.{" "}
-        <span class="muted">Counted at {moment(status.checkedAt)}.</span>
+        <strong>{count(status.agentsOnline)}</strong> {t.agentsOnline(status.agentsOnline)}{" "}
+        <span class="muted">{t.countedAt(moment(status.checkedAt))}</span>
       </p>
-      {status.truncated && (
-        <p class="banner">There are more than 10,000 open conversations: the counts are lower bounds.</p>
-      )}
+      {status.truncated && <p class="banner">{t.truncated}</p>}
       {status.chatbots.length === 0 ? (
-        <p class="empty">No chatbot yet.</p>
+        <p class="empty">{t.noChatbot}</p>
       ) : (
         <table class="data">
-          <caption class="visually-hidden">Chatbots</caption>
+          <caption class="visually-hidden">{t.chatbotsCaption}</caption>
           <thead>
             <tr>
-              <th scope="col">Chatbot</th>
+              <th scope="col">{t.chatbot}</th>
               <th scope="col" class="num">
-                Waiting
+                {t.waiting}
               </th>
               <th scope="col" class="num">
-                Active
+                {t.active}
               </th>
               <th scope="col" class="num">
-                Standby
+                {t.standby}
               </th>
               <th scope="col" class="num">
-                Agents online
+                {t.agentsOnlineColumn}
               </th>
-              <th scope="col">Last activity</th>
+              <th scope="col">{t.lastActivity}</th>
             </tr>
           </thead>
           <tbody>
