@@ -2,7 +2,6 @@
 // only (the widget's strings.ts speaks French too). A string with a value in it is a small
 // function. The `errors` section says each error code and refused field in words (errors.ts picks
 // the sentence for an error). The browser tests find controls by these words: change with care.
-// The inbox's (pages/inbox.tsx) are still written in place.
 
 export const strings = {
   common: {
@@ -50,6 +49,72 @@ export const strings = {
     goToInbox: "Go to the inbox",
   },
 
+  /** The agent's inbox: the lists, the conversation, the visitor panel. */
+  inbox: {
+    lists: "Conversations",
+    connecting: "Connecting…",
+    reconnecting: "Reconnecting… nothing will be missed.",
+    waiting: (count: number) => `Waiting (${count})`,
+    nobodyWaiting: "Nobody is waiting.",
+    waited: (since: string) => `waiting ${since}`,
+    join: "Join",
+    joinNamed: (name: string) => `Join ${name}`,
+    mine: (count: number) => `Mine (${count})`,
+    mineEmpty: "Conversations you join appear here.",
+    allOpen: (count: number) => `All open (${count})`,
+    noneOpen: "No conversation is open.",
+    heldBy: (agent: string) => `with ${agent}`,
+    nobodyJoined: "nobody has joined",
+    pick: "Pick a conversation, or join one from the queue.",
+    opening: "Opening the conversation…",
+    notYours: "This conversation is not one of yours.",
+    /** A chatroom another agent won, in the server's words ("Ada joined this chatroom first"). */
+    wonBy: (message: string) => `${message.charAt(0).toUpperCase()}${message.slice(1)}.`,
+    away: " · the visitor is away; messages wait for them",
+    watching: (agent: string | null) => ` · you are watching${agent ? `; ${agent} holds it` : ""}`,
+    leave: "Leave",
+    markStale: "Mark stale",
+    close: "Close",
+    block: "Block",
+    blockQuestion: (name: string) =>
+      `Block ${name}? This ends the conversation, and they can't start another from this email or address.`,
+    blockVisitor: "Block visitor",
+    cancel: "Cancel",
+    messages: "Messages",
+    loadEarlier: "Load earlier messages",
+    loadingEarlier: "Loading earlier messages…",
+    read: " ✓✓ Read",
+    sent: " ✓ Sent",
+    sending: "Sending…",
+    typing: (name: string) => `${name} is typing…`,
+    ended: (reason: string) => `This conversation has ended (${reason}).`,
+    onlyHolder: (agent: string) => `Only ${agent}, who holds this conversation, can reply.`,
+    joinToReply: "Join the conversation to reply.",
+    message: "Message",
+    replyTo: (name: string) => `Reply to ${name}…`,
+    send: "Send",
+    unread: " unread",
+    visitor: {
+      title: "Visitor",
+      name: "Name",
+      email: "Email",
+      verified: "verified",
+      notVerified: "(not verified)",
+      started: "Started",
+      page: "Page",
+      cameFrom: "Came from",
+      browser: "Browser",
+      system: "System",
+      language: "Language",
+      timezone: "Time zone",
+      ip: "IP address",
+      transcript: "Transcript",
+      transcriptRequested: "requested by email",
+    },
+    since: (minutes: number) =>
+      minutes < 1 ? "under a minute" : minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h`,
+  },
+
   /** The browser notifications of alerts.ts. */
   alerts: {
     queued: "New conversation waiting",
@@ -94,7 +159,6 @@ export const strings = {
       status: "Status",
       /** A person's state in the team list. */
       states: { active: "Active", disabled: "Disabled", invited: "Invited" },
-      roleCount: (count: number) => (count === 1 ? "1 role" : `${count} roles`),
       unknownRole: "unknown role",
       noRole: "No role",
       deleted: (name: string) => `${name} was deleted.`,
@@ -105,7 +169,6 @@ export const strings = {
       sendInvitation: "Send invitation",
       disabledEverywhere: (name: string) => `${name} is disabled and signed out everywhere.`,
       closeDetails: (name: string) => `Close ${name}'s details`,
-      rolesElsewhere: "Roles are managed by someone with the roles:manage permission.",
       permissions: "Permissions",
       permissionsHint: "Each permission comes from the roles, or is granted or denied to this person alone.",
       permission: "Permission",

@@ -9,6 +9,9 @@ import { sentence } from "../errors";
 import { live, type Room } from "../live";
 import { navigate, ROOT } from "../router";
 import { session } from "../session";
+import { strings } from "../strings";
+
+const t = strings.inbox;
 
 export function Inbox({ open }: { open: string | null }) {
   const [, redraw] = useState(0);
@@ -32,17 +35,17 @@ export function Inbox({ open }: { open: string | null }) {
   const refused = open ? live.refusedWatch.get(open) : undefined;
   return (
     <div class="inbox">
-      <nav class="lists" aria-label="Conversations">
+      <nav class="lists" aria-label={t.lists}>
         {live.link !== "live" && (
           <p class="banner" role="status">
-            {live.link === "connecting" ? "Connecting…" : "Reconnecting… nothing will be missed."}
+            {live.link === "connecting" ? t.connecting : t.reconnecting}
           </p>
         )}
         <Queue />
         <section aria-labelledby="mine-title">
-          <h2 id="mine-title">Mine ({mine.length})</h2>
+          <h2 id="mine-title">{t.mine(mine.length)}</h2>
           {mine.length === 0 ? (
-            <p class="empty">Conversations you join appear here.</p>
+            <p class="empty">{t.mineEmpty}</p>
           ) : (
             <ul class="rooms">
               {mine.map((r) => (
@@ -68,15 +71,7 @@ export function Inbox({ open }: { open: string | null }) {
         <Conversation room={room} />
       ) : (
         <section class="placeholder">
-          <p>
-            {refused
-              ? sentence(refused)
-              : open
-                ? moderator
-                  ? "Opening the conversation…"
-                  : "This conversation is not one of yours."
-                : "Pick a conversation, or join one from the queue."}
-          </p>
+          <p>{refused ? sentence(refused) : open ? (moderator ? t.opening : t.notYours) : t.pick}</p>
         </section>
       )}
     </div>
@@ -87,9 +82,9 @@ export function Inbox({ open }: { open: string | null }) {
 function AllOpen({ current }: { current: string | null }) {
   return (
     <section aria-labelledby="open-title">
-      <h2 id="open-title">All open ({live.open.length})</h2>
+      <h2 id="open-title">{t.allOpen(live.open.length)}</h2>
       {live.open.length === 0 ? (
-        <p class="empty">No conversation is open.</p>
+        <p class="empty">{t.noneOpen}</p>
       ) : (
         <ul class="rooms">
           {live.open.map((c) => (
@@ -100,7 +95,7 @@ function AllOpen({ current }: { current: string | null }) {
               >
                 <strong>{c.name}</strong>
                 <span class={`status ${c.status}`}>{c.status}</span>
-                <span class="preview">{c.agent ? `with ${c.agent.name}` : "nobody has joined"}</span>
+                <span class="preview">{c.agent ? t.heldBy(c.agent.name) : t.nobodyJoined}</span>
               </a>
             </li>
           ))}
@@ -118,31 +113,31 @@ function Queue() {
       navigate(`${ROOT}/chatrooms/${chatroom.chatroomId}`);
     } catch (error) {
       const frame = error as { code: string; message: string };
-      const text = frame.code === "chatroom_already_claimed" ? `${capital(frame.message)}.` : sentence(frame);
+      const text = frame.code === "chatroom_already_claimed" ? t.wonBy(frame.message) : sentence(frame);
       setRefusals((all) => ({ ...all, [chatroom.chatroomId]: text }));
     }
   };
   return (
     <section aria-labelledby="queue-title">
-      <h2 id="queue-title">Waiting ({live.queue.length})</h2>
+      <h2 id="queue-title">{t.waiting(live.queue.length)}</h2>
       {live.queue.length === 0 ? (
-        <p class="empty">Nobody is waiting.</p>
+        <p class="empty">{t.nobodyWaiting}</p>
       ) : (
         <ul class="rooms">
           {live.queue.map((c) => (
             <li key={c.chatroomId} class="waiting">
               <div>
                 <strong>{c.name}</strong> <span class="muted">{c.email}</span>
-                {c.identityVerified && <span class="badge">verified</span>}
-                <span class="muted">waiting {since(c.createdAt)}</span>
+                {c.identityVerified && <span class="badge">{t.visitor.verified}</span>}
+                <span class="muted">{t.waited(since(c.createdAt))}</span>
               </div>
               <button
                 type="button"
                 class="primary small"
                 onClick={() => join(c)}
-                aria-label={`Join ${c.name}`}
+                aria-label={t.joinNamed(c.name)}
               >
-                Join
+                {t.join}
               </button>
               {refusals[c.chatroomId] && (
                 <p class="field-error" role="alert">
@@ -215,9 +210,8 @@ function Conversation({ room }: { room: Room }) {
             <h2 id="conversation-title">{chatroom.name}</h2>
             <p class="muted">
               <span class={`status ${chatroom.status}`}>{chatroom.status}</span>
-              {chatroom.status === "standby" && " · the visitor is away; messages wait for them"}
-              {room.watching &&
-                ` · you are watching${chatroom.agent ? `; ${chatroom.agent.name} holds it` : ""}`}
+              {chatroom.status === "standby" && t.away}
+              {room.watching && t.watching(chatroom.agent?.name ?? null)}
             </p>
           </div>
           {!ended && (
@@ -234,32 +228,29 @@ function Conversation({ room }: { room: Room }) {
                       )
                     }
                   >
-                    Join
+                    {t.join}
                   </button>
                 )
               ) : (
                 <button type="button" onClick={() => live.leave(id)}>
-                  Leave
+                  {t.leave}
                 </button>
               )}
               <button type="button" onClick={() => live.mark(id, "stale")}>
-                Mark stale
+                {t.markStale}
               </button>
               <button type="button" onClick={() => live.close(id)}>
-                Close
+                {t.close}
               </button>
               <button type="button" class="danger" onClick={() => setConfirming(true)}>
-                Block
+                {t.block}
               </button>
             </div>
           )}
         </header>
         {confirming && (
           <div class="confirm" role="alertdialog" aria-labelledby="block-question">
-            <p id="block-question">
-              Block {chatroom.name}? This ends the conversation, and they can't start another from this email
-              or address.
-            </p>
+            <p id="block-question">{t.blockQuestion(chatroom.name)}</p>
             <button
               type="button"
               class="danger"
@@ -268,10 +259,10 @@ function Conversation({ room }: { room: Room }) {
                 live.mark(id, "blocked");
               }}
             >
-              Block visitor
+              {t.blockVisitor}
             </button>
             <button type="button" onClick={() => setConfirming(false)}>
-              Cancel
+              {t.cancel}
             </button>
           </div>
         )}
@@ -280,11 +271,11 @@ function Conversation({ room }: { room: Room }) {
             {sentence(room.refusal ?? joinRefusal)}
           </p>
         )}
-        <div class="log" role="log" aria-label="Messages" ref={log}>
+        <div class="log" role="log" aria-label={t.messages} ref={log}>
           {room.older !== "none" && (
             <p class="earlier">
               <button type="button" disabled={room.older === "loading"} onClick={() => live.earlier(id)}>
-                {room.older === "loading" ? "Loading earlier messages…" : "Load earlier messages"}
+                {room.older === "loading" ? t.loadingEarlier : t.loadEarlier}
               </button>
             </p>
           )}
@@ -295,34 +286,30 @@ function Conversation({ room }: { room: Room }) {
                 <p class="bubble">{m.text}</p>
                 <span class="meta">
                   {time(m.sentAt)}
-                  {m.sender.kind === "agent" && (chatroom.visitorReadSeq >= m.seq ? " ✓✓ Read" : " ✓ Sent")}
+                  {m.sender.kind === "agent" && (chatroom.visitorReadSeq >= m.seq ? t.read : t.sent)}
                 </span>
               </li>
             ))}
             {room.pending.map((p) => (
               <li key={p.clientMsgId} class="msg agent">
                 <p class="bubble">{p.text}</p>
-                <span class="meta">Sending…</span>
+                <span class="meta">{t.sending}</span>
               </li>
             ))}
           </ol>
         </div>
         <p class="typing" aria-live="polite">
-          {room.visitorTyping ? `${chatroom.name} is typing…` : ""}
+          {room.visitorTyping ? t.typing(chatroom.name) : ""}
         </p>
         {ended ? (
-          <p class="ended">This conversation has ended ({chatroom.closeReason ?? chatroom.status}).</p>
+          <p class="ended">{t.ended(chatroom.closeReason ?? chatroom.status)}</p>
         ) : room.watching ? (
-          <p class="ended">
-            {chatroom.agent
-              ? `Only ${chatroom.agent.name}, who holds this conversation, can reply.`
-              : "Join the conversation to reply."}
-          </p>
+          <p class="ended">{chatroom.agent ? t.onlyHolder(chatroom.agent.name) : t.joinToReply}</p>
         ) : (
           <form class="composer" onSubmit={submit}>
             <textarea
-              aria-label="Message"
-              placeholder={`Reply to ${chatroom.name}…`}
+              aria-label={t.message}
+              placeholder={t.replyTo(chatroom.name)}
               value={text}
               onInput={(e) => onInput((e.currentTarget as HTMLTextAreaElement).value)}
               onKeyDown={(e) => {
@@ -330,38 +317,38 @@ function Conversation({ room }: { room: Room }) {
               }}
             />
             <button type="submit" class="primary">
-              Send
+              {t.send}
             </button>
           </form>
         )}
       </section>
       <aside class="visitor-panel" aria-labelledby="visitor-title">
-        <h2 id="visitor-title">Visitor</h2>
+        <h2 id="visitor-title">{t.visitor.title}</h2>
         <dl>
-          <dt>Name</dt>
+          <dt>{t.visitor.name}</dt>
           <dd>{chatroom.name}</dd>
-          <dt>Email</dt>
+          <dt>{t.visitor.email}</dt>
           <dd>
             {chatroom.email}{" "}
             {chatroom.identityVerified ? (
-              <span class="badge">verified</span>
+              <span class="badge">{t.visitor.verified}</span>
             ) : (
-              <span class="muted">(not verified)</span>
+              <span class="muted">{t.visitor.notVerified}</span>
             )}
           </dd>
-          <dt>Started</dt>
+          <dt>{t.visitor.started}</dt>
           <dd>{new Date(chatroom.createdAt).toLocaleString()}</dd>
-          <Detail term="Page" value={chatroom.visitor.pageUrl} />
-          <Detail term="Came from" value={chatroom.visitor.referrer} />
-          <Detail term="Browser" value={chatroom.visitor.browser} />
-          <Detail term="System" value={chatroom.visitor.os} />
-          <Detail term="Language" value={chatroom.visitor.language} />
-          <Detail term="Time zone" value={chatroom.visitor.timezone} />
-          <Detail term="IP address" value={chatroom.visitor.ip} />
+          <Detail term={t.visitor.page} value={chatroom.visitor.pageUrl} />
+          <Detail term={t.visitor.cameFrom} value={chatroom.visitor.referrer} />
+          <Detail term={t.visitor.browser} value={chatroom.visitor.browser} />
+          <Detail term={t.visitor.system} value={chatroom.visitor.os} />
+          <Detail term={t.visitor.language} value={chatroom.visitor.language} />
+          <Detail term={t.visitor.timezone} value={chatroom.visitor.timezone} />
+          <Detail term={t.visitor.ip} value={chatroom.visitor.ip} />
           {chatroom.transcriptRequested && (
             <>
-              <dt>Transcript</dt>
-              <dd>requested by email</dd>
+              <dt>{t.visitor.transcript}</dt>
+              <dd>{t.visitor.transcriptRequested}</dd>
             </>
           )}
         </dl>
@@ -378,7 +365,7 @@ function Unread({ room }: { room: Room }) {
   return count ? (
     <span class="unread">
       {count}
-      <span class="visually-hidden"> unread</span>
+      <span class="visually-hidden">{t.unread}</span>
     </span>
   ) : null;
 }
@@ -395,12 +382,9 @@ function Detail({ term, value }: { term: string; value: string | null | undefine
 }
 
 function since(iso: string): string {
-  const minutes = Math.floor((Date.now() - new Date(iso).getTime()) / 60_000);
-  return minutes < 1 ? "under a minute" : minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h`;
+  return t.since(Math.floor((Date.now() - new Date(iso).getTime()) / 60_000));
 }
 
 function time(iso: string): string {
   return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
-
-const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

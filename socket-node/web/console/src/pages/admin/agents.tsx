@@ -20,17 +20,16 @@ interface Team {
   users: User[];
   roles: Role[];
   catalogue: Permission[];
-  /** False when this admin may not list roles (no `roles:manage`): names are then unknown. */
-  rolesKnown: boolean;
 }
 
 async function loadTeam(): Promise<Team> {
   const [users, catalogue, roles] = await Promise.all([
     session.api<User[]>("GET", USERS),
     session.api<Permission[]>("GET", `${BASE.tenant}/permissions`),
-    session.can("roles:manage") ? session.api<Role[]>("GET", `${BASE.tenant}/roles`) : Promise.resolve(null),
+    // Whoever manages users may read the roles they hand out (users:manage suffices).
+    session.api<Role[]>("GET", `${BASE.tenant}/roles`),
   ]);
-  return { users, catalogue, roles: roles ?? [], rolesKnown: roles !== null };
+  return { users, catalogue, roles };
 }
 
 export function Agents() {
@@ -75,7 +74,7 @@ export function Agents() {
                     <br />
                     <span class="muted">{u.email}</span>
                   </td>
-                  <td>{roleNames(u.roleIds, roles, data.rolesKnown)}</td>
+                  <td>{roleNames(u.roleIds, roles)}</td>
                   <td>
                     <span class={`pill ${statusOf(u)}`}>{t.states[statusOf(u)]}</span>
                   </td>
@@ -129,8 +128,7 @@ function statusOf(user: User): keyof typeof t.states {
   return user.passwordSet ? "active" : "invited";
 }
 
-function roleNames(ids: string[], roles: Role[], known: boolean): string {
-  if (!known) return t.roleCount(ids.length);
+function roleNames(ids: string[], roles: Role[]): string {
   const names = ids.map((id) => roles.find((r) => r.id === id)?.name ?? t.unknownRole);
   return names.length ? names.join(", ") : t.noRole;
 }
@@ -217,15 +215,13 @@ function InviteForm({ team, onInvited }: { team: Team; onInvited: (user: User) =
           required
           error={emailError}
         />
-        {team.rolesKnown && (
-          <RolePicker
-            roles={team.roles}
-            chosen={roleIds}
-            onChange={setRoleIds}
-            error={rolesError}
-            idPrefix="invite"
-          />
-        )}
+        <RolePicker
+          roles={team.roles}
+          chosen={roleIds}
+          onChange={setRoleIds}
+          error={rolesError}
+          idPrefix="invite"
+        />
         <FormError
           text={
             general ?? (refused && !at("name") && !at("email") && !rolesError ? fieldSentence(refused) : null)
@@ -263,11 +259,7 @@ function UserEditor(props: {
   const [deleting, setDeleting] = useState(false);
   const self = session.state.status === "signed_in" && session.state.me.user.id === user.id;
 
-  const fromRoles = new Set(
-    team.rolesKnown
-      ? team.roles.filter((r) => roleIds.includes(r.id)).flatMap((r) => r.permissions)
-      : user.permissions.filter((p) => !user.grants.includes(p)),
-  );
+  const fromRoles = new Set(team.roles.filter((r) => roleIds.includes(r.id)).flatMap((r) => r.permissions));
   const effective = team.catalogue
     .map((p) => p.name)
     .filter((p) => overrides[p] !== "deny" && (overrides[p] === "grant" || fromRoles.has(p)));
@@ -287,7 +279,7 @@ function UserEditor(props: {
       denies: Object.keys(overrides).filter((p) => overrides[p] === "deny"),
       assigning: { enabled: assigning, maxConcurrent: Number(maxConcurrent) },
       ipAllowList: entries,
-      ...(team.rolesKnown ? { roleIds } : {}),
+      roleIds,
     };
     const saved = await session.api<User>("PATCH", `${USERS}/${user.id}`, update);
     await afterChange(saved, common.changesSaved(saved.name));
@@ -349,17 +341,13 @@ function UserEditor(props: {
           maxLength={100}
           error={at("name")}
         />
-        {team.rolesKnown ? (
-          <RolePicker
-            roles={team.roles}
-            chosen={roleIds}
-            onChange={setRoleIds}
-            error={rolesError}
-            idPrefix="user"
-          />
-        ) : (
-          <p class="muted">{t.rolesElsewhere}</p>
-        )}
+        <RolePicker
+          roles={team.roles}
+          chosen={roleIds}
+          onChange={setRoleIds}
+          error={rolesError}
+          idPrefix="user"
+        />
 
         <fieldset class="field">
           <legend>{t.permissions}</legend>

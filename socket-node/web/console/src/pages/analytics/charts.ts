@@ -62,12 +62,10 @@ export function draw(host: HTMLElement, spec: ChartSpec, none: string): () => vo
         (s): uPlot.Series => ({
           label: s.label,
           stroke: s.colour,
-          width: 2,
-          ...(s.dash ? { dash: s.dash } : {}),
           // Bars are filled, not outlined: a day with nothing draws nothing, not a hairline.
-          ...(bars
-            ? { paths: bars, fill: s.colour, width: 0, points: { show: false } }
-            : { points: { show: true } }),
+          width: bars ? 0 : 2,
+          ...(s.dash ? { dash: s.dash } : {}),
+          ...(bars ? { paths: bars, fill: s.colour, points: { show: false } } : { points: { show: true } }),
         }),
       ),
     ],
