@@ -1,7 +1,7 @@
 //! The MongoDB connection and Parley's indexes.
 //!
-//! Parley runs on MongoDB and on FerretDB (the tests use FerretDB's SQLite backend), so it uses
-//! only what both offer: unique indexes and single-document writes; no multi-document
+//! Parley runs on MongoDB and on FerretDB (the tests use FerretDB on PostgreSQL, or on SQLite), so
+//! it uses only what both offer: unique indexes and single-document writes; no multi-document
 //! transactions, change streams or TTL indexes. FerretDB 1.24 does not even make a conditional
 //! update atomic (it reads, then writes the whole document back), so where many writers race,
 //! an insert under a unique key decides (see `repos/chatrooms/mongo.rs`).
@@ -88,15 +88,19 @@ pub async fn create_indexes(db: &Database, collection: &str, indexes: Vec<IndexM
 /// Whether a write failed on a unique index.
 ///
 /// MongoDB answers code 11000. FerretDB 1.24 does too for inserts, but a `findAndModify` that
-/// breaks a unique index comes back as InternalError (code 1) carrying SQLite's
-/// "UNIQUE constraint failed"; both mean the same to Parley.
+/// breaks a unique index comes back as InternalError (code 1) carrying its backend's words
+/// (SQLite's "UNIQUE constraint failed", PostgreSQL's "duplicate key value violates unique
+/// constraint"); all mean the same to Parley.
 pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
     const DUPLICATE_KEY: i32 = 11000;
     const INTERNAL_ERROR: i32 = 1;
     match err.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
         ErrorKind::Command(e) => {
-            e.code == DUPLICATE_KEY || (e.code == INTERNAL_ERROR && e.message.contains("UNIQUE constraint failed"))
+            e.code == DUPLICATE_KEY
+                || (e.code == INTERNAL_ERROR
+                    && (e.message.contains("UNIQUE constraint failed")
+                        || e.message.contains("duplicate key value violates unique constraint")))
         }
         ErrorKind::InsertMany(e) => e.write_errors.iter().flatten().any(|e| e.code == DUPLICATE_KEY),
         _ => false,

@@ -315,7 +315,7 @@ async fn run_step(
 }
 
 /// CPU time (clock ticks) of the processes a step loads: this one (both socket-nodes and the
-/// client), Redis, FerretDB (or mongod) and Kafka.
+/// client), Redis, FerretDB (or mongod), PostgreSQL under FerretDB, and Kafka.
 fn cpu_times() -> HashMap<String, u64> {
     let mut times = HashMap::new();
     let Ok(entries) = std::fs::read_dir("/proc") else { return times };
@@ -332,6 +332,8 @@ fn cpu_times() -> HashMap<String, u64> {
             "ferretdb"
         } else if cmdline.contains("mongod") {
             "mongod"
+        } else if cmdline.starts_with("postgres") || cmdline.starts_with("/usr/lib/postgresql") {
+            "postgres"
         } else if cmdline.contains("kafka.Kafka") {
             "kafka"
         } else {

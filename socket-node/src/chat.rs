@@ -14,8 +14,8 @@ use shared::{
     auth::VisitorIdentity,
     domain::{
         AgentChange, AssignedAgent, Block, Chatbot, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason,
-        EmailAddress, Message, MessageId, Name, Permission, Sender, SenderKind, TenantId, Timestamp, Transition,
-        UserId, VisitorInfo,
+        EmailAddress, Message, Name, Permission, Sender, SenderKind, TenantId, Timestamp, Transition, UserId,
+        VisitorInfo,
     },
     events::{self, Event, EventQueue, OutgoingEvent},
     repos::{Inserted, RepoError, Repos},
@@ -215,17 +215,15 @@ pub async fn open(state: &ChatService, chatbot: &Chatbot, visitor: NewVisitor) -
 /// Stores a message from Parley itself and shows it to the chatroom.
 pub async fn store_system_message(state: &ChatService, room: &Chatroom, text: &str) -> Result<Message, ChatError> {
     let seq = state.repos.chatrooms.next_seq(&room.tenant_id, &room.id).await?.ok_or_else(not_found)?;
-    let message = Message {
-        id: MessageId::new(),
-        tenant_id: room.tenant_id,
-        chatroom_id: room.id,
+    let message = Message::new(
+        room.tenant_id,
+        room.id,
         seq,
-        client_msg_id: ClientMsgId::system(),
-        sender: system_sender(),
-        message: text.to_owned(),
-        sent_at: Timestamp::now(),
-        read: false,
-    };
+        ClientMsgId::system(),
+        system_sender(),
+        text.to_owned(),
+        Timestamp::now(),
+    );
     state.repos.messages.insert(&message).await?;
     publish_message(state, &message, None).await;
     Ok(message)
@@ -280,17 +278,7 @@ pub async fn send(
         Some(seq) => seq,
         None => return Err(ChatError::new(Code::ChatroomClosed, "the chatroom is closed")),
     };
-    let message = Message {
-        id: MessageId::new(),
-        tenant_id: tenant,
-        chatroom_id: room.id,
-        seq,
-        client_msg_id,
-        sender: actor.sender(),
-        message: text,
-        sent_at: Timestamp::now(),
-        read: false,
-    };
+    let message = Message::new(tenant, room.id, seq, client_msg_id, actor.sender(), text, Timestamp::now());
     let message = match state.repos.messages.insert(&message).await? {
         Inserted::New => message,
         // The same clientMsgId raced in from another connection: its message is the one.

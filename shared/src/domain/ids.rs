@@ -98,9 +98,28 @@ id_type!(
     BlockId, "block"
 );
 
+impl MessageId {
+    /// The id of the message a chatroom's `clientMsgId` names (a UUIDv5 in the chatroom's
+    /// namespace): every retry of a send gets the same id, so the store finds a repeat by its
+    /// primary key and refuses a second copy with it.
+    pub fn of(chatroom: &ChatroomId, client_msg_id: &super::ClientMsgId) -> Self {
+        Self(Uuid::new_v5(&chatroom.as_uuid(), client_msg_id.as_str().as_bytes()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_id_is_the_same_for_every_retry_and_differs_between_chatrooms() {
+        let (room, other) = (ChatroomId::new(), ChatroomId::new());
+        let (first, second): (super::super::ClientMsgId, super::super::ClientMsgId) =
+            ("m-1".parse().unwrap(), "m-2".parse().unwrap());
+        assert_eq!(MessageId::of(&room, &first), MessageId::of(&room, &first));
+        assert_ne!(MessageId::of(&room, &first), MessageId::of(&room, &second));
+        assert_ne!(MessageId::of(&room, &first), MessageId::of(&other, &first));
+    }
 
     #[test]
     fn ids_round_trip_through_text_and_json() {

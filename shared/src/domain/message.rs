@@ -30,7 +30,8 @@ pub struct Message {
 }
 
 impl Message {
-    /// A new, unread message with a fresh id.
+    /// A new, unread message, its id derived from the chatroom and `clientMsgId`
+    /// ([`MessageId::of`]).
     pub fn new(
         tenant_id: TenantId,
         chatroom_id: ChatroomId,
@@ -40,7 +41,8 @@ impl Message {
         message: String,
         sent_at: Timestamp,
     ) -> Self {
-        Self { id: MessageId::new(), tenant_id, chatroom_id, seq, client_msg_id, sender, message, sent_at, read: false }
+        let id = MessageId::of(&chatroom_id, &client_msg_id);
+        Self { id, tenant_id, chatroom_id, seq, client_msg_id, sender, message, sent_at, read: false }
     }
 }
 

@@ -42,10 +42,8 @@ impl MessageRepo for MemoryMessages {
         id: &ClientMsgId,
     ) -> Result<Option<Message>, RepoError> {
         let rows = self.rows.lock().unwrap();
-        Ok(rows
-            .values()
-            .find(|m| m.tenant_id == *tenant && m.chatroom_id == *chatroom && m.client_msg_id == *id)
-            .cloned())
+        let found = rows.get(&MessageId::of(chatroom, id));
+        Ok(found.filter(|m| m.tenant_id == *tenant && m.chatroom_id == *chatroom).cloned())
     }
 
     async fn list_after(

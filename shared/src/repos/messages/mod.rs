@@ -29,6 +29,8 @@ pub trait MessageRepo: Send + Sync {
     /// [`super::ChatroomRepo::next_seq`], so that is a bug, not a retry.
     async fn insert(&self, message: &Message) -> Result<Inserted, RepoError>;
 
+    /// The chatroom's message with this `clientMsgId`: one read by primary key, as a message's
+    /// id derives from it ([`crate::domain::MessageId::of`]).
     async fn find_by_client_id(
         &self,
         tenant: &TenantId,

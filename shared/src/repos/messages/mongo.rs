@@ -6,7 +6,7 @@ use mongodb::{Collection, Database, bson::doc};
 
 use super::{Inserted, MessageRepo, message_exists, message_seq_taken};
 use crate::{
-    domain::{ChatroomId, ClientMsgId, Message, SenderKind, TenantId},
+    domain::{ChatroomId, ClientMsgId, Message, MessageId, SenderKind, TenantId},
     mongo::{classify, create_indexes, is_duplicate_key, unique_index},
     repos::{RepoError, mongo_util},
 };
@@ -50,9 +50,18 @@ impl MessageRepo for MongoMessages {
             Err(e) => return Err(classify(e)),
         };
         // Which unique key was it? The server's message names the index on MongoDB but not on
-        // FerretDB, so ask: a retry of a stored message first.
+        // FerretDB, so ask: a retry of a stored message first (by its derived id, then by
+        // clientMsgId for a message stored before ids were derived).
         let (tenant, chatroom) = (&message.tenant_id, &message.chatroom_id);
         if let Some(first) = self.find_by_client_id(tenant, chatroom, &message.client_msg_id).await? {
+            return Ok(Inserted::Duplicate(first));
+        }
+        let filter = doc! {
+            "tenantId": tenant.to_string(),
+            "chatroomId": chatroom.to_string(),
+            "clientMsgId": message.client_msg_id.as_str(),
+        };
+        if let Some(first) = self.collection.find_one(filter).await.map_err(classify)? {
             return Ok(Inserted::Duplicate(first));
         }
         let filter = doc! { "chatroomId": chatroom.to_string(), "seq": seq(message.seq) };
@@ -69,8 +78,8 @@ impl MessageRepo for MongoMessages {
         chatroom: &ChatroomId,
         id: &ClientMsgId,
     ) -> Result<Option<Message>, RepoError> {
-        let filter =
-            doc! { "tenantId": tenant.to_string(), "chatroomId": chatroom.to_string(), "clientMsgId": id.as_str() };
+        let id = MessageId::of(chatroom, id);
+        let filter = doc! { "_id": id.to_string(), "tenantId": tenant.to_string(), "chatroomId": chatroom.to_string() };
         self.collection.find_one(filter).await.map_err(classify)
     }
 
