@@ -74,5 +74,6 @@ dev_check() {
     _dev_start "$data" "$port"
     _dev_story against_scripts_dev_a_restart_finds_everything_again "$port" "$data.told.json"
     _dev_stop "$data"
+    services_forget "$data/services"
     rm -rf "$data" "$data.log" "$data.told.json"
 }

@@ -153,20 +153,32 @@ start_redis() {
     say "Redis $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') listening on 127.0.0.1:$port"
 }
 
+# Where the PostgreSQL data of the services in directory $1 lives: beside them, or as root where
+# the postgres user can reach it.
+postgres_dir() {
+    if ((EUID == 0)); then
+        echo "/var/tmp/parley-postgres/$(printf %s "$1" | sha1sum | cut -c1-12)"
+    else
+        echo "$1/postgres"
+    fi
+}
+
+# Deletes the kept data of the services in directory $1 (PARLEY_SERVICES_DIR of a finished run).
+services_forget() {
+    rm -rf "$1" "$(postgres_dir "$1")"
+}
+
 # PostgreSQL for FerretDB: a cluster of its own on a free port, TCP on loopback only. Commits are
 # not waited for on disk (synchronous_commit=off): a crash may lose the last moments, never
 # corrupt the data.
 start_postgres() {
     local port dir as=()
     port=$(service_port postgres)
+    dir=$(postgres_dir "$_services_run_dir")
+    mkdir -p "$dir"
     if ((EUID == 0)); then
-        dir=/var/tmp/parley-postgres/$(printf %s "$_services_run_dir" | sha1sum | cut -c1-12)
         as=(setpriv --reuid=postgres --regid=postgres --init-groups)
-        mkdir -p "$dir"
         chown postgres: "$dir"
-    else
-        dir=$_services_run_dir/postgres
-        mkdir -p "$dir"
     fi
     _services_postgres_dir=$dir
     if [ ! -f "$dir/data/PG_VERSION" ]; then
