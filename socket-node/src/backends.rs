@@ -20,6 +20,7 @@ use tokio::{sync::watch, task::JoinHandle};
 use crate::{
     broker::{Broker, MemoryBroker, RedisBroker},
     presence::{MemoryPresence, MemorySpace, Presence, RedisPresence},
+    seqs::{MemorySeqs, RedisSeqs, Seqs},
 };
 
 /// How long each readiness check may take.
@@ -30,6 +31,8 @@ pub struct Backends {
     pub events: Arc<dyn EventPublisher>,
     pub broker: Arc<dyn Broker>,
     pub presence: Arc<dyn Presence>,
+    /// Each chatroom's message numbers: in Redis, or in this process without it.
+    pub seqs: Arc<dyn Seqs>,
     pub limiter: Arc<dyn RateLimiter>,
     /// The chatbot cache, when there is Redis.
     pub cache: Option<Redis>,
@@ -83,14 +86,16 @@ impl Backends {
     /// Over services already connected, publishing to `events`: with Redis, the broker and
     /// presence are Redis's; without it, this process's own (one node).
     pub fn on(services: &Services, events: Arc<dyn EventPublisher>, node: &str) -> Self {
-        let (broker, presence): (Arc<dyn Broker>, Arc<dyn Presence>) = match &services.redis {
+        let (broker, presence, seqs): (Arc<dyn Broker>, Arc<dyn Presence>, Arc<dyn Seqs>) = match &services.redis {
             Some(redis) => (
                 Arc::new(RedisBroker::new(redis.clone())),
                 Arc::new(RedisPresence::new(redis.clone(), node.to_owned())),
+                Arc::new(RedisSeqs::new(redis.clone())),
             ),
             None => (
                 Arc::new(MemoryBroker::default()),
                 Arc::new(MemoryPresence::new(MemorySpace::default(), node.to_owned())),
+                Arc::new(MemorySeqs::default()),
             ),
         };
         Self {
@@ -98,6 +103,7 @@ impl Backends {
             events,
             broker,
             presence,
+            seqs,
             limiter: services.limiter(),
             cache: services.redis.clone(),
             probes: probes(services),

@@ -28,6 +28,7 @@ use crate::{
     notice::{ConnId, Notice, NoticeKind, Origin, Route},
     presence::Presence,
     protocol::{ChatroomView, Code, MessageView, ServerFrame},
+    seqs::{LastSeqs, Seqs},
 };
 
 /// What chat operations reach: the repositories, the event queue, the broker, presence, the
@@ -38,6 +39,10 @@ pub struct ChatService {
     pub events: EventQueue,
     pub notices: Publisher,
     pub presence: Arc<dyn Presence>,
+    /// Each chatroom's message numbers ([`crate::seqs`]).
+    pub seqs: Arc<dyn Seqs>,
+    /// The chatrooms' `lastSeq`, written behind their messages.
+    pub last_seqs: Arc<LastSeqs>,
     pub limits: Limits,
     pub timing: Timing,
     pub metrics: Arc<Metrics>,
@@ -214,19 +219,64 @@ pub async fn open(state: &ChatService, chatbot: &Chatbot, visitor: NewVisitor) -
 
 /// Stores a message from Parley itself and shows it to the chatroom.
 pub async fn store_system_message(state: &ChatService, room: &Chatroom, text: &str) -> Result<Message, ChatError> {
-    let seq = state.repos.chatrooms.next_seq(&room.tenant_id, &room.id).await?.ok_or_else(not_found)?;
-    let message = Message::new(
-        room.tenant_id,
-        room.id,
-        seq,
-        ClientMsgId::system(),
-        system_sender(),
-        text.to_owned(),
-        Timestamp::now(),
-    );
-    state.repos.messages.insert(&message).await?;
+    let (message, _) = number_and_store(state, room, ClientMsgId::system(), system_sender(), text.to_owned()).await?;
     publish_message(state, &message, None).await;
     Ok(message)
+}
+
+/// The chatroom's last seq: its document's `lastSeq`, or the counter's when that is ahead (the
+/// document is written behind the messages).
+pub async fn last_seq(state: &ChatService, room: &Chatroom) -> u64 {
+    match state.seqs.current(&room.id).await {
+        Ok(current) => room.last_seq.max(current.unwrap_or(0)),
+        Err(err) => {
+            tracing::warn!(error = %err, "the seq counter could not be read");
+            room.last_seq
+        }
+    }
+}
+
+/// How many numbers a send takes before giving up, should the counter hand out taken ones.
+const MAX_TRIES: usize = 3;
+
+/// Numbers a message and stores it: the message, and whether it is new (false when its
+/// `clientMsgId` was stored before: that first message). A number the counter handed out twice
+/// (after losing its state, see [`crate::seqs`]) is refused by the store, and the next is taken.
+async fn number_and_store(
+    state: &ChatService,
+    room: &Chatroom,
+    client_msg_id: ClientMsgId,
+    sender: Sender,
+    text: String,
+) -> Result<(Message, bool), ChatError> {
+    for _ in 0..MAX_TRIES {
+        let seq = state.seqs.next(&state.repos, &room.tenant_id, &room.id, room.last_seq).await.map_err(|err| {
+            tracing::error!(error = %err, "no seq for a message");
+            ChatError::new(Code::Internal, "something failed on our side; send the frame again")
+        })?;
+        let message = Message::new(
+            room.tenant_id,
+            room.id,
+            seq,
+            client_msg_id.clone(),
+            sender.clone(),
+            text.clone(),
+            Timestamp::now(),
+        );
+        match state.repos.messages.insert(&message).await {
+            Ok(Inserted::New) => {
+                state.last_seqs.stored(room.tenant_id, room.id, seq, message.sent_at);
+                return Ok((message, true));
+            }
+            // The same clientMsgId raced in from another connection: its message is the one.
+            Ok(Inserted::Duplicate(first)) => return Ok((first, false)),
+            Err(RepoError::Conflict { code: "message_seq_taken", .. }) => {
+                tracing::warn!(chatroom_id = %room.id, seq, "a seq was handed out twice; taking the next");
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(ChatError::new(Code::Internal, "something failed on our side; send the frame again"))
 }
 
 async fn publish_message(state: &ChatService, message: &Message, origin: Option<Origin>) {
@@ -274,16 +324,10 @@ pub async fn send(
     if !room.status.is_open() {
         return Err(closed(&room));
     }
-    let seq = match state.repos.chatrooms.next_seq(&tenant, &room.id).await? {
-        Some(seq) => seq,
-        None => return Err(ChatError::new(Code::ChatroomClosed, "the chatroom is closed")),
-    };
-    let message = Message::new(tenant, room.id, seq, client_msg_id, actor.sender(), text, Timestamp::now());
-    let message = match state.repos.messages.insert(&message).await? {
-        Inserted::New => message,
-        // The same clientMsgId raced in from another connection: its message is the one.
-        Inserted::Duplicate(first) => return Ok(Sent { message: first, fresh: false }),
-    };
+    let (message, fresh) = number_and_store(state, &room, client_msg_id, actor.sender(), text).await?;
+    if !fresh {
+        return Ok(Sent { message, fresh: false });
+    }
     publish_message(state, &message, Some(origin)).await;
     if actor.kind() == SenderKind::Agent && room.first_agent_reply_at.is_none() {
         state.repos.chatrooms.set_first_agent_reply(&tenant, &room.id, message.sent_at).await?;
@@ -328,8 +372,13 @@ pub async fn read(
     up_to: u64,
 ) -> Result<(), ChatError> {
     let room = load_for(state, actor, chatroom, false).await?;
-    let up_to = up_to.min(room.last_seq);
+    let up_to = up_to.min(last_seq(state, &room).await);
     let reader = actor.kind();
+    if up_to > room.last_seq {
+        // The document's lastSeq trails the messages (written behind): bring it up first, as a
+        // read mark never passes it.
+        state.repos.chatrooms.raise_last_seq(&room.tenant_id, &room.id, up_to, room.last_activity_at).await?;
+    }
     state.repos.messages.mark_read(&room.tenant_id, &room.id, reader, up_to).await?;
     state.repos.chatrooms.set_read(&room.tenant_id, &room.id, reader, up_to).await?;
     let frame = ServerFrame::Read { chatroom_id: room.id, reader, up_to_seq: up_to }.to_json();

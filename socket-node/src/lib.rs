@@ -43,6 +43,7 @@ pub mod notice;
 pub mod presence;
 pub mod protocol;
 pub mod routes;
+pub mod seqs;
 pub mod session;
 pub mod state;
 pub mod waiting;

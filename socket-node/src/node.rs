@@ -92,6 +92,8 @@ impl Node {
             events,
             notices: Publisher::new(backends.broker.clone(), handler.clone(), info.id.clone()),
             presence: backends.presence,
+            seqs: backends.seqs,
+            last_seqs: Arc::default(),
             limits: config.limits,
             timing: config.timing,
             metrics: Arc::clone(&metrics),
@@ -124,6 +126,8 @@ impl Node {
         let (chat, hub) = (state.chat.clone(), state.hub.clone());
         tasks.push(tokio::spawn(crate::waiting::run_refresher(chat, hub, list_changes, shutdown.clone())));
         tasks.push(tokio::spawn(crate::waiting::run_sweeper(state.chat.clone(), shutdown.clone())));
+        let (last_seqs, repos) = (state.chat.last_seqs.clone(), state.chat.repos.clone());
+        tasks.push(tokio::spawn(crate::seqs::run_writer(last_seqs, repos, shutdown.clone())));
         tasks.push(tokio::spawn(run_heartbeat(state.clone(), shutdown.clone())));
         let shutdown = ShutdownTrigger(Arc::new(shutdown_tx));
         Ok(Self { state, shutdown, tasks, events: events_task, relay: backends.relay })

@@ -167,7 +167,8 @@ impl Session {
     /// [`HISTORY_PAGE`] messages (older ones by `history`). Call after [`Self::follow`], so
     /// nothing stored in between is missed.
     pub async fn show_latest(&mut self, room: &Chatroom) -> Result<(), ChatError> {
-        self.following.insert(room.id, Delivered::from(room.last_seq.saturating_sub(HISTORY_PAGE)));
+        let last_seq = chat::last_seq(&self.state.chat, room).await;
+        self.following.insert(room.id, Delivered::from(last_seq.saturating_sub(HISTORY_PAGE)));
         self.emit(&ServerFrame::Chatroom(protocol::ChatroomView::from(room))).await;
         self.replay(room.tenant_id, room.id).await
     }

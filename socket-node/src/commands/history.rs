@@ -17,7 +17,7 @@ pub async fn run(
     before_seq: Option<u64>,
 ) -> Result<(), ChatError> {
     let room = chat::load_for(&session.state.chat, actor, chatroom_id, true).await?;
-    let (from_seq, before) = page(before_seq, room.last_seq);
+    let (from_seq, before) = page(before_seq, chat::last_seq(&session.state.chat, &room).await);
     let messages = if before > from_seq {
         let limit = u32::try_from(before - from_seq).unwrap_or(u32::MAX);
         session.state.chat.repos.messages.list_after(&room.tenant_id, &room.id, from_seq - 1, limit).await?

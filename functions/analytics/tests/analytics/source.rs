@@ -134,7 +134,7 @@ async fn open_chatrooms_and_a_chatbots_last_activity() {
     quiet.chatbot_id = waiting.chatbot_id;
     f.repos.chatrooms.insert(&quiet).await.unwrap();
     let before = f.repos.chatrooms.get(&a.id, &waiting.id).await.unwrap().unwrap().last_activity_at;
-    f.repos.chatrooms.next_seq(&a.id, &waiting.id).await.unwrap();
+    f.repos.chatrooms.raise_last_seq(&a.id, &waiting.id, 1, Timestamp::now()).await.unwrap();
     let after = f.repos.chatrooms.get(&a.id, &waiting.id).await.unwrap().unwrap().last_activity_at;
     assert!(after >= before);
     assert_eq!(f.source.last_activity(&a.id, &waiting.chatbot_id).await.unwrap(), Some(after));

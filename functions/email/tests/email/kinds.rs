@@ -4,8 +4,8 @@
 use serde_json::json;
 use shared::{
     domain::{
-        AgentChange, AssignedAgent, Assigning, ChatroomStatus, ClientMsgId, CloseReason, Message, MessageId,
-        Permission, Sender, SenderKind, Timestamp, Transition, UserPatch, UserStatus,
+        AgentChange, AssignedAgent, Assigning, ChatroomStatus, ClientMsgId, CloseReason, Message, Permission, Sender,
+        SenderKind, Timestamp, Transition, UserPatch, UserStatus,
     },
     events::Topic,
     testing::{Api, EventLog, TestRedis, accounts, expect_status, kafka_env, strong_password},
@@ -101,20 +101,12 @@ async fn a_requested_transcript_reaches_the_visitor_when_the_chatroom_closes() {
         (SenderKind::Agent, "Ada", "Happy to help:\nfirst, this"),
         (SenderKind::Visitor, "Vera", "thanks!"),
     ];
-    for (kind, who, text) in lines {
-        let seq = repos.chatrooms.next_seq(&tenant.id, &room.id).await.unwrap().unwrap();
-        let message = Message {
-            id: MessageId::new(),
-            tenant_id: tenant.id,
-            chatroom_id: room.id,
-            seq,
-            client_msg_id: ClientMsgId::system(),
-            sender: Sender { kind, id: None, name: who.into() },
-            message: text.into(),
-            sent_at: Timestamp::now(),
-            read: false,
-        };
+    for (seq, (kind, who, text)) in (1..).zip(lines) {
+        let sender = Sender { kind, id: None, name: who.into() };
+        let message =
+            Message::new(tenant.id, room.id, seq, ClientMsgId::system(), sender, text.into(), Timestamp::now());
         repos.messages.insert(&message).await.unwrap();
+        repos.chatrooms.raise_last_seq(&tenant.id, &room.id, seq, message.sent_at).await.unwrap();
     }
     repos.chatrooms.request_transcript(&tenant.id, &room.id).await.unwrap().unwrap();
     let close = Transition::close(ChatroomStatus::Closed, CloseReason::ClosedByAgent);

@@ -76,9 +76,15 @@ impl ChatroomRepo for MemoryChatrooms {
         Ok(rows.values().filter(|r| r.tenant_id == *tenant && chatrooms::held_by(r, agent)).count() as u64)
     }
 
-    async fn next_seq(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<u64>, RepoError> {
-        let now = Timestamp::now();
-        Ok(self.change(tenant, id, |room| chatrooms::next_seq(room, now)).map(|r| r.last_seq))
+    async fn raise_last_seq(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        seq: u64,
+        at: Timestamp,
+    ) -> Result<(), RepoError> {
+        self.change(tenant, id, |room| chatrooms::raise_last_seq(room, seq, at));
+        Ok(())
     }
 
     async fn transition(

@@ -42,10 +42,17 @@ pub trait ChatroomRepo: Send + Sync {
     /// How many chatrooms `agent` holds (active or standby).
     async fn count_for_agent(&self, tenant: &TenantId, agent: &UserId) -> Result<u64, RepoError>;
 
-    /// Hands out the next sequence number of an open chatroom (waiting, active or standby):
-    /// `lastSeq + 1`, stored before it is answered, so two senders never get the same number.
-    /// `None` when the chatroom is not the tenant's or no longer open.
-    async fn next_seq(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<u64>, RepoError>;
+    /// Records that the chatroom's messages reach seq `seq` (sent at `at`): `lastSeq` and
+    /// `lastActivityAt` move up, never down. The socket-node writes it behind the messages,
+    /// once per chatroom every moment, as its counter hands seqs out elsewhere. Does nothing
+    /// when the chatroom is not the tenant's.
+    async fn raise_last_seq(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        seq: u64,
+        at: Timestamp,
+    ) -> Result<(), RepoError>;
 
     /// Applies `change` only if the chatroom's status is one of `from` and, when `held_by` is
     /// given, `agent` holds it; answers the chatroom after the change, or `None` when the
@@ -102,9 +109,13 @@ pub(super) fn chatroom_exists() -> RepoError {
     RepoError::conflict("chatroom_exists", "a chatroom with this id already exists")
 }
 
-/// The chatroom with its next seq handed out at `now`, if it is open.
-pub(super) fn next_seq(room: &Chatroom, now: Timestamp) -> Option<Chatroom> {
-    room.is_open().then(|| Chatroom { last_seq: room.last_seq + 1, last_activity_at: now, ..room.clone() })
+/// The chatroom with `lastSeq` raised to `seq` (and its activity to `at`), if that is higher.
+pub(super) fn raise_last_seq(room: &Chatroom, seq: u64, at: Timestamp) -> Option<Chatroom> {
+    (room.last_seq < seq).then(|| Chatroom {
+        last_seq: seq,
+        last_activity_at: room.last_activity_at.max(at),
+        ..room.clone()
+    })
 }
 
 /// The chatroom after `change`, if it is in one of the `from` statuses and held by `held_by`.

@@ -247,9 +247,14 @@ impl ChatroomRepo for MongoChatrooms {
         self.collection.count_documents(held_by(tenant, agent)).await.map_err(classify)
     }
 
-    async fn next_seq(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<u64>, RepoError> {
-        let now = Timestamp::now();
-        Ok(self.change(tenant, id, |room| chatrooms::next_seq(room, now)).await?.map(|room| room.last_seq))
+    async fn raise_last_seq(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        seq: u64,
+        at: Timestamp,
+    ) -> Result<(), RepoError> {
+        self.change(tenant, id, |room| chatrooms::raise_last_seq(room, seq, at)).await.map(drop)
     }
 
     async fn transition(

@@ -66,6 +66,12 @@ impl MessageRepo for MemoryMessages {
         Ok(rows)
     }
 
+    async fn highest_seq(&self, tenant: &TenantId, chatroom: &ChatroomId) -> Result<u64, RepoError> {
+        let rows = self.rows.lock().unwrap();
+        let seqs = rows.values().filter(|m| m.tenant_id == *tenant && m.chatroom_id == *chatroom).map(|m| m.seq);
+        Ok(seqs.max().unwrap_or(0))
+    }
+
     async fn mark_read(
         &self,
         tenant: &TenantId,

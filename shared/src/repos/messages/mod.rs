@@ -26,7 +26,8 @@ pub trait MessageRepo: Send + Sync {
     /// Stores the message, or answers the one already stored with the same (chatroomId,
     /// clientMsgId) as [`Inserted::Duplicate`], never a second copy. Another message with the
     /// same (chatroomId, seq) is `message_seq_taken` (409): seqs come from
-    /// [`super::ChatroomRepo::next_seq`], so that is a bug, not a retry.
+    /// a counter that may hand a number out twice after losing its state (the socket-node's
+    /// `seqs`), whose caller then asks for another.
     async fn insert(&self, message: &Message) -> Result<Inserted, RepoError>;
 
     /// The chatroom's message with this `clientMsgId`: one read by primary key, as a message's
@@ -47,6 +48,10 @@ pub trait MessageRepo: Send + Sync {
         after_seq: u64,
         limit: u32,
     ) -> Result<Vec<Message>, RepoError>;
+
+    /// The highest seq stored for the chatroom (0 when none): where its numbering goes on when
+    /// the counter in Redis was lost.
+    async fn highest_seq(&self, tenant: &TenantId, chatroom: &ChatroomId) -> Result<u64, RepoError>;
 
     /// Marks read every message up to seq `up_to` that `reader`'s side did not send (a visitor
     /// reads the agents' and system messages, an agent the visitor's and system messages);

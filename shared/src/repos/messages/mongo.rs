@@ -108,6 +108,12 @@ impl MessageRepo for MongoMessages {
         cursor.try_collect().await.map_err(classify)
     }
 
+    async fn highest_seq(&self, tenant: &TenantId, chatroom: &ChatroomId) -> Result<u64, RepoError> {
+        let filter = doc! { "tenantId": tenant.to_string(), "chatroomId": chatroom.to_string() };
+        let last = self.collection.find_one(filter).sort(doc! { "seq": -1 }).await.map_err(classify)?;
+        Ok(last.map_or(0, |m| m.seq))
+    }
+
     async fn mark_read(
         &self,
         tenant: &TenantId,

@@ -22,12 +22,12 @@ contract!(
     chatrooms_by_id_are_the_open_ones_of_the_tenant,
     exactly_one_of_many_agents_claims_a_waiting_chatroom,
     a_transition_can_require_the_agent_holding_the_chatroom,
-    sequence_numbers_count_up_only_while_open,
     concurrent_writers_lose_no_change,
     read_marks_never_go_down_nor_past_the_last_message,
     the_first_agent_reply_is_recorded_once,
     overdue_standby_chatrooms_are_swept_earliest_first,
     a_transcript_is_requested_only_while_open,
+    the_last_seq_written_behind_only_moves_up,
     unclaimed_chatrooms_are_alerted_once_per_wait,
 );
 
@@ -82,7 +82,6 @@ async fn chatrooms_are_scoped_to_their_tenant(b: Backend) {
     assert!(c.list_with_status(&other.id, &[ChatroomStatus::Waiting], 10).await.unwrap().is_empty());
     assert!(c.list_for_agent(&other.id, &ada.id).await.unwrap().is_empty());
     assert_eq!(c.count_for_agent(&other.id, &ada.id).await.unwrap(), 0);
-    assert_eq!(c.next_seq(&other.id, &waiting.id).await.unwrap(), None);
     let mallory = Transition::claim(agent("mallory"));
     assert_eq!(c.transition(&other.id, &waiting.id, &[ChatroomStatus::Waiting], None, &mallory).await.unwrap(), None);
     let close = Transition::close(ChatroomStatus::Closed, CloseReason::ClosedByAgent);
@@ -237,57 +236,38 @@ async fn a_transition_can_require_the_agent_holding_the_chatroom(b: Backend) {
     assert_eq!(c.transition(&a.id, &room.id, &[], None, &close).await.unwrap(), None);
 }
 
-async fn sequence_numbers_count_up_only_while_open(b: Backend) {
-    let a = tenant(&b.repos, "A").await;
-    let room = room(&b.repos, &a.id).await;
-    let c = &b.repos.chatrooms;
-    for expected in 1..=3 {
-        assert_eq!(c.next_seq(&a.id, &room.id).await.unwrap(), Some(expected));
-    }
-    assert_eq!(c.get(&a.id, &room.id).await.unwrap().unwrap().last_seq, 3);
-    let stale = Transition::close(ChatroomStatus::Stale, CloseReason::MarkedStale);
-    c.transition(&a.id, &room.id, &ChatroomStatus::OPEN, None, &stale).await.unwrap().unwrap();
-    assert_eq!(c.next_seq(&a.id, &room.id).await.unwrap(), None, "a closed chatroom takes no message");
-    assert_eq!(c.get(&a.id, &room.id).await.unwrap().unwrap().last_seq, 3);
-    assert_eq!(c.next_seq(&a.id, &ChatroomId::new()).await.unwrap(), None);
-}
-
 async fn concurrent_writers_lose_no_change(b: Backend) {
     let a = tenant(&b.repos, "A").await;
     let room = room(&b.repos, &a.id).await;
     let ada = agent("ada");
-    let sends = |n: usize| {
-        (0..n).map(|_| {
+    // Each message's seq written behind it, in any order, as the nodes' writers do.
+    let raises = |seqs: std::ops::RangeInclusive<u64>| {
+        seqs.map(|seq| {
             let (repos, tenant, id) = (b.repos.clone(), a.id, room.id);
-            async move { repos.chatrooms.next_seq(&tenant, &id).await.unwrap().unwrap() }
+            async move { repos.chatrooms.raise_last_seq(&tenant, &id, seq, at(seq as i64)).await.unwrap() }
         })
     };
 
-    // Twenty senders and a claim, all at once on one chatroom.
+    // Twenty raises and a claim, all at once on one chatroom.
     let claim = {
         let (repos, tenant, id, claim) = (b.repos.clone(), a.id, room.id, Transition::claim(ada.clone()));
         async move { repos.chatrooms.transition(&tenant, &id, &[ChatroomStatus::Waiting], None, &claim).await.unwrap() }
     };
-    let (mut seqs, claimed) = tokio::join!(join_all(sends(20)), claim);
-    seqs.sort();
-    assert_eq!(seqs, (1..=20).collect::<Vec<u64>>(), "every sender got its own seq");
+    let (_, claimed) = tokio::join!(join_all(raises(1..=20)), claim);
     assert!(claimed.is_some());
     let stored = b.repos.chatrooms.get(&a.id, &room.id).await.unwrap().unwrap();
-    assert_eq!(stored.last_seq, 20, "no increment was lost");
+    assert_eq!(stored.last_seq, 20, "the highest seq stands, whatever the order");
     assert_eq!((stored.status, stored.agent()), (ChatroomStatus::Active, Some(ada.clone())), "the claim was not lost");
 
-    // Then ten more senders, both sides' read marks and the first reply, all at once.
+    // Then ten more raises, both sides' read marks and the first reply, all at once.
     let reads = (1..=5).map(|n| (SenderKind::Visitor, n)).chain((6..=10).map(|n| (SenderKind::Agent, n)));
     let reads = reads.map(|(reader, up_to)| {
         let (repos, tenant, id) = (b.repos.clone(), a.id, room.id);
         async move { repos.chatrooms.set_read(&tenant, &id, reader, up_to).await.unwrap() }
     });
     let reply = b.repos.chatrooms.set_first_agent_reply(&a.id, &room.id, at(7));
-    let (seqs, _, replied) = tokio::join!(join_all(sends(10)), join_all(reads), reply);
+    let (_, _, replied) = tokio::join!(join_all(raises(21..=30)), join_all(reads), reply);
     replied.unwrap();
-    let mut seqs = seqs;
-    seqs.sort();
-    assert_eq!(seqs, (21..=30).collect::<Vec<u64>>());
     let stored = b.repos.chatrooms.get(&a.id, &room.id).await.unwrap().unwrap();
     assert_eq!((stored.last_seq, stored.visitor_read_seq, stored.agent_read_seq), (30, 5, 10));
     assert_eq!(stored.first_agent_reply_at, Some(at(7)));
@@ -298,9 +278,7 @@ async fn read_marks_never_go_down_nor_past_the_last_message(b: Backend) {
     let a = tenant(&b.repos, "A").await;
     let room = room(&b.repos, &a.id).await;
     let c = &b.repos.chatrooms;
-    for _ in 0..5 {
-        c.next_seq(&a.id, &room.id).await.unwrap().unwrap();
-    }
+    c.raise_last_seq(&a.id, &room.id, 5, Timestamp::now()).await.unwrap();
     let marks = || async {
         let room = c.get(&a.id, &room.id).await.unwrap().unwrap();
         (room.visitor_read_seq, room.agent_read_seq)
@@ -413,7 +391,7 @@ async fn a_chatroom_document_uses_the_blueprint_field_names() {
     let repos = Repos::mongo(&db.db);
     let a = tenant(&repos, "A").await;
     let room = room(&repos, &a.id).await;
-    repos.chatrooms.next_seq(&a.id, &room.id).await.unwrap();
+    repos.chatrooms.raise_last_seq(&a.id, &room.id, 1, Timestamp::now()).await.unwrap();
     let left = Transition::close(ChatroomStatus::Closed, CloseReason::VisitorLeft);
     repos.chatrooms.transition(&a.id, &room.id, &ChatroomStatus::OPEN, None, &left).await.unwrap().unwrap();
     let stored = db.db.collection::<Document>("chatrooms").find_one(doc! { "_id": room.id.to_string() }).await;
@@ -447,7 +425,26 @@ async fn a_dead_writers_claim_does_not_freeze_a_chatroom() {
     let long_ago = Timestamp::now().plus(time::Duration::minutes(-1));
     writes.insert_one(doc! { "_id": format!("{}:1:0", room.id), "at": long_ago }).await.unwrap();
 
-    assert_eq!(repos.chatrooms.next_seq(&a.id, &room.id).await.unwrap(), Some(1));
-    assert_eq!(repos.chatrooms.next_seq(&a.id, &room.id).await.unwrap(), Some(2));
+    repos.chatrooms.raise_last_seq(&a.id, &room.id, 1, Timestamp::now()).await.unwrap();
+    repos.chatrooms.raise_last_seq(&a.id, &room.id, 2, Timestamp::now()).await.unwrap();
+    assert_eq!(repos.chatrooms.get(&a.id, &room.id).await.unwrap().unwrap().last_seq, 2);
     assert_eq!(writes.count_documents(doc! {}).await.unwrap(), 0, "the stale claim was cleared with the write");
+}
+
+async fn the_last_seq_written_behind_only_moves_up(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let other = tenant(&b.repos, "B").await;
+    let room = new_room(&a.id, at(10));
+    b.repos.chatrooms.insert(&room).await.unwrap();
+    let c = &b.repos.chatrooms;
+    c.raise_last_seq(&a.id, &room.id, 7, at(100)).await.unwrap();
+    let raised = c.get(&a.id, &room.id).await.unwrap().unwrap();
+    assert_eq!((raised.last_seq, raised.last_activity_at), (7, at(100)));
+    // A late flush of an older seq, or another tenant's, changes nothing.
+    c.raise_last_seq(&a.id, &room.id, 5, at(200)).await.unwrap();
+    c.raise_last_seq(&other.id, &room.id, 50, at(300)).await.unwrap();
+    assert_eq!(c.get(&a.id, &room.id).await.unwrap().unwrap(), raised);
+    c.raise_last_seq(&a.id, &room.id, 9, at(50)).await.unwrap();
+    let later = c.get(&a.id, &room.id).await.unwrap().unwrap();
+    assert_eq!((later.last_seq, later.last_activity_at), (9, at(100)), "activity never goes back in time");
 }

@@ -83,6 +83,11 @@ async fn messages_are_listed_after_a_seq_in_order(b: Backend) {
     assert!(m.list_after(&a.id, &room.id, u64::MAX, 10).await.unwrap().is_empty());
     assert!(m.list_after(&a.id, &room.id, 0, 0).await.unwrap().is_empty());
     assert!(m.list_after(&a.id, &ChatroomId::new(), 0, 10).await.unwrap().is_empty());
+    // Where a chatroom's numbering goes on when its counter was lost: its highest stored seq.
+    assert_eq!(m.highest_seq(&a.id, &room.id).await.unwrap(), 5);
+    assert_eq!(m.highest_seq(&a.id, &ChatroomId::new()).await.unwrap(), 0);
+    let other = tenant(&b.repos, "B").await;
+    assert_eq!(m.highest_seq(&other.id, &room.id).await.unwrap(), 0, "another tenant's chatroom shows nothing");
     let third = messages.swap_remove(2);
     assert_eq!(m.find_by_client_id(&a.id, &room.id, &third.client_msg_id).await.unwrap(), Some(third));
     assert_eq!(m.find_by_client_id(&a.id, &ChatroomId::new(), &"c3".parse().unwrap()).await.unwrap(), None);
