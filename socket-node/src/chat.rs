@@ -318,12 +318,15 @@ pub async fn send(
     }
     let room = load_for(state, actor, chatroom, false).await?;
     let tenant = room.tenant_id;
-    if let Some(first) = state.repos.messages.find_by_client_id(&tenant, &room.id, &client_msg_id).await? {
-        return Ok(Sent { message: first, fresh: false });
-    }
     if !room.status.is_open() {
+        // A resend of a message stored before the chatroom ended still gets its ack.
+        if let Some(first) = state.repos.messages.find_by_client_id(&tenant, &room.id, &client_msg_id).await? {
+            return Ok(Sent { message: first, fresh: false });
+        }
         return Err(closed(&room));
     }
+    // A resend is not looked for first: its insert meets the first copy's id (derived from the
+    // clientMsgId), which is then answered. It costs a seq, never a second copy.
     let (message, fresh) = number_and_store(state, &room, client_msg_id, actor.sender(), text).await?;
     if !fresh {
         return Ok(Sent { message, fresh: false });

