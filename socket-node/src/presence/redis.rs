@@ -1,10 +1,15 @@
 //! Presence in Redis, under the keys of [`shared::presence`] (where the analytics function reads
-//! them). Each heartbeat re-asserts this node's connections, so a flushed Redis is whole again
-//! within one heartbeat.
+//! them). A heartbeat is one command while all is well; when Redis lost this node's entry (it was
+//! flushed, or another node reaped this one as dead) or a write of this node's failed, the
+//! heartbeat asserts every connection of this node again, so Redis is whole again within one
+//! heartbeat.
 
 use std::{
     collections::{BTreeSet, HashMap},
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use async_trait::async_trait;
@@ -22,13 +27,43 @@ use crate::notice::ConnId;
 pub struct RedisPresence {
     redis: Redis,
     node: String,
-    /// This node's connections, re-asserted every heartbeat.
+    /// This node's connections, asserted again when Redis may have lost them.
     local: Arc<Mutex<HashMap<ConnId, Present>>>,
+    /// A write of this node's failed: the next heartbeat asserts everything again.
+    unsure: Arc<AtomicBool>,
 }
 
 impl RedisPresence {
     pub fn new(redis: Redis, node: String) -> Self {
-        Self { redis, node, local: Arc::default() }
+        Self { redis, node, local: Arc::default(), unsure: Arc::new(AtomicBool::new(true)) }
+    }
+
+    /// Passes `result` on, remembering a failure for the next heartbeat to repair.
+    fn noting<T>(&self, result: redis::RedisResult<T>) -> Result<T, PresenceError> {
+        if result.is_err() {
+            self.unsure.store(true, Ordering::Relaxed);
+        }
+        Ok(result?)
+    }
+
+    /// Writes every connection of this node again.
+    async fn reassert(&self) -> redis::RedisResult<()> {
+        let keys = self.keys();
+        let mut pipe = redis::pipe();
+        let local: Vec<(ConnId, Present)> = self.local().iter().map(|(conn, present)| (*conn, *present)).collect();
+        for (conn, present) in &local {
+            match present {
+                Present::Visitor(tenant, room) => {
+                    pipe.sadd(keys.chatroom(room), self.member(*conn)).ignore();
+                    pipe.sadd(keys.node_rooms(&self.node), format!("{tenant}/{room}")).ignore();
+                }
+                Present::Agent(tenant, agent) => {
+                    pipe.hset(keys.agents(tenant), self.member(*conn), agent.to_string()).ignore();
+                    pipe.sadd(keys.node_agents(&self.node), tenant.to_string()).ignore();
+                }
+            }
+        }
+        pipe.query_async::<()>(&mut self.redis.conn.clone()).await
     }
 
     fn keys(&self) -> PresenceKeys<'_> {
@@ -98,15 +133,15 @@ impl Presence for RedisPresence {
         self.local().insert(conn, Present::Visitor(tenant, chatroom));
         let mut redis = self.redis.conn.clone();
         let key = self.keys().chatroom(&chatroom);
-        let (count,): (u64,) = redis::pipe()
+        let written = redis::pipe()
             .sadd(&key, self.member(conn))
             .ignore()
             .sadd(self.keys().node_rooms(&self.node), format!("{tenant}/{chatroom}"))
             .ignore()
             .scard(&key)
-            .query_async(&mut redis)
-            .await?;
-        Ok(count)
+            .query_async::<(u64,)>(&mut redis)
+            .await;
+        Ok(self.noting(written)?.0)
     }
 
     async fn leave(&self, tenant: TenantId, chatroom: ChatroomId, conn: ConnId) -> Result<u64, PresenceError> {
@@ -134,13 +169,14 @@ impl Presence for RedisPresence {
     async fn agent_online(&self, tenant: TenantId, agent: UserId, conn: ConnId) -> Result<(), PresenceError> {
         self.local().insert(conn, Present::Agent(tenant, agent));
         let mut redis = self.redis.conn.clone();
-        Ok(redis::pipe()
+        let written = redis::pipe()
             .hset(self.keys().agents(&tenant), self.member(conn), agent.to_string())
             .ignore()
             .sadd(self.keys().node_agents(&self.node), tenant.to_string())
             .ignore()
             .query_async(&mut redis)
-            .await?)
+            .await;
+        self.noting(written)
     }
 
     async fn agent_offline(&self, tenant: TenantId, conn: ConnId) -> Result<(), PresenceError> {
@@ -158,25 +194,14 @@ impl Presence for RedisPresence {
 
     async fn heartbeat(&self, beat: Beat) -> Result<Vec<(TenantId, ChatroomId)>, PresenceError> {
         let now = Timestamp::now();
-        let keys = self.keys();
         let mut redis = self.redis.conn.clone();
-        let mut pipe = redis::pipe();
         let report = serde_json::to_string(&beat.report(now)).expect("reports serialise");
-        pipe.hset(keys.nodes(), &self.node, report).ignore();
-        let local: Vec<(ConnId, Present)> = self.local().iter().map(|(conn, present)| (*conn, *present)).collect();
-        for (conn, present) in &local {
-            match present {
-                Present::Visitor(tenant, room) => {
-                    pipe.sadd(keys.chatroom(room), self.member(*conn)).ignore();
-                    pipe.sadd(keys.node_rooms(&self.node), format!("{tenant}/{room}")).ignore();
-                }
-                Present::Agent(tenant, agent) => {
-                    pipe.hset(keys.agents(tenant), self.member(*conn), agent.to_string()).ignore();
-                    pipe.sadd(keys.node_agents(&self.node), tenant.to_string()).ignore();
-                }
-            }
+        // HSET answers 1 when this node's field was not there: Redis lost what this node wrote.
+        let added: u64 = redis.hset(self.keys().nodes(), &self.node, report).await?;
+        if added > 0 || self.unsure.swap(false, Ordering::Relaxed) {
+            let reasserted = self.reassert().await;
+            self.noting(reasserted)?;
         }
-        pipe.query_async::<()>(&mut redis).await?;
         Ok(self.reap(now).await?)
     }
 

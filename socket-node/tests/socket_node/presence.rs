@@ -100,3 +100,27 @@ async fn a_departing_node_takes_its_agents_along(kind: Kind) {
     a.depart().await;
     assert!(b.agents_online(tenant).await.unwrap().is_empty());
 }
+
+/// A heartbeat is one command while all is well, yet Redis emptied under a node (flushed, as an
+/// operator might) holds its visitors and agents again after the node's next heartbeat.
+#[tokio::test]
+async fn after_redis_is_emptied_the_next_heartbeat_restores_the_nodes_presence() {
+    let redis = TestRedis::new().await;
+    let a = RedisPresence::new(redis.redis.clone(), "node-a".into());
+    let (tenant, room, ada) = (TenantId::new(), ChatroomId::new(), UserId::new());
+    a.arrive(tenant, room, 1).await.unwrap();
+    a.agent_online(tenant, ada, 2).await.unwrap();
+    a.heartbeat(beat(Duration::from_secs(5))).await.unwrap();
+    assert_eq!(a.count(room).await.unwrap(), 1);
+
+    let mut conn = redis.redis.conn.clone();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{}*", redis.redis.keys.prefix())).query_async(&mut conn).await.unwrap();
+    let _: u64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+    assert_eq!(a.count(room).await.unwrap(), 0, "Redis lost the visitor");
+    assert!(a.agents_online(tenant).await.unwrap().is_empty(), "and the agent");
+
+    a.heartbeat(beat(Duration::from_secs(5))).await.unwrap();
+    assert_eq!(a.count(room).await.unwrap(), 1, "the visitor is present again");
+    assert_eq!(a.agents_online(tenant).await.unwrap(), [ada].into(), "and the agent online");
+}
