@@ -51,6 +51,9 @@ impl RedisPresence {
         let keys = self.keys();
         let mut pipe = redis::pipe();
         let local: Vec<(ConnId, Present)> = self.local().iter().map(|(conn, present)| (*conn, *present)).collect();
+        if local.is_empty() {
+            return Ok(()); // Redis refuses an empty pipeline
+        }
         for (conn, present) in &local {
             match present {
                 Present::Visitor(tenant, room) => {
