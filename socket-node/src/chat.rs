@@ -60,12 +60,17 @@ impl ChatError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         Self { code, message: message.into() }
     }
+
+    /// Our failure, not the frame's: the client sends it again.
+    pub fn internal() -> Self {
+        Self::new(Code::Internal, "something failed on our side; send the frame again")
+    }
 }
 
 impl From<RepoError> for ChatError {
     fn from(err: RepoError) -> Self {
         tracing::error!(error = %err, "storage failed");
-        Self::new(Code::Internal, "something failed on our side; send the frame again")
+        Self::internal()
     }
 }
 
@@ -252,7 +257,7 @@ async fn number_and_store(
     for _ in 0..MAX_TRIES {
         let seq = state.seqs.next(&state.repos, &room.tenant_id, &room.id, room.last_seq).await.map_err(|err| {
             tracing::error!(error = %err, "no seq for a message");
-            ChatError::new(Code::Internal, "something failed on our side; send the frame again")
+            ChatError::internal()
         })?;
         let message = Message::new(
             room.tenant_id,
@@ -276,7 +281,7 @@ async fn number_and_store(
             Err(err) => return Err(err.into()),
         }
     }
-    Err(ChatError::new(Code::Internal, "something failed on our side; send the frame again"))
+    Err(ChatError::internal())
 }
 
 async fn publish_message(state: &ChatService, message: &Message, origin: Option<Origin>) {
