@@ -92,7 +92,6 @@ pub async fn create_indexes(db: &Database, collection: &str, indexes: Vec<IndexM
 /// (SQLite's "UNIQUE constraint failed", PostgreSQL's "duplicate key value violates unique
 /// constraint"); all mean the same to Parley.
 pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
-    const DUPLICATE_KEY: i32 = 11000;
     const INTERNAL_ERROR: i32 = 1;
     match err.kind.as_ref() {
         ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
@@ -106,6 +105,9 @@ pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
         _ => false,
     }
 }
+
+/// The server's code for a write refused by a unique index.
+pub const DUPLICATE_KEY: i32 = 11000;
 
 /// Sorts a driver error into the repository's kinds: unreachable (503) or internal (500).
 /// Callers check [`is_duplicate_key`] first where a conflict is possible.

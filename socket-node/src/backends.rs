@@ -1,5 +1,5 @@
 //! What a node runs on: the repositories, the event publisher, the broker, presence, the rate
-//! limiter and the chatbot cache. On the real services (MongoDB, Redis, Kafka behind the MongoDB
+//! limiter and the chatbot and chatroom caches. On the real services (MongoDB, Redis, Kafka behind the MongoDB
 //! outbox) for production and tests; in process memory for `scripts/dev --memory`. The node is
 //! the same either way.
 
@@ -19,6 +19,7 @@ use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{
     broker::{Broker, MemoryBroker, RedisBroker},
+    chatroom_cache::CachedChatrooms,
     presence::{MemoryPresence, MemorySpace, Presence, RedisPresence},
     seqs::{MemorySeqs, RedisSeqs, Seqs},
 };
@@ -98,8 +99,12 @@ impl Backends {
                 Arc::new(MemorySeqs::default()),
             ),
         };
+        let mut repos = services.repos();
+        if let Some(redis) = &services.redis {
+            repos.chatrooms = Arc::new(CachedChatrooms::new(repos.chatrooms, redis.clone()));
+        }
         Self {
-            repos: services.repos(),
+            repos,
             events,
             broker,
             presence,

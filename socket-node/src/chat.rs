@@ -24,6 +24,7 @@ use shared::{
 use crate::{
     broker::Publisher,
     config::{Limits, Timing},
+    message_writer::MessageWriter,
     metrics::Metrics,
     notice::{ConnId, Notice, NoticeKind, Origin, Route},
     presence::Presence,
@@ -43,6 +44,8 @@ pub struct ChatService {
     pub seqs: Arc<dyn Seqs>,
     /// The chatrooms' `lastSeq`, written behind their messages.
     pub last_seqs: Arc<LastSeqs>,
+    /// Where messages are stored, grouped ([`crate::message_writer`]).
+    pub messages: MessageWriter,
     pub limits: Limits,
     pub timing: Timing,
     pub metrics: Arc<Metrics>,
@@ -268,7 +271,7 @@ async fn number_and_store(
             text.clone(),
             Timestamp::now(),
         );
-        match state.repos.messages.insert(&message).await {
+        match state.messages.insert(message.clone()).await {
             Ok(Inserted::New) => {
                 state.last_seqs.stored(room.tenant_id, room.id, seq, message.sent_at);
                 return Ok((message, true));

@@ -103,6 +103,10 @@ pub struct Timing {
     pub ping: Duration,
     /// `PARLEY_HEARTBEAT_SECS` (default 5): how often the node reports itself to presence.
     pub heartbeat: Duration,
+    /// `PARLEY_STORE_WINDOW_MS` (default 1, at most 2; 0 stores each message at once): how long
+    /// the messages sent at about the same moment gather to be stored together
+    /// ([`crate::message_writer`]).
+    pub store_window: Duration,
 }
 
 impl Timing {
@@ -114,6 +118,7 @@ impl Timing {
             auth_timeout: Duration::from_secs(positive(env, "PARLEY_AUTH_TIMEOUT_SECS", 10)?),
             ping: Duration::from_secs(positive(env, "PARLEY_PING_SECS", 20)?),
             heartbeat: Duration::from_secs(positive(env, "PARLEY_HEARTBEAT_SECS", 5)?),
+            store_window: Duration::from_millis(store_window(env)?),
         })
     }
 }
@@ -122,6 +127,15 @@ impl Default for Timing {
     fn default() -> Self {
         Self::from_env(&Env::from_pairs::<&str, &str>([])).expect("the defaults are valid")
     }
+}
+
+fn store_window(env: &Env) -> Result<u64, ConfigError> {
+    const VAR: &str = "PARLEY_STORE_WINDOW_MS";
+    let value: u64 = env.or(VAR, 1)?;
+    if value > 2 {
+        return Err(ConfigError { var: VAR.into(), reason: "must be 0, 1 or 2 (milliseconds)".into() });
+    }
+    Ok(value)
 }
 
 fn positive(env: &Env, var: &str, default: u64) -> Result<u64, ConfigError> {

@@ -33,10 +33,12 @@
 pub mod backends;
 pub mod broker;
 pub mod chat;
+pub mod chatroom_cache;
 pub mod commands;
 pub mod config;
 pub mod connection;
 pub mod hub;
+pub mod message_writer;
 pub mod metrics;
 pub mod node;
 pub mod notice;

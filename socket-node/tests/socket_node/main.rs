@@ -2,6 +2,7 @@
 
 mod analytics;
 mod broker;
+mod chatroom_cache;
 mod claims;
 mod connections;
 mod contract;

@@ -30,6 +30,17 @@ pub trait MessageRepo: Send + Sync {
     /// `seqs`), whose caller then asks for another.
     async fn insert(&self, message: &Message) -> Result<Inserted, RepoError>;
 
+    /// Stores several messages at once (the socket-node's group commit): one answer per message,
+    /// in their order, each what [`MessageRepo::insert`] would answer for it alone. One message
+    /// refused (a retry, a taken seq) fails none of the others.
+    async fn insert_many(&self, messages: &[Message]) -> Vec<Result<Inserted, RepoError>> {
+        let mut answers = Vec::with_capacity(messages.len());
+        for message in messages {
+            answers.push(self.insert(message).await);
+        }
+        answers
+    }
+
     /// The chatroom's message with this `clientMsgId`: one read by primary key, as a message's
     /// id derives from it ([`crate::domain::MessageId::of`]).
     async fn find_by_client_id(

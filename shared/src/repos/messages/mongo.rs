@@ -2,12 +2,12 @@
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
-use mongodb::{Collection, Database, bson::doc};
+use mongodb::{Collection, Database, bson::doc, error::ErrorKind};
 
 use super::{Inserted, MessageRepo, message_exists, message_seq_taken};
 use crate::{
     domain::{ChatroomId, ClientMsgId, Message, MessageId, SenderKind, TenantId},
-    mongo::{classify, create_indexes, is_duplicate_key, unique_index},
+    mongo::{DUPLICATE_KEY, classify, create_indexes, is_duplicate_key, unique_index},
     repos::{RepoError, mongo_util},
 };
 
@@ -39,19 +39,15 @@ impl MongoMessages {
     pub(in crate::repos) fn new(db: &Database) -> Self {
         Self { collection: db.collection("messages") }
     }
-}
 
-#[async_trait]
-impl MessageRepo for MongoMessages {
-    async fn insert(&self, message: &Message) -> Result<Inserted, RepoError> {
-        let err = match self.collection.insert_one(message).await {
-            Ok(_) => return Ok(Inserted::New),
-            Err(e) if is_duplicate_key(&e) => e,
-            Err(e) => return Err(classify(e)),
-        };
-        // Which unique key was it? The server's message names the index on MongoDB but not on
-        // FerretDB, so ask: a retry of a stored message first (by its derived id, then by
-        // clientMsgId for a message stored before ids were derived).
+    /// Which unique key refused `message`. The server's words name the index on MongoDB but not
+    /// on FerretDB, so ask: a retry of a stored message first (by its derived id, then by
+    /// clientMsgId for a message stored before ids were derived), then a taken seq.
+    async fn which_duplicate(
+        &self,
+        message: &Message,
+        detail: &(dyn std::fmt::Display + Sync),
+    ) -> Result<Inserted, RepoError> {
         let (tenant, chatroom) = (&message.tenant_id, &message.chatroom_id);
         if let Some(first) = self.find_by_client_id(tenant, chatroom, &message.client_msg_id).await? {
             return Ok(Inserted::Duplicate(first));
@@ -68,8 +64,63 @@ impl MessageRepo for MongoMessages {
         if self.collection.count_documents(filter).await.map_err(classify)? > 0 {
             return Err(message_seq_taken());
         }
-        tracing::debug!(error = %err, "a message insert hit a unique key other than seq or clientMsgId");
+        tracing::debug!(error = %detail, "a message insert hit a unique key other than seq or clientMsgId");
         Err(message_exists())
+    }
+}
+
+#[async_trait]
+impl MessageRepo for MongoMessages {
+    async fn insert(&self, message: &Message) -> Result<Inserted, RepoError> {
+        match self.collection.insert_one(message).await {
+            Ok(_) => Ok(Inserted::New),
+            Err(err) if is_duplicate_key(&err) => self.which_duplicate(message, &err).await,
+            Err(err) => Err(classify(err)),
+        }
+    }
+
+    async fn insert_many(&self, messages: &[Message]) -> Vec<Result<Inserted, RepoError>> {
+        if messages.len() < 2 {
+            let mut answers = Vec::new();
+            for message in messages {
+                answers.push(self.insert(message).await);
+            }
+            return answers;
+        }
+        let err = match self.collection.insert_many(messages).ordered(false).await {
+            Ok(_) => return messages.iter().map(|_| Ok(Inserted::New)).collect(),
+            Err(err) => err,
+        };
+        let refused = match err.kind.as_ref() {
+            ErrorKind::InsertMany(failure) if failure.write_concern_error.is_none() => failure.write_errors.as_ref(),
+            _ => None,
+        };
+        let mut answers = Vec::with_capacity(messages.len());
+        match refused {
+            // The server named the documents it refused; the others are stored.
+            Some(refused) => {
+                for (i, message) in messages.iter().enumerate() {
+                    let answer = match refused.iter().find(|e| e.index == i) {
+                        None => Ok(Inserted::New),
+                        Some(e) if e.code == DUPLICATE_KEY => self.which_duplicate(message, &e.message).await,
+                        Some(e) => Err(RepoError::Internal(anyhow::anyhow!("message not stored: {}", e.message))),
+                    };
+                    answers.push(answer);
+                }
+            }
+            // A duplicate key without saying which document: each goes again alone, and one the
+            // batch did store is found as itself (its id and seq are this message's).
+            None if is_duplicate_key(&err) => {
+                for message in messages {
+                    answers.push(match self.insert(message).await {
+                        Ok(Inserted::Duplicate(stored)) if stored.seq == message.seq => Ok(Inserted::New),
+                        answer => answer,
+                    });
+                }
+            }
+            None => answers.extend(messages.iter().map(|_| Err(classify(err.clone())))),
+        }
+        answers
     }
 
     async fn find_by_client_id(

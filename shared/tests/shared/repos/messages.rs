@@ -13,6 +13,7 @@ use super::{Backend, assert_code, message, room, tenant, visitor_message};
 contract!(
     a_resent_message_is_stored_once,
     a_taken_seq_is_a_conflict,
+    a_batch_answers_each_message_alone,
     messages_are_listed_after_a_seq_in_order,
     reading_marks_only_the_other_sides_messages,
 );
@@ -66,6 +67,42 @@ async fn a_taken_seq_is_a_conflict(b: Backend) {
     // Seqs and client ids are per chatroom.
     let other = visitor_message(&elsewhere, 1, "c-1", "first, elsewhere");
     assert_eq!(m.insert(&other).await.unwrap(), Inserted::New);
+}
+
+async fn a_batch_answers_each_message_alone(b: Backend) {
+    let a = tenant(&b.repos, "A").await;
+    let (room, elsewhere) = (room(&b.repos, &a.id).await, room(&b.repos, &a.id).await);
+    let m = &b.repos.messages;
+    let first = visitor_message(&room, 1, "c-1", "first");
+    m.insert(&first).await.unwrap();
+
+    // All new, over two chatrooms: all stored.
+    let fresh = vec![
+        visitor_message(&room, 2, "c-2", "second"),
+        visitor_message(&elsewhere, 1, "c-1", "elsewhere"),
+        visitor_message(&room, 3, "c-3", "third"),
+    ];
+    let answers = m.insert_many(&fresh).await;
+    assert!(answers.iter().all(|a| matches!(a, Ok(Inserted::New))), "{answers:?}");
+
+    // A retry and a taken seq amid new ones: those two are refused, each as alone; the rest is stored.
+    let mixed = vec![
+        visitor_message(&room, 4, "c-4", "fourth"),
+        visitor_message(&room, 5, "c-1", "first, resent"),
+        visitor_message(&room, 3, "c-6", "a taken seq"),
+        visitor_message(&elsewhere, 2, "c-2", "elsewhere again"),
+    ];
+    let mut answers = m.insert_many(&mixed).await.into_iter();
+    assert_eq!(answers.next().unwrap().unwrap(), Inserted::New);
+    assert_eq!(answers.next().unwrap().unwrap(), Inserted::Duplicate(first.clone()));
+    assert_code(answers.next().unwrap(), "message_seq_taken");
+    assert_eq!(answers.next().unwrap().unwrap(), Inserted::New);
+
+    let seqs = |list: Vec<Message>| list.into_iter().map(|m| (m.seq, m.message)).collect::<Vec<_>>();
+    let here = seqs(m.list_after(&a.id, &room.id, 0, 10).await.unwrap());
+    let words = ["first", "second", "third", "fourth"];
+    assert_eq!(here, words.iter().enumerate().map(|(i, w)| (i as u64 + 1, w.to_string())).collect::<Vec<_>>());
+    assert_eq!(seqs(m.list_after(&a.id, &elsewhere.id, 0, 10).await.unwrap()).len(), 2);
 }
 
 async fn messages_are_listed_after_a_seq_in_order(b: Backend) {

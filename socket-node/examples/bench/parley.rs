@@ -1,0 +1,110 @@
+//! Parley as a bench target: two socket-nodes on the harness's services, visitors on the first,
+//! their agents (five chatrooms each) on the second. A visitor's `send` is timed until its agent
+//! gets the `message` frame; the visitor's `ack` is counted too.
+
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
+use tokio::{sync::mpsc, task::JoinHandle};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::{ladder::Shared, support::*};
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The running nodes, the senders (one per chatroom) and the tasks reading every socket.
+pub struct Target {
+    /// The nodes, running while this is held.
+    pub _nodes: Cluster,
+    pub agents: usize,
+    pub senders: Vec<mpsc::UnboundedSender<String>>,
+    pub tasks: Vec<JoinHandle<()>>,
+}
+
+async fn socket(node: &TestNode, token: &str) -> Socket {
+    let (mut socket, _) = tokio_tungstenite::connect_async(&node.ws_url).await.expect("upgrade");
+    socket.send(Message::Text(json!({"type": "auth", "token": token}).to_string().into())).await.unwrap();
+    socket
+}
+
+/// Starts two nodes and opens `rooms` chatrooms, each joined by an agent on the other node.
+pub async fn start(rooms: usize, tally: &Shared) -> Target {
+    let cluster = cluster_with(&[
+        ("PARLEY_SESSIONS_PER_IP_PER_MINUTE", "100000"),
+        ("PARLEY_STANDBY_SECS", "600"),
+        // The benchmark's clients send far faster than a person: lift the per-connection allowance.
+        ("PARLEY_MESSAGE_BURST", "1000000"),
+        ("PARLEY_MESSAGES_PER_MINUTE", "60000000"),
+    ])
+    .await;
+    let tenant = cluster.tenant().await;
+
+    let mut agents = vec![tenant.agent.clone()];
+    while agents.len() * 5 < rooms {
+        agents.push(cluster.agent(&tenant.admin).await);
+    }
+    let mut sessions = Vec::new();
+    for _ in 0..rooms {
+        sessions.push(open_session(cluster.node(0), &tenant).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, agent) in agents.iter().enumerate() {
+        let (mut client, _, _) = agent_client(cluster.node(1), agent).await;
+        for session in sessions.iter().skip(i * 5).take(5) {
+            join(&mut client, &session.chatroom_id).await;
+        }
+        client.close().await;
+        let agent = socket(cluster.node(1), &agent.access).await;
+        tasks.push(tokio::spawn(receive(agent, tally.clone())));
+    }
+
+    // Visitors: one sender task each, fed the ids to send; their acks are counted as they come.
+    let mut senders = Vec::new();
+    for session in &sessions {
+        let (sink, mut stream) = socket(cluster.node(0), &session.token).await.split();
+        let acks = tally.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(Ok(message)) = stream.next().await {
+                // Pings and other control frames are not acks, and do not end the count.
+                let Message::Text(text) = message else { continue };
+                let frame: Value = serde_json::from_str(&text).unwrap_or_default();
+                if frame["type"] == "ack"
+                    && let Some(id) = frame["clientMsgId"].as_str()
+                {
+                    acks.lock().unwrap().acked(id);
+                }
+            }
+        }));
+        let (tx, rx) = mpsc::unbounded_channel::<String>();
+        tasks.push(tokio::spawn(send(sink, rx, session.chatroom_id.clone())));
+        senders.push(tx);
+    }
+    Target { _nodes: cluster, agents: agents.len(), senders, tasks }
+}
+
+/// Records each visitor message reaching its agent.
+async fn receive(mut agent: Socket, tally: Shared) {
+    while let Some(Ok(message)) = agent.next().await {
+        let Message::Text(text) = message else { continue };
+        let frame: Value = serde_json::from_str(&text).unwrap_or_default();
+        if frame["type"] != "message" || frame["sender"]["kind"] != "visitor" {
+            continue;
+        }
+        if let Some(id) = frame["clientMsgId"].as_str() {
+            tally.lock().unwrap().arrived(id);
+        }
+    }
+}
+
+/// Sends a `send` frame for each id it is given, in the visitor's chatroom.
+async fn send(
+    mut sink: futures::stream::SplitSink<Socket, Message>,
+    mut ids: mpsc::UnboundedReceiver<String>,
+    room: String,
+) {
+    while let Some(id) = ids.recv().await {
+        let frame = json!({"type": "send", "chatroomId": room, "clientMsgId": id, "message": format!("message {id}")});
+        if sink.send(Message::Text(frame.to_string().into())).await.is_err() {
+            return;
+        }
+    }
+}
