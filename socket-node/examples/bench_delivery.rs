@@ -15,6 +15,8 @@
 //! - `BENCH_ROOMS`: chatrooms (default 20; agents hold 5 each);
 //! - `BENCH_MODE`: `spread` (default: each chatroom sends in its own slot, so the whole stream
 //!   is even) or `burst` (every chatroom sends at the same instant, once per period);
+//! - `BENCH_SEED_CHATROOMS`, `BENCH_SEED_MESSAGES`: data in the store before the climb (default
+//!   none), to measure the send path on a store that has grown (say 100000 and 1000000);
 //! - `BENCH_OUT`: where the JSON goes (default `$PARLEY_CACHE_DIR/bench/delivery-<time>.json`).
 
 #[allow(dead_code)]
@@ -37,7 +39,8 @@ async fn main() {
     let rooms = number("BENCH_ROOMS", 20) as usize;
     let burst = setting("BENCH_MODE", "spread") == "burst";
     let tally = Shared::default();
-    let target = parley::start(rooms, &tally).await;
+    let seed = parley::Seed::from_env();
+    let target = parley::start(rooms, &tally, seed).await;
     println!(
         "delivery: visitor (node 0) -> agent (node 1), {rooms} chatrooms, {} agents, {} s a step, {} sends",
         target.agents,
@@ -47,7 +50,8 @@ async fn main() {
     let (steps, best) = ladder::climb(&rates, seconds, burst, &target.senders, &tally).await;
     println!("  budget: p50 <= 10 ms, p99 <= 50 ms at 1000 msg/s, none lost or duplicated");
     let result = json!({
-        "rooms": rooms, "secondsPerStep": seconds, "mode": if burst { "burst" } else { "spread" },
+        "rooms": rooms, "secondsPerStep": seconds,
+        "seeded": {"chatrooms": seed.chatrooms, "messages": seed.messages}, "mode": if burst { "burst" } else { "spread" },
         "highestRateWithinBudget": best,
         "steps": steps.iter().map(Step::json).collect::<Vec<_>>(),
     });

@@ -7,7 +7,7 @@
 //! `scripts/bench/peer`, which builds Centrifugo from the Go module proxy and starts the services.
 //!
 //! - `BENCH_RATES`: Parley's ladder (default `200,500,1000,2000,3000,5000`);
-//! - `BENCH_PEER_RATES`: the peers' ladder (default `1000,5000,20000,50000,100000`);
+//! - `BENCH_PEER_RATES`: the peers' ladder (default `1000,5000,20000,50000,100000,200000`);
 //! - `BENCH_SECONDS`: how long each step sends (default 3);
 //! - `BENCH_ROOMS`: chatrooms, i.e. channels (default 20; one receiver follows five);
 //! - `CENTRIFUGO_BIN`: the Centrifugo binary (the script sets it).
@@ -17,6 +17,7 @@
 #[allow(dead_code)]
 #[path = "bench/ladder.rs"]
 mod ladder;
+#[allow(dead_code)]
 #[path = "bench/parley.rs"]
 mod parley;
 #[allow(dead_code, unused_imports)]
@@ -60,7 +61,7 @@ async fn main() {
         return relay(address.parse().expect("a relay address")).await;
     }
     let parley_rates = rates("BENCH_RATES", "200,500,1000,2000,3000,5000");
-    let peer_rates = rates("BENCH_PEER_RATES", "1000,5000,20000,50000,100000");
+    let peer_rates = rates("BENCH_PEER_RATES", "1000,5000,20000,50000,100000,200000");
     let seconds = number("BENCH_SECONDS", 3);
     let rooms = number("BENCH_ROOMS", 20) as usize;
     let centrifugo = std::env::var("CENTRIFUGO_BIN").expect("CENTRIFUGO_BIN names the Centrifugo binary");
@@ -70,10 +71,10 @@ async fn main() {
     let mut outcomes = Vec::new();
 
     let tally = Shared::default();
-    let target = parley::start(rooms, &tally).await;
+    let target = parley::start(rooms, &tally, parley::Seed::default()).await;
     println!("Parley: two socket-nodes, store + Redis + Kafka, {} agents", target.agents);
     let (steps, best) = ladder::climb(&parley_rates, seconds, false, &target.senders, &tally).await;
-    target.tasks.iter().for_each(JoinHandle::abort);
+    target.stop().await;
     outcomes.push(Outcome { name: "Parley", best, steps });
 
     for (name, history) in [("Centrifugo, memory engine", false), ("Centrifugo, memory engine + history", true)] {

@@ -68,7 +68,9 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
                 last_heard = Instant::now();
                 match frame {
                     Some(Ok(WsMessage::Text(text))) => {
-                        if let Some(ending) = commands::on_text(&mut session, text.as_str()).await {
+                        // Boxed, here and below: the work a frame starts is allocated while it
+                        // runs, not carried in every idle connection's task.
+                        if let Some(ending) = Box::pin(commands::on_text(&mut session, text.as_str())).await {
                             break ending;
                         }
                     }
@@ -86,7 +88,7 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
             }
             delivery = hub_rx.recv() => {
                 let Some(delivery) = delivery else { break Ending::Gone };
-                if let Some(ending) = session.on_delivery(delivery).await {
+                if let Some(ending) = Box::pin(session.on_delivery(delivery)).await {
                     break ending;
                 }
             }
@@ -99,7 +101,7 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
                     break Ending::Gone;
                 }
             }
-            () = tokio::time::sleep_until(deadline) => break session.on_deadline().await,
+            () = tokio::time::sleep_until(deadline) => break Box::pin(session.on_deadline()).await,
             _ = shutdown.changed() => break Ending::Close(close::GOING_AWAY, "node_shutting_down"),
         }
     };
@@ -116,7 +118,7 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
         }
         Ending::Gone => drop(close_slot),
     }
-    session.clean_up().await;
+    Box::pin(session.clean_up()).await;
     drop(session);
     // A client that does not take its last frames in time is cut off: the socket is dropped
     // rather than left to a writer that would wait on it for as long as the peer lives.

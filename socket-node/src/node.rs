@@ -32,7 +32,7 @@ use crate::{
     message_writer::MessageWriter,
     notice::{Notice, NoticeKind, Route},
     presence::Beat,
-    state::{AppState, IpSlots, NodeInfo},
+    state::{AppState, IpSlots, NodeInfo, NodeState},
     waiting::ListChange,
     web::WebAssets,
 };
@@ -100,7 +100,7 @@ impl Node {
             timing: config.timing,
             metrics: Arc::clone(&metrics),
         };
-        let state = AppState {
+        let state = AppState::new(NodeState {
             access: ChatbotAccess::new(backends.repos.chatbots.clone(), config.identity.clone(), backends.cache),
             agent_tokens: AccessTokens::new(&config.auth),
             chatroom_tokens: ChatroomTokens::new(&config.auth, config.chatroom_token_ttl),
@@ -115,7 +115,7 @@ impl Node {
             chat,
             hub,
             shutdown: shutdown.clone(),
-        };
+        });
 
         let (subscribed_tx, subscribed) = oneshot::channel();
         let broker = backends.broker;

@@ -23,9 +23,27 @@ use crate::{
     backends::Probe, chat::ChatService, config::Config, hub::Hub, metrics::Metrics, notice::ConnId, web::WebAssets,
 };
 
-/// Everything a request or a connection needs. Cheap to clone.
+/// Everything a request or a connection needs: one pointer to the node's [`NodeState`], as
+/// every connection holds it for as long as it lives (`scripts/bench/idle`).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<NodeState>);
+
+impl AppState {
+    pub fn new(state: NodeState) -> Self {
+        Self(Arc::new(state))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = NodeState;
+
+    fn deref(&self) -> &NodeState {
+        &self.0
+    }
+}
+
+/// What [`AppState`] points to.
+pub struct NodeState {
     pub config: Arc<Config>,
     pub node: Arc<NodeInfo>,
     /// What chat operations reach.

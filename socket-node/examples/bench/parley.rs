@@ -13,11 +13,22 @@ type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStre
 
 /// The running nodes, the senders (one per chatroom) and the tasks reading every socket.
 pub struct Target {
-    /// The nodes, running while this is held.
-    pub _nodes: Cluster,
+    /// The nodes and the functions, running while this is held.
+    pub cluster: Cluster,
     pub agents: usize,
     pub senders: Vec<mpsc::UnboundedSender<String>>,
     pub tasks: Vec<JoinHandle<()>>,
+}
+
+impl Target {
+    /// Stops reading and stops the nodes, so what runs next has the machine to itself.
+    #[allow(dead_code)]
+    pub async fn stop(mut self) {
+        self.tasks.iter().for_each(JoinHandle::abort);
+        for node in &mut self.cluster.nodes {
+            node.stop().await;
+        }
+    }
 }
 
 async fn socket(node: &TestNode, token: &str) -> Socket {
@@ -26,8 +37,9 @@ async fn socket(node: &TestNode, token: &str) -> Socket {
     socket
 }
 
-/// Starts two nodes and opens `rooms` chatrooms, each joined by an agent on the other node.
-pub async fn start(rooms: usize, tally: &Shared) -> Target {
+/// Starts two nodes and opens `rooms` chatrooms, each joined by an agent on the other node;
+/// with `seed`, the store first holds that many other chatrooms and messages.
+pub async fn start(rooms: usize, tally: &Shared, seed: Seed) -> Target {
     let cluster = cluster_with(&[
         ("PARLEY_SESSIONS_PER_IP_PER_MINUTE", "100000"),
         ("PARLEY_STANDBY_SECS", "600"),
@@ -37,6 +49,7 @@ pub async fn start(rooms: usize, tally: &Shared) -> Target {
     ])
     .await;
     let tenant = cluster.tenant().await;
+    seed.plant(&cluster.db.db).await;
 
     let mut agents = vec![tenant.agent.clone()];
     while agents.len() * 5 < rooms {
@@ -78,7 +91,7 @@ pub async fn start(rooms: usize, tally: &Shared) -> Target {
         tasks.push(tokio::spawn(send(sink, rx, session.chatroom_id.clone())));
         senders.push(tx);
     }
-    Target { _nodes: cluster, agents: agents.len(), senders, tasks }
+    Target { cluster, agents: agents.len(), senders, tasks }
 }
 
 /// Records each visitor message reaching its agent.
@@ -106,5 +119,79 @@ async fn send(
         if sink.send(Message::Text(frame.to_string().into())).await.is_err() {
             return;
         }
+    }
+}
+
+/// Data already in the store when the bench starts: `chatrooms` ended chatrooms (of another
+/// tenant) and `messages` messages spread over them (`BENCH_SEED_CHATROOMS`,
+/// `BENCH_SEED_MESSAGES`), so the send path can be measured on a store that has grown.
+#[derive(Clone, Copy, Default)]
+pub struct Seed {
+    pub chatrooms: u64,
+    pub messages: u64,
+}
+
+impl Seed {
+    pub fn from_env() -> Self {
+        Self {
+            chatrooms: crate::ladder::number("BENCH_SEED_CHATROOMS", 0),
+            messages: crate::ladder::number("BENCH_SEED_MESSAGES", 0),
+        }
+    }
+
+    async fn plant(self, db: &mongodb::Database) {
+        use shared::domain::{
+            ChatbotId, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, Message, Sender, SenderKind, TenantId,
+            Timestamp, VisitorInfo,
+        };
+        const BATCH: usize = 1000;
+        if self.chatrooms == 0 {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let tenant_id = TenantId::new();
+        let chatrooms = db.collection::<Chatroom>("chatrooms");
+        let messages = db.collection::<Message>("messages");
+        let per_room = self.messages / self.chatrooms;
+        let mut rooms = Vec::with_capacity(BATCH);
+        let mut notes = Vec::with_capacity(BATCH);
+        for i in 0..self.chatrooms {
+            let mut room = Chatroom::new(
+                ChatroomId::new(),
+                tenant_id,
+                ChatbotId::new(),
+                format!("seed-{i}@example.net").parse().unwrap(),
+                "Seeded Visitor".parse().unwrap(),
+                false,
+                VisitorInfo::default(),
+                Timestamp::now(),
+            );
+            room.status = ChatroomStatus::Closed;
+            room.last_seq = per_room;
+            for seq in 1..=per_room {
+                let sender = Sender { kind: SenderKind::Visitor, id: None, name: "Seeded Visitor".into() };
+                let id: ClientMsgId = format!("seed-{seq}").parse().unwrap();
+                notes.push(Message::new(tenant_id, room.id, seq, id, sender, format!("seeded message {seq}"), Timestamp::now()));
+                if notes.len() == BATCH {
+                    messages.insert_many(std::mem::take(&mut notes)).ordered(false).await.expect("messages seeded");
+                }
+            }
+            rooms.push(room);
+            if rooms.len() == BATCH {
+                chatrooms.insert_many(std::mem::take(&mut rooms)).ordered(false).await.expect("chatrooms seeded");
+            }
+        }
+        if !rooms.is_empty() {
+            chatrooms.insert_many(rooms).ordered(false).await.expect("chatrooms seeded");
+        }
+        if !notes.is_empty() {
+            messages.insert_many(notes).ordered(false).await.expect("messages seeded");
+        }
+        println!(
+            "seeded {} chatrooms and {} messages in {:.0} s",
+            self.chatrooms,
+            per_room * self.chatrooms,
+            started.elapsed().as_secs_f64()
+        );
     }
 }

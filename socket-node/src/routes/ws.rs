@@ -10,8 +10,9 @@ use shared::client_ip::ClientIp;
 use crate::state::AppState;
 
 /// Read and write buffers per connection. axum's defaults (128 KiB each) would cost ~130 KiB per
-/// idle connection; chat frames are small.
-const BUFFER_BYTES: usize = 4 * 1024;
+/// idle connection; chat frames are small, and a larger frame grows the buffer while it is read.
+/// `scripts/bench/idle` measures what an idle connection costs.
+const BUFFER_BYTES: usize = 1024;
 
 pub async fn upgrade(State(state): State<AppState>, ClientIp(ip): ClientIp, upgrade: WebSocketUpgrade) -> Response {
     let limits = state.config.limits;
