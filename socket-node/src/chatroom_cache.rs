@@ -1,6 +1,8 @@
-//! The chatrooms as a send, a typing or a read needs them, from Redis: [`CachedChatrooms`] wraps
-//! the chatroom repository, so a chatroom is read from the store once and then from Redis by
-//! every node, until it changes.
+//! The chatrooms' Redis side: [`CachedChatrooms`] wraps the chatroom repository, so a chatroom
+//! is read from the store once and then from Redis by every node until it changes, and the
+//! sweeps' questions (which standby chatrooms are overdue, which waiting ones are unclaimed) are
+//! answered from two sorted sets instead of a scan of every chatroom, which FerretDB does by
+//! decoding each document: the sweeps stay flat as the store grows.
 //!
 //! Every change made through the repository (a join, a close, a read mark, ...) forgets the cached
 //! copy in one atomic step that also bumps the chatroom's generation. A read that misses loads
@@ -12,8 +14,16 @@
 //!   it and the seq counter ([`crate::chat::last_seq`]);
 //! - lists (the queue, an agent's chatrooms) are read from the store.
 //!
+//! The timers: every change through the wrapper that returns the chatroom files it in
+//! `standby-due` (scored by its standby deadline) or `unclaimed-due` (by when it began waiting)
+//! or takes it out. A sweep reads the due members, reads each chatroom (the store stays the
+//! truth: a member whose chatroom no longer qualifies is dropped) and answers those that do.
+//! When Redis has lost the sets (flushed: the marker `timers-indexed` is gone), the next sweep
+//! files every open chatroom again from the store, once, before answering.
+//!
 //! Only the socket-nodes change chatrooms, and all of them through this wrapper. When Redis
-//! fails, reads go to the store; a change whose forgetting failed shows within [`CACHE_TTL`].
+//! fails, reads and sweeps go to the store; a change whose forgetting failed shows within
+//! [`CACHE_TTL`].
 
 use std::{sync::Arc, time::Duration};
 
@@ -39,6 +49,13 @@ pub struct CachedChatrooms {
     /// Bumps the generation and forgets the cached chatroom.
     forget: redis::Script,
 }
+
+/// The sweeps' sorted sets, and the marker saying they hold every open chatroom.
+const STANDBY_DUE: &str = "standby-due";
+const UNCLAIMED_DUE: &str = "unclaimed-due";
+const TIMERS_INDEXED: &str = "timers-indexed";
+/// The most chatrooms filed again from the store when Redis lost the sets.
+const REFILE_LIMIT: u32 = 100_000;
 
 impl CachedChatrooms {
     pub fn new(store: Arc<dyn ChatroomRepo>, redis: Redis) -> Self {
@@ -81,12 +98,120 @@ impl CachedChatrooms {
         self.forget(id).await;
         answer
     }
+
+    /// A change that answers the chatroom after it: forgotten, and filed in the timers.
+    async fn changed_to(
+        &self,
+        id: &ChatroomId,
+        answer: Result<Option<Chatroom>, RepoError>,
+    ) -> Result<Option<Chatroom>, RepoError> {
+        let answer = self.changed(id, answer).await;
+        if let Ok(Some(room)) = &answer {
+            self.file(std::slice::from_ref(room)).await;
+        }
+        answer
+    }
+
+    /// Files each chatroom in the sweeps' sets it belongs to, and out of the other.
+    async fn file(&self, rooms: &[Chatroom]) {
+        let (standby, unclaimed) = (self.redis.keys.key(&[STANDBY_DUE]), self.redis.keys.key(&[UNCLAIMED_DUE]));
+        let mut pipe = redis::pipe();
+        for room in rooms {
+            let member = format!("{}/{}", room.tenant_id, room.id);
+            match room.standby_until.filter(|_| room.status == ChatroomStatus::Standby) {
+                Some(until) => pipe.zadd(&standby, &member, until.unix_millis()).ignore(),
+                None => pipe.zrem(&standby, &member).ignore(),
+            };
+            match room.waiting_since().filter(|_| room.unclaimed_alert_at.is_none()) {
+                Some(since) => pipe.zadd(&unclaimed, &member, since.unix_millis()).ignore(),
+                None => pipe.zrem(&unclaimed, &member).ignore(),
+            };
+        }
+        let filed: redis::RedisResult<()> = pipe.query_async(&mut self.redis.conn.clone()).await;
+        if let Err(err) = filed {
+            // The chatroom is late to its sweep until Redis is back and the sets are rebuilt.
+            tracing::error!(error = %err, "chatroom timers not filed");
+        }
+    }
+
+    /// The chatrooms due in `set` by `by`, that `due` still holds for once read (at most `limit`);
+    /// `None` when Redis cannot answer (the caller asks the store).
+    async fn due(
+        &self,
+        set: &str,
+        by: Timestamp,
+        limit: u32,
+        due: impl Fn(&Chatroom) -> bool,
+    ) -> Result<Option<Vec<Chatroom>>, RepoError> {
+        if !self.timers_indexed().await {
+            return Ok(None);
+        }
+        let key = self.redis.keys.key(&[set]);
+        let mut conn = self.redis.conn.clone();
+        let members: Vec<String> = match redis::cmd("ZRANGEBYSCORE")
+            .arg(&key)
+            .arg("-inf")
+            .arg(by.unix_millis())
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut conn)
+            .await
+        {
+            Ok(members) => members,
+            Err(err) => {
+                tracing::warn!(error = %err, "chatroom timers unavailable; asking the store");
+                return Ok(None);
+            }
+        };
+        let mut rooms = Vec::new();
+        for member in members {
+            let parsed = member.split_once('/').and_then(|(t, c)| Some((t.parse().ok()?, c.parse().ok()?)));
+            let room = match parsed {
+                Some((tenant, id)) => self.get(&tenant, &id).await?,
+                None => None,
+            };
+            match room {
+                Some(room) if due(&room) => rooms.push(room),
+                // Changed since it was filed and the filing was lost: filed again as it is now.
+                Some(room) => self.file(std::slice::from_ref(&room)).await,
+                None => {
+                    let _: redis::RedisResult<()> = redis::AsyncCommands::zrem(&mut conn, &key, &member).await;
+                }
+            }
+        }
+        Ok(Some(rooms))
+    }
+
+    /// Whether the sets hold every open chatroom; when Redis lost them, files every standby and
+    /// unclaimed chatroom again from the store first.
+    async fn timers_indexed(&self) -> bool {
+        let marker = self.redis.keys.key(&[TIMERS_INDEXED]);
+        let mut conn = self.redis.conn.clone();
+        match redis::AsyncCommands::exists::<_, bool>(&mut conn, &marker).await {
+            Ok(true) => return true,
+            Ok(false) => {}
+            Err(_) => return false,
+        }
+        // Every deadline and wait there is: a century on.
+        let far = Timestamp::now().plus_std(Duration::from_secs(100 * 365 * 86_400));
+        let standby = self.store.list_overdue_standby(far, REFILE_LIMIT).await;
+        let unclaimed = self.store.list_unclaimed(far, REFILE_LIMIT).await;
+        let (Ok(standby), Ok(unclaimed)) = (standby, unclaimed) else { return false };
+        tracing::info!(standby = standby.len(), unclaimed = unclaimed.len(), "chatroom timers filed from the store");
+        self.file(&standby).await;
+        self.file(&unclaimed).await;
+        let marked: redis::RedisResult<()> = redis::AsyncCommands::set(&mut conn, &marker, 1).await;
+        marked.is_ok()
+    }
 }
 
 #[async_trait]
 impl ChatroomRepo for CachedChatrooms {
     async fn insert(&self, room: &Chatroom) -> Result<(), RepoError> {
-        self.store.insert(room).await
+        self.store.insert(room).await?;
+        self.file(std::slice::from_ref(room)).await;
+        Ok(())
     }
 
     async fn get(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<Chatroom>, RepoError> {
@@ -165,7 +290,7 @@ impl ChatroomRepo for CachedChatrooms {
         change: &Transition,
     ) -> Result<Option<Chatroom>, RepoError> {
         let answer = self.store.transition(tenant, id, from, held_by, change).await;
-        self.changed(id, answer).await
+        self.changed_to(id, answer).await
     }
 
     async fn set_first_agent_reply(&self, tenant: &TenantId, id: &ChatroomId, at: Timestamp) -> Result<(), RepoError> {
@@ -185,7 +310,10 @@ impl ChatroomRepo for CachedChatrooms {
     }
 
     async fn list_overdue_standby(&self, now: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
-        self.store.list_overdue_standby(now, limit).await
+        match self.due(STANDBY_DUE, now, limit, |room| room.standby_overdue(now)).await? {
+            Some(rooms) => Ok(rooms),
+            None => self.store.list_overdue_standby(now, limit).await,
+        }
     }
 
     async fn request_transcript(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<Chatroom>, RepoError> {
@@ -194,7 +322,10 @@ impl ChatroomRepo for CachedChatrooms {
     }
 
     async fn list_unclaimed(&self, waiting_since: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
-        self.store.list_unclaimed(waiting_since, limit).await
+        match self.due(UNCLAIMED_DUE, waiting_since, limit, |room| room.unclaimed_since(waiting_since)).await? {
+            Some(rooms) => Ok(rooms),
+            None => self.store.list_unclaimed(waiting_since, limit).await,
+        }
     }
 
     async fn mark_unclaimed_alerted(
@@ -204,6 +335,6 @@ impl ChatroomRepo for CachedChatrooms {
         now: Timestamp,
     ) -> Result<Option<Chatroom>, RepoError> {
         let answer = self.store.mark_unclaimed_alerted(tenant, id, now).await;
-        self.changed(id, answer).await
+        self.changed_to(id, answer).await
     }
 }

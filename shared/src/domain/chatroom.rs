@@ -125,6 +125,17 @@ impl Chatroom {
     pub fn waiting_since(&self) -> Option<Timestamp> {
         (self.status == ChatroomStatus::Waiting).then_some(self.updated_at)
     }
+
+    /// Whether it waits in standby past its deadline at `now`: what the standby sweep closes.
+    pub fn standby_overdue(&self, now: Timestamp) -> bool {
+        self.status == ChatroomStatus::Standby && self.standby_until.is_some_and(|until| until <= now)
+    }
+
+    /// Whether it has waited unclaimed since `waiting_since` or earlier without its agents being
+    /// alerted: what the unclaimed-chatroom sweep alerts about.
+    pub fn unclaimed_since(&self, waiting_since: Timestamp) -> bool {
+        self.unclaimed_alert_at.is_none() && self.waiting_since().is_some_and(|since| since <= waiting_since)
+    }
 }
 
 /// Where a chatroom is in its life. `waiting`, `active` and `standby` are open; the others are

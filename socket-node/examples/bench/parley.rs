@@ -171,7 +171,15 @@ impl Seed {
             for seq in 1..=per_room {
                 let sender = Sender { kind: SenderKind::Visitor, id: None, name: "Seeded Visitor".into() };
                 let id: ClientMsgId = format!("seed-{seq}").parse().unwrap();
-                notes.push(Message::new(tenant_id, room.id, seq, id, sender, format!("seeded message {seq}"), Timestamp::now()));
+                notes.push(Message::new(
+                    tenant_id,
+                    room.id,
+                    seq,
+                    id,
+                    sender,
+                    format!("seeded message {seq}"),
+                    Timestamp::now(),
+                ));
                 if notes.len() == BATCH {
                     messages.insert_many(std::mem::take(&mut notes)).ordered(false).await.expect("messages seeded");
                 }

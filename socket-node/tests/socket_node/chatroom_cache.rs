@@ -86,3 +86,41 @@ async fn a_cached_chatroom_is_not_another_tenants() {
     assert_eq!(b.get(&TenantId::new(), &room.id).await.unwrap(), None, "another tenant reads nothing");
     assert_eq!(b.get(&room.tenant_id, &ChatroomId::new()).await.unwrap(), None, "an unknown id reads nothing");
 }
+
+#[tokio::test]
+async fn the_sweeps_find_due_chatrooms_in_redis_and_again_after_redis_lost_them() {
+    let (store, a, b, redis) = two_nodes().await;
+    let tenant = TenantId::new();
+    let (waiting, held) = (new_room(tenant), new_room(tenant));
+    a.insert(&waiting).await.unwrap();
+    a.insert(&held).await.unwrap();
+    b.transition(&tenant, &held.id, &[ChatroomStatus::Waiting], None, &join(UserId::new())).await.unwrap();
+    let past = Timestamp::now();
+    let standby = Transition { standby_until: Some(past), ..Transition::to(ChatroomStatus::Standby) };
+    b.transition(&tenant, &held.id, &[ChatroomStatus::Active], None, &standby).await.unwrap();
+
+    let later = Timestamp::from_unix_millis(past.unix_millis() + 1_000);
+    let ids = |rooms: Vec<Chatroom>| rooms.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    assert_eq!(ids(a.list_overdue_standby(later, 10).await.unwrap()), vec![held.id]);
+    assert_eq!(ids(a.list_unclaimed(later, 10).await.unwrap()), vec![waiting.id], "the joined one waits no more");
+
+    // Redis loses everything: the next sweep files the open chatrooms again from the store.
+    let mut conn = redis.redis.conn.clone();
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{}*", redis.redis.keys.prefix())).query_async(&mut conn).await.unwrap();
+    let _: () = redis::cmd("DEL").arg(keys).query_async(&mut conn).await.unwrap();
+    assert_eq!(ids(b.list_overdue_standby(later, 10).await.unwrap()), vec![held.id]);
+    assert_eq!(ids(b.list_unclaimed(later, 10).await.unwrap()), vec![waiting.id]);
+
+    // Changed straight in the store (a lost filing): read, found no longer due, not answered.
+    store
+        .transition(&tenant, &held.id, &[ChatroomStatus::Standby], None, &Transition::to(ChatroomStatus::Active))
+        .await
+        .unwrap();
+    a.set_read(&tenant, &held.id, SenderKind::Agent, 0).await.unwrap(); // forgets the cached copy
+    assert!(a.list_overdue_standby(later, 10).await.unwrap().is_empty());
+    assert!(
+        a.list_unclaimed(past.minus_std(std::time::Duration::from_secs(60)), 10).await.unwrap().is_empty(),
+        "not waiting that long"
+    );
+}

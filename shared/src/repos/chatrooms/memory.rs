@@ -116,14 +116,8 @@ impl ChatroomRepo for MemoryChatrooms {
     }
 
     async fn list_overdue_standby(&self, now: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
-        let mut rows: Vec<Chatroom> = self
-            .rows
-            .lock()
-            .unwrap()
-            .values()
-            .filter(|r| r.status == ChatroomStatus::Standby && r.standby_until.is_some_and(|until| until <= now))
-            .cloned()
-            .collect();
+        let mut rows: Vec<Chatroom> =
+            self.rows.lock().unwrap().values().filter(|r| r.standby_overdue(now)).cloned().collect();
         rows.sort_by_key(|r| (r.standby_until, r.id.to_string()));
         rows.truncate(limit as usize);
         Ok(rows)
@@ -135,7 +129,7 @@ impl ChatroomRepo for MemoryChatrooms {
 
     async fn list_unclaimed(&self, waiting_since: Timestamp, limit: u32) -> Result<Vec<Chatroom>, RepoError> {
         let mut rows: Vec<Chatroom> =
-            self.rows.lock().unwrap().values().filter(|r| chatrooms::unclaimed(r, waiting_since)).cloned().collect();
+            self.rows.lock().unwrap().values().filter(|r| r.unclaimed_since(waiting_since)).cloned().collect();
         rows.sort_by_key(|r| (r.updated_at, r.id.to_string()));
         rows.truncate(limit as usize);
         Ok(rows)

@@ -161,11 +161,6 @@ pub(super) fn transcript(room: &Chatroom) -> Option<Chatroom> {
     room.is_open().then(|| Chatroom { transcript_requested: true, ..room.clone() })
 }
 
-/// Whether the chatroom waits unclaimed since `waiting_since` or earlier, not yet alerted.
-pub(super) fn unclaimed(room: &Chatroom, waiting_since: Timestamp) -> bool {
-    room.unclaimed_alert_at.is_none() && room.waiting_since().is_some_and(|since| since <= waiting_since)
-}
-
 /// The chatroom marked alerted at `now`, if it still waits and was not alerted yet.
 pub(super) fn unclaimed_alerted(room: &Chatroom, now: Timestamp) -> Option<Chatroom> {
     (room.status == ChatroomStatus::Waiting && room.unclaimed_alert_at.is_none())
