@@ -199,6 +199,9 @@ start_postgres() {
         "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'" | grep -q 1 ||
         "$POSTGRES_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres ferretdb ||
         die "could not create FerretDB's database in PostgreSQL"
+    "$POSTGRES_BIN/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d ferretdb -v ON_ERROR_STOP=1 \
+        -f "$(dirname "${BASH_SOURCE[0]}")/../services/ferretdb/indexes.sql" >"$dir/indexes.log" 2>&1 ||
+        { cat "$dir/indexes.log" >&2; die "could not give FerretDB's tables the indexes it can use"; }
     POSTGRES_URL=postgres://postgres@127.0.0.1:$port/ferretdb
     say "PostgreSQL $("$POSTGRES_BIN/postgres" --version | awk '{print $3}') listening on 127.0.0.1:$port (for FerretDB)"
 }

@@ -18,6 +18,8 @@
 #[allow(dead_code)]
 #[path = "bench/ladder.rs"]
 mod ladder;
+#[path = "bench/processes.rs"]
+mod processes;
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/socket_node/support.rs"]
 mod support;
@@ -30,6 +32,7 @@ use std::{
 
 use futures::{SinkExt as _, StreamExt as _};
 use ladder::{number, setting};
+use processes::{free_port, stop, wait_for_port};
 use serde_json::{Value, json};
 use support::*;
 use tokio::{net::TcpSocket, task::JoinSet};
@@ -96,7 +99,7 @@ async fn main() {
 
         if let Some(binary) = &centrifugo {
             let port = free_port();
-            let server = start_centrifugo(binary, port);
+            let server = processes::start_centrifugo(binary, port, Value::Null);
             wait_for_port(port).await;
             let url = format!("ws://127.0.0.1:{port}/connection/websocket");
             let hello = |_: usize| json!({"id": 1, "connect": {}}).to_string();
@@ -239,34 +242,4 @@ fn rss(pid: u32) -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .unwrap_or(0);
     kib * 1024
-}
-
-fn start_centrifugo(binary: &str, port: u16) -> Child {
-    let config = json!({
-        "http_server": {"address": "127.0.0.1", "port": port},
-        "log": {"level": "error"},
-        "client": {"insecure": true, "allowed_origins": ["*"]},
-    });
-    let path = std::env::temp_dir().join(format!("parley-bench-centrifugo-{port}.json"));
-    std::fs::write(&path, config.to_string()).expect("the Centrifugo config written");
-    Command::new(binary).arg("--config").arg(&path).stdout(Stdio::null()).spawn().expect("Centrifugo started")
-}
-
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
-}
-
-async fn wait_for_port(port: u16) {
-    for _ in 0..600 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing listens on port {port} after 30 s");
 }

@@ -20,6 +20,8 @@ mod ladder;
 #[allow(dead_code)]
 #[path = "bench/parley.rs"]
 mod parley;
+#[path = "bench/processes.rs"]
+mod processes;
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/socket_node/support.rs"]
 mod support;
@@ -27,7 +29,7 @@ mod support;
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -38,6 +40,7 @@ use tokio::{net::TcpStream, sync::mpsc, task::JoinHandle};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, tungstenite::Message};
 
 use ladder::{Shared, Step, number, rates};
+use processes::{free_port, spawn, stop, wait_for_port};
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 type Sink = SplitSink<Socket, Message>;
@@ -80,7 +83,14 @@ async fn main() {
     for (name, history) in [("Centrifugo, memory engine", false), ("Centrifugo, memory engine + history", true)] {
         println!("{name}");
         let port = free_port();
-        let server = start_centrifugo(&centrifugo, port, history);
+        let mut channel = json!({"allow_subscribe_for_client": true, "allow_publish_for_client": true});
+        if history {
+            // As Parley keeps a chatroom's messages: each channel keeps its latest, for recovery.
+            channel["history_size"] = json!(1000);
+            channel["history_ttl"] = json!("600s");
+            channel["force_recovery"] = json!(true);
+        }
+        let server = processes::start_centrifugo(&centrifugo, port, channel);
         wait_for_port(port).await;
         let url = format!("ws://127.0.0.1:{port}/connection/websocket");
         let (steps, best) = measure(&peer_rates, seconds, rooms, &url, Protocol::Centrifugo).await;
@@ -241,48 +251,6 @@ async fn receive(
             }
         }
     }
-}
-
-fn start_centrifugo(binary: &str, port: u16, history: bool) -> Child {
-    let mut channel = json!({"allow_subscribe_for_client": true, "allow_publish_for_client": true});
-    if history {
-        // As Parley keeps a chatroom's messages: each channel keeps its latest, for recovery.
-        channel["history_size"] = json!(1000);
-        channel["history_ttl"] = json!("600s");
-        channel["force_recovery"] = json!(true);
-    }
-    let config = json!({
-        "http_server": {"address": "127.0.0.1", "port": port},
-        "log": {"level": "error"},
-        "client": {"insecure": true, "allowed_origins": ["*"]},
-        "channel": {"without_namespace": channel},
-    });
-    let path = std::env::temp_dir().join(format!("parley-bench-centrifugo-{port}.json"));
-    std::fs::write(&path, config.to_string()).expect("the Centrifugo config written");
-    spawn(Command::new(binary).arg("--config").arg(&path))
-}
-
-fn spawn(command: &mut Command) -> Child {
-    command.stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("the peer started")
-}
-
-fn stop(mut child: Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
-}
-
-async fn wait_for_port(port: u16) {
-    for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("nothing listens on port {port} after 10 s");
 }
 
 /// The bare relay: `join <room>` puts a connection in a room; every other text frame goes to

@@ -209,6 +209,10 @@ pub async fn open(state: &ChatService, chatbot: &Chatbot, visitor: NewVisitor) -
         Timestamp::now(),
     );
     state.repos.chatrooms.insert(&room).await?;
+    if let Err(err) = state.seqs.begin(&room.id).await {
+        // The greeting's number then comes from the store, as after a Redis flush.
+        tracing::warn!(error = %err, "a new chatroom's seq counter not started");
+    }
     let greeting = store_system_message(state, &room, chatbot.settings.greeting.as_str()).await?;
     room.last_seq = greeting.seq;
     chatrooms_changed(state, room.tenant_id, true).await;

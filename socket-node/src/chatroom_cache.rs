@@ -114,6 +114,9 @@ impl CachedChatrooms {
 
     /// Files each chatroom in the sweeps' sets it belongs to, and out of the other.
     async fn file(&self, rooms: &[Chatroom]) {
+        if rooms.is_empty() {
+            return; // Redis refuses an empty pipeline
+        }
         let (standby, unclaimed) = (self.redis.keys.key(&[STANDBY_DUE]), self.redis.keys.key(&[UNCLAIMED_DUE]));
         let mut pipe = redis::pipe();
         for room in rooms {

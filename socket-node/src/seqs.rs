@@ -40,6 +40,10 @@ pub trait Seqs: Send + Sync {
 
     /// The last seq handed out, if the counter is there.
     async fn current(&self, chatroom: &ChatroomId) -> Result<Option<u64>, SeqError>;
+
+    /// Starts a new chatroom's counter at 0, so its first message needs no look-up in the store
+    /// (which grows with every chatroom's messages). Changes nothing when the counter exists.
+    async fn begin(&self, chatroom: &ChatroomId) -> Result<(), SeqError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +108,15 @@ impl Seqs for RedisSeqs {
         let value: Option<u64> = redis::AsyncCommands::get(&mut conn, self.key(chatroom)).await?;
         Ok(value)
     }
+
+    async fn begin(&self, chatroom: &ChatroomId) -> Result<(), SeqError> {
+        let options = redis::SetOptions::default()
+            .conditional_set(redis::ExistenceCheck::NX)
+            .with_expiration(redis::SetExpiry::EX(IDLE_TTL_SECS));
+        let mut conn = self.redis.conn.clone();
+        let _: Option<String> = redis::AsyncCommands::set_options(&mut conn, self.key(chatroom), 0, options).await?;
+        Ok(())
+    }
 }
 
 /// The counters in this process (one node, no Redis: `scripts/dev --memory`).
@@ -126,6 +139,11 @@ impl Seqs for MemorySeqs {
 
     async fn current(&self, chatroom: &ChatroomId) -> Result<Option<u64>, SeqError> {
         Ok(self.counters.lock().await.get(chatroom).copied())
+    }
+
+    async fn begin(&self, chatroom: &ChatroomId) -> Result<(), SeqError> {
+        self.counters.lock().await.entry(*chatroom).or_insert(0);
+        Ok(())
     }
 }
 

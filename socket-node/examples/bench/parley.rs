@@ -66,7 +66,8 @@ pub async fn start(rooms: usize, tally: &Shared, seed: Seed) -> Target {
             join(&mut client, &session.chatroom_id).await;
         }
         client.close().await;
-        let agent = socket(cluster.node(1), &agent.access).await;
+        let mut agent = socket(cluster.node(1), &agent.access).await;
+        settled(&mut agent).await;
         tasks.push(tokio::spawn(receive(agent, tally.clone())));
     }
 
@@ -92,6 +93,19 @@ pub async fn start(rooms: usize, tally: &Shared, seed: Seed) -> Target {
         senders.push(tx);
     }
     Target { cluster, agents: agents.len(), senders, tasks }
+}
+
+/// Waits until the node has done what the agent's `auth` started (the replay of its chatrooms):
+/// a `ping` is answered after the frames before it.
+async fn settled(agent: &mut Socket) {
+    agent.send(Message::Text(json!({"type": "ping"}).to_string().into())).await.unwrap();
+    while let Some(Ok(message)) = agent.next().await {
+        if let Message::Text(text) = message
+            && serde_json::from_str::<Value>(&text).is_ok_and(|frame| frame["type"] == "pong")
+        {
+            return;
+        }
+    }
 }
 
 /// Records each visitor message reaching its agent.
@@ -145,6 +159,7 @@ impl Seed {
             Timestamp, VisitorInfo,
         };
         const BATCH: usize = 1000;
+        const SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
         if self.chatrooms == 0 {
             return;
         }
@@ -196,10 +211,13 @@ impl Seed {
             messages.insert_many(notes).ordered(false).await.expect("messages seeded");
         }
         println!(
-            "seeded {} chatrooms and {} messages in {:.0} s",
+            "seeded {} chatrooms and {} messages in {:.0} s; letting the store settle for {} s (checkpoint, autovacuum)",
             self.chatrooms,
             per_room * self.chatrooms,
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            SETTLE.as_secs()
         );
+        // What is measured is a store that has grown, not one still absorbing a bulk load.
+        tokio::time::sleep(SETTLE).await;
     }
 }
