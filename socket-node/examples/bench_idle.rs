@@ -55,7 +55,13 @@ async fn main() {
 
     // The services, a tenant and its chatrooms, made through an in-process cluster; the node
     // measured runs on the same services as a process of its own.
-    let cluster = cluster_with(&[("PARLEY_SESSIONS_PER_IP_PER_MINUTE", "100000")]).await;
+    // Its nodes run the product's timers, so what they send Redis is what a node sends.
+    let cluster = cluster_with(&[
+        ("PARLEY_SESSIONS_PER_IP_PER_MINUTE", "100000"),
+        ("PARLEY_STANDBY_SWEEP_MS", "1000"),
+        ("PARLEY_HEARTBEAT_SECS", "5"),
+    ])
+    .await;
     let tenant = cluster.tenant().await;
     let mut tokens = Vec::new();
     for _ in 0..CHATROOMS {
@@ -192,8 +198,8 @@ async fn hold(
     Figures { opened, rss_before, rss_after, seconds_to_open, redis_per_second }
 }
 
-/// Commands Redis has processed since it started (every process's, the cluster's idle nodes
-/// included), or 0 without Redis.
+/// Commands Redis has processed since it started (every process's: the measured node's and the
+/// cluster's two idle nodes'), or 0 without Redis.
 async fn commands(redis: Option<&shared::redis::Redis>) -> f64 {
     let Some(redis) = redis else { return 0.0 };
     let mut conn = redis.conn.clone();
