@@ -121,11 +121,11 @@ impl CachedChatrooms {
         let mut pipe = redis::pipe();
         for room in rooms {
             let member = format!("{}/{}", room.tenant_id, room.id);
-            match room.standby_until.filter(|_| room.status == ChatroomStatus::Standby) {
+            match room.standby_deadline() {
                 Some(until) => pipe.zadd(&standby, &member, until.unix_millis()).ignore(),
                 None => pipe.zrem(&standby, &member).ignore(),
             };
-            match room.waiting_since().filter(|_| room.unclaimed_alert_at.is_none()) {
+            match room.waiting_unalerted_since() {
                 Some(since) => pipe.zadd(&unclaimed, &member, since.unix_millis()).ignore(),
                 None => pipe.zrem(&unclaimed, &member).ignore(),
             };

@@ -126,15 +126,25 @@ impl Chatroom {
         (self.status == ChatroomStatus::Waiting).then_some(self.updated_at)
     }
 
+    /// While in standby: when it closes unless the visitor comes back.
+    pub fn standby_deadline(&self) -> Option<Timestamp> {
+        self.standby_until.filter(|_| self.status == ChatroomStatus::Standby)
+    }
+
+    /// While it waits and its agents were not alerted: since when.
+    pub fn waiting_unalerted_since(&self) -> Option<Timestamp> {
+        self.waiting_since().filter(|_| self.unclaimed_alert_at.is_none())
+    }
+
     /// Whether it waits in standby past its deadline at `now`: what the standby sweep closes.
     pub fn standby_overdue(&self, now: Timestamp) -> bool {
-        self.status == ChatroomStatus::Standby && self.standby_until.is_some_and(|until| until <= now)
+        self.standby_deadline().is_some_and(|until| until <= now)
     }
 
     /// Whether it has waited unclaimed since `waiting_since` or earlier without its agents being
     /// alerted: what the unclaimed-chatroom sweep alerts about.
     pub fn unclaimed_since(&self, waiting_since: Timestamp) -> bool {
-        self.unclaimed_alert_at.is_none() && self.waiting_since().is_some_and(|since| since <= waiting_since)
+        self.waiting_unalerted_since().is_some_and(|since| since <= waiting_since)
     }
 }
 

@@ -80,12 +80,8 @@ impl MessageRepo for MongoMessages {
     }
 
     async fn insert_many(&self, messages: &[Message]) -> Vec<Result<Inserted, RepoError>> {
-        if messages.len() < 2 {
-            let mut answers = Vec::new();
-            for message in messages {
-                answers.push(self.insert(message).await);
-            }
-            return answers;
+        if messages.is_empty() {
+            return Vec::new(); // the server refuses an empty insert
         }
         let err = match self.collection.insert_many(messages).ordered(false).await {
             Ok(_) => return messages.iter().map(|_| Ok(Inserted::New)).collect(),
