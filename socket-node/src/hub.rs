@@ -1,8 +1,10 @@
 //! The local hub: which of this node's connections want which notices.
 //!
-//! Every notice reaches every node through the [broker](crate::broker); the hub hands it to the
-//! connections here that subscribed to its route: a chatroom (its visitor and agent), a tenant
-//! (its agents, for the waiting queue) or an agent (all of that agent's connections).
+//! A notice reaches the nodes that listen to its route through the [broker](crate::broker); the
+//! hub hands it to the connections here that subscribed to the route: a chatroom (its visitor and
+//! agent), a tenant (its agents, for the waiting queue), an agent (all of that agent's
+//! connections) or a tenant's moderators. The hub tells the broker which routes this node wants:
+//! a route's first subscriber here starts listening, its last one stops it.
 //!
 //! Delivery never waits: each connection has a bounded queue, and a connection whose queue is
 //! full is kicked (it closes with `4408`, its client reconnects and resumes), so one slow reader
@@ -11,14 +13,16 @@
 
 use std::{
     collections::HashMap,
-    hash::Hash,
     sync::{Arc, Mutex, PoisonError},
 };
 
-use shared::domain::{ChatroomId, TenantId, UserId};
+use shared::domain::TenantId;
 use tokio::sync::{Notify, mpsc};
 
-use crate::notice::{ConnId, Notice, Route};
+use crate::{
+    broker::{Broker, Listening},
+    notice::{ConnId, Notice, Route},
+};
 
 /// What a connection's queue carries.
 #[derive(Debug, Clone)]
@@ -54,108 +58,96 @@ impl Outlet {
     }
 }
 
-#[derive(Default)]
+/// The connections here that subscribed to one route.
+struct Subscribers {
+    outlets: HashMap<ConnId, Outlet>,
+    /// Whether the broker delivers the route's notices to this node yet.
+    listening: Listening,
+}
+
 pub struct Hub {
-    registry: Mutex<Registry>,
-}
-
-#[derive(Default)]
-struct Registry {
-    chatrooms: HashMap<ChatroomId, HashMap<ConnId, Outlet>>,
-    tenants: HashMap<TenantId, HashMap<ConnId, Outlet>>,
-    agents: HashMap<UserId, HashMap<ConnId, Outlet>>,
-    moderators: HashMap<TenantId, HashMap<ConnId, Outlet>>,
-}
-
-fn add<K: Hash + Eq>(map: &mut HashMap<K, HashMap<ConnId, Outlet>>, key: K, outlet: &Outlet) {
-    map.entry(key).or_default().insert(outlet.id, outlet.clone());
-}
-
-fn remove<K: Hash + Eq>(map: &mut HashMap<K, HashMap<ConnId, Outlet>>, key: &K, id: ConnId) {
-    if let Some(outlets) = map.get_mut(key) {
-        outlets.remove(&id);
-        if outlets.is_empty() {
-            map.remove(key);
-        }
-    }
+    registry: Mutex<HashMap<Route, Subscribers>>,
+    /// Told when a route gets its first connection here and when it loses its last.
+    broker: Arc<dyn Broker>,
 }
 
 impl Hub {
-    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
-        // No code panics while holding the lock with the maps half-changed; a poisoned lock is usable.
+    pub fn new(broker: Arc<dyn Broker>) -> Self {
+        Self { registry: Mutex::default(), broker }
+    }
+
+    fn registry(&self) -> std::sync::MutexGuard<'_, HashMap<Route, Subscribers>> {
+        // No code panics while holding the lock with the map half-changed; a poisoned lock is usable.
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub fn subscribe(&self, route: Route, outlet: &Outlet) {
+    /// Subscribes the connection to the route. The answer tells when the route's notices reach
+    /// this node: wait for it before reading what the notices would change, so nothing published
+    /// in between is missed.
+    pub fn subscribe(&self, route: Route, outlet: &Outlet) -> Listening {
         let mut registry = self.registry();
-        match route {
-            Route::Chatroom(id) => add(&mut registry.chatrooms, id, outlet),
-            Route::Tenant(id) => add(&mut registry.tenants, id, outlet),
-            Route::Agent(id) => add(&mut registry.agents, id, outlet),
-            Route::Moderators(id) => add(&mut registry.moderators, id, outlet),
-        }
+        let subscribers = registry
+            .entry(route)
+            .or_insert_with(|| Subscribers { outlets: HashMap::new(), listening: self.broker.listen(route) });
+        subscribers.outlets.insert(outlet.id, outlet.clone());
+        subscribers.listening.clone()
     }
 
     pub fn unsubscribe(&self, route: Route, id: ConnId) {
         let mut registry = self.registry();
-        match route {
-            Route::Chatroom(key) => remove(&mut registry.chatrooms, &key, id),
-            Route::Tenant(key) => remove(&mut registry.tenants, &key, id),
-            Route::Agent(key) => remove(&mut registry.agents, &key, id),
-            Route::Moderators(key) => remove(&mut registry.moderators, &key, id),
+        if let Some(subscribers) = registry.get_mut(&route) {
+            subscribers.outlets.remove(&id);
+            if subscribers.outlets.is_empty() {
+                registry.remove(&route);
+                self.broker.ignore(route);
+            }
         }
     }
 
     /// Hands the notice to every subscriber of its route except the connection it came from.
     /// Returns how many connections got it.
     pub fn dispatch(&self, notice: Arc<Notice>, origin: Option<ConnId>) -> usize {
-        let outlets: Vec<Outlet> = {
-            let registry = self.registry();
-            let subscribers = match notice.route {
-                Route::Chatroom(id) => registry.chatrooms.get(&id),
-                Route::Tenant(id) => registry.tenants.get(&id),
-                Route::Agent(id) => registry.agents.get(&id),
-                Route::Moderators(id) => registry.moderators.get(&id),
-            };
-            subscribers.map(|s| s.values().filter(|o| Some(o.id) != origin).cloned().collect()).unwrap_or_default()
+        let outlets: Vec<Outlet> = match self.registry().get(&notice.route) {
+            Some(subscribers) => subscribers.outlets.values().filter(|o| Some(o.id) != origin).cloned().collect(),
+            None => Vec::new(),
         };
         outlets.iter().filter(|outlet| outlet.offer(Delivery::Notice(notice.clone()))).count()
     }
 
-    /// Tells every connection to fill in what it may have missed.
+    /// Tells every connection that follows a chatroom to fill in what it may have missed.
     pub fn resync_all(&self) {
-        let outlets: Vec<Outlet> = {
-            let registry = self.registry();
-            let mut all: HashMap<ConnId, Outlet> = HashMap::new();
-            for outlets in registry.chatrooms.values() {
-                all.extend(outlets.iter().map(|(id, o)| (*id, o.clone())));
-            }
-            all.into_values().collect()
-        };
-        for outlet in outlets {
+        let outlets: HashMap<ConnId, Outlet> = self
+            .registry()
+            .iter()
+            .filter(|(route, _)| matches!(route, Route::Chatroom(_)))
+            .flat_map(|(_, subscribers)| subscribers.outlets.iter().map(|(id, o)| (*id, o.clone())))
+            .collect();
+        for outlet in outlets.into_values() {
             outlet.offer(Delivery::Resync);
         }
     }
 
-    /// The tenants with at least one agent connected here (whose queues this node shows).
-    pub fn tenants(&self) -> Vec<TenantId> {
-        self.registry().tenants.keys().copied().collect()
-    }
-
+    /// Whether an agent of the tenant is connected here (whose queue this node shows).
     pub fn has_tenant(&self, tenant: &TenantId) -> bool {
-        self.registry().tenants.contains_key(tenant)
+        self.registry().contains_key(&Route::Tenant(*tenant))
     }
 
     /// Whether a moderator of the tenant is connected here (whose open list this node shows).
     pub fn has_moderators(&self, tenant: &TenantId) -> bool {
-        self.registry().moderators.contains_key(tenant)
+        self.registry().contains_key(&Route::Moderators(*tenant))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use shared::domain::ChatroomId;
+
     use super::*;
-    use crate::notice::NoticeKind;
+    use crate::{broker::MemoryBroker, notice::NoticeKind};
+
+    fn hub() -> Hub {
+        Hub::new(Arc::new(MemoryBroker::default()))
+    }
 
     fn outlet(id: ConnId, capacity: usize) -> (Outlet, mpsc::Receiver<Delivery>, Arc<Notify>) {
         let (tx, rx) = mpsc::channel(capacity);
@@ -169,12 +161,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_kicks_its_connection_and_never_blocks_the_others() {
-        let hub = Hub::default();
+        let hub = hub();
         let room = ChatroomId::new();
         let (slow, _slow_rx, slow_kick) = outlet(1, 1);
         let (fast, mut fast_rx, _) = outlet(2, 8);
-        hub.subscribe(Route::Chatroom(room), &slow);
-        hub.subscribe(Route::Chatroom(room), &fast);
+        let _ = hub.subscribe(Route::Chatroom(room), &slow);
+        let _ = hub.subscribe(Route::Chatroom(room), &fast);
         assert_eq!(hub.dispatch(notice(Route::Chatroom(room)), None), 2);
         assert_eq!(hub.dispatch(notice(Route::Chatroom(room)), None), 1, "the slow queue is full");
         slow_kick.notified().await;
@@ -183,12 +175,12 @@ mod tests {
 
     #[test]
     fn the_origin_does_not_get_its_own_notice_and_unsubscribed_connections_get_nothing() {
-        let hub = Hub::default();
+        let hub = hub();
         let room = ChatroomId::new();
         let (a, mut a_rx, _) = outlet(1, 8);
         let (b, mut b_rx, _) = outlet(2, 8);
-        hub.subscribe(Route::Chatroom(room), &a);
-        hub.subscribe(Route::Chatroom(room), &b);
+        let _ = hub.subscribe(Route::Chatroom(room), &a);
+        let _ = hub.subscribe(Route::Chatroom(room), &b);
         assert_eq!(hub.dispatch(notice(Route::Chatroom(room)), Some(1)), 1);
         assert!(a_rx.try_recv().is_err() && b_rx.try_recv().is_ok());
         hub.unsubscribe(Route::Chatroom(room), 2);

@@ -46,6 +46,8 @@ pub struct Metrics {
     pub frames_refused: Counter,
     pub slow_connections_dropped: Counter,
     pub connections_refused_per_ip: Counter,
+    /// Notices this node's broker handed it (its share of the bus).
+    pub notices_received: Counter,
 }
 
 impl Metrics {
@@ -85,6 +87,11 @@ impl Metrics {
                 "parley_connections_refused_per_ip_total",
                 "Connections refused by the per-address cap.",
                 &self.connections_refused_per_ip,
+            ),
+            (
+                "parley_notices_received_total",
+                "Notices the broker delivered to this node (for its chatrooms, agents and tenants).",
+                &self.notices_received,
             ),
         ];
         for (name, help, counter) in counters {

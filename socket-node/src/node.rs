@@ -30,6 +30,7 @@ use crate::{
     config::Config,
     hub::Hub,
     message_writer::MessageWriter,
+    metrics::Metrics,
     notice::{Notice, NoticeKind, Route},
     presence::Beat,
     state::{AppState, IpSlots, NodeInfo, NodeState},
@@ -45,10 +46,12 @@ pub struct NodeHandler {
     node: String,
     hub: Arc<Hub>,
     list_changes: mpsc::UnboundedSender<ListChange>,
+    metrics: Arc<Metrics>,
 }
 
 impl NoticeHandler for NodeHandler {
     fn on_notice(&self, notice: Notice) {
+        self.metrics.notices_received.inc();
         if let NoticeKind::ChatroomsChanged { queue } = notice.kind {
             if let Route::Tenant(tenant) = notice.route
                 && self.hub.has_tenant(&tenant)
@@ -83,11 +86,15 @@ impl Node {
         let info = Arc::new(info);
         let (shutdown_tx, shutdown) = watch::channel(false);
         let (events, events_task) = EventQueue::spawn(backends.events, EVENT_QUEUE);
-        let hub = Arc::new(Hub::default());
+        let hub = Arc::new(Hub::new(backends.broker.clone()));
         let (list_changes_tx, list_changes) = mpsc::unbounded_channel();
-        let handler: Arc<dyn NoticeHandler> =
-            Arc::new(NodeHandler { node: info.id.clone(), hub: hub.clone(), list_changes: list_changes_tx });
-        let metrics = Arc::default();
+        let metrics: Arc<Metrics> = Arc::default();
+        let handler: Arc<dyn NoticeHandler> = Arc::new(NodeHandler {
+            node: info.id.clone(),
+            hub: hub.clone(),
+            list_changes: list_changes_tx,
+            metrics: metrics.clone(),
+        });
         let chat = ChatService {
             repos: backends.repos.clone(),
             events,

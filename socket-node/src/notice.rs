@@ -2,6 +2,8 @@
 //! new status, a change in a tenant's queue), as they travel between socket-nodes through the
 //! [broker](crate::broker) and reach connections through this node's [hub](crate::hub).
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use shared::domain::{ChatroomId, ChatroomStatus, TenantId, UserId};
 
@@ -9,7 +11,7 @@ use shared::domain::{ChatroomId, ChatroomStatus, TenantId, UserId};
 pub type ConnId = u64;
 
 /// Who a notice is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "to", content = "id")]
 pub enum Route {
     /// The chatroom's visitor and agent connections.
@@ -20,6 +22,19 @@ pub enum Route {
     Agent(UserId),
     /// The tenant's agents with `chatrooms:moderate` (who see every open chatroom).
     Moderators(TenantId),
+}
+
+/// The route as a name (`chatroom:<id>`, `tenant:<id>`, `agent:<id>`, `moderators:<id>`): the
+/// Redis broker's channel for it ends with this.
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Route::Chatroom(id) => write!(f, "chatroom:{id}"),
+            Route::Tenant(id) => write!(f, "tenant:{id}"),
+            Route::Agent(id) => write!(f, "agent:{id}"),
+            Route::Moderators(id) => write!(f, "moderators:{id}"),
+        }
+    }
 }
 
 /// What a notice is about, beyond the frame it carries.

@@ -30,6 +30,10 @@ use crate::{
 /// Messages fetched per page when replaying.
 const REPLAY_PAGE: u32 = 200;
 
+/// How long a new subscription waits for the broker to deliver its route's notices here. Longer
+/// only while the broker reconnects; once it is back, every connection fills in from the store.
+const LISTEN_WAIT: Duration = Duration::from_secs(1);
+
 /// Which seqs of one chatroom this connection has been given.
 #[derive(Debug, Default, Clone)]
 pub struct Delivered {
@@ -152,7 +156,7 @@ impl Session {
             return Ok(());
         }
         let (tenant, agent_id) = (agent.tenant, agent.id);
-        self.follow(chatroom, 0);
+        self.follow(chatroom, 0).await;
         let room = self.state.chat.repos.chatrooms.get(&tenant, &chatroom).await?;
         match room {
             Some(room) if room.agent_id == Some(agent_id) && room.status.is_open() => self.show_latest(&room).await,
@@ -173,10 +177,19 @@ impl Session {
         self.replay(room.tenant_id, room.id).await
     }
 
+    /// Subscribes to the route's notices and returns once they reach this node, so a read made
+    /// next misses nothing published meanwhile.
+    pub async fn subscribe(&self, route: Route) {
+        let listening = self.state.hub.subscribe(route, &self.outlet);
+        if !listening.wait(LISTEN_WAIT).await {
+            tracing::warn!(%route, "the broker is not delivering yet; the connection resyncs once it does");
+        }
+    }
+
     /// Subscribes to the chatroom's notices, counting every seq up to `upto` as given.
-    pub fn follow(&mut self, chatroom: ChatroomId, upto: u64) {
-        self.state.hub.subscribe(Route::Chatroom(chatroom), &self.outlet);
+    pub async fn follow(&mut self, chatroom: ChatroomId, upto: u64) {
         self.following.insert(chatroom, Delivered::from(upto));
+        self.subscribe(Route::Chatroom(chatroom)).await;
     }
 
     pub fn unfollow(&mut self, chatroom: ChatroomId) {

@@ -1,31 +1,150 @@
-//! The Redis broker: one pub/sub channel (`<prefix>bus`) for every notice.
+//! The Redis broker: one pub/sub channel per route (`<prefix>bus:chatroom:<id>`,
+//! `<prefix>bus:tenant:<id>`, ...), each node subscribed to the routes its hub has connections
+//! for. Redis hands a notice only to the nodes subscribed to its channel, so a node's share of the
+//! bus does not grow with the number of nodes.
 //!
-//! One channel keeps every node's subscription fixed (nothing to re-subscribe per chatroom);
-//! each node reads every notice, which is fine for the handful of nodes a deployment runs.
-//! Per-chatroom channels (sharded pub/sub on Redis Cluster) are the next step if that changes.
+//! One connection per node carries every subscription. [`Broker::listen`] and [`Broker::ignore`]
+//! record the change in `wanted` and queue it; the running subscription applies the queue in
+//! order (consecutive changes of one kind as one `SUBSCRIBE` or `UNSUBSCRIBE`) and tells each
+//! listener once Redis has confirmed its channel. A new connection subscribes everything in
+//! `wanted` at once, then connections fill in what they missed ([`NoticeHandler::on_resubscribed`]).
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use futures::StreamExt as _;
-use redis::AsyncCommands as _;
+use redis::{
+    AsyncCommands as _, RedisResult,
+    aio::{PubSubSink, PubSubStream},
+};
 use shared::redis::Redis;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use super::{Broker, BrokerError, NoticeHandler};
-use crate::notice::Notice;
+use super::{Broker, BrokerError, Listening, NoticeHandler};
+use crate::notice::{Notice, Route};
 
-#[derive(Clone)]
+/// Channels per `SUBSCRIBE` or `UNSUBSCRIBE`.
+const CHANNELS_PER_COMMAND: usize = 1000;
+
+/// A change to the node's subscriptions, queued for the running subscription.
+enum Change {
+    /// Subscribe, then tell the listener.
+    Listen(String, watch::Sender<bool>),
+    Ignore(String),
+}
+
+impl Change {
+    fn channel(&self) -> &str {
+        match self {
+            Change::Listen(channel, _) | Change::Ignore(channel) => channel,
+        }
+    }
+}
+
 pub struct RedisBroker {
     redis: Redis,
-    channel: String,
+    /// The channels this node wants, each with what tells its listeners that it is subscribed.
+    wanted: Mutex<HashMap<String, watch::Sender<bool>>>,
+    changes: mpsc::UnboundedSender<Change>,
+    /// The queue's other end, held by the running subscription.
+    queued: tokio::sync::Mutex<mpsc::UnboundedReceiver<Change>>,
+}
+
+/// Why a subscription's connection ended.
+enum Ended {
+    Shutdown,
+    Lost,
 }
 
 impl RedisBroker {
     pub fn new(redis: Redis) -> Self {
-        let channel = redis.keys.key(&["bus"]);
-        Self { redis, channel }
+        let (changes, queued) = mpsc::unbounded_channel();
+        Self { redis, wanted: Mutex::default(), changes, queued: tokio::sync::Mutex::new(queued) }
     }
+
+    fn channel(&self, route: &Route) -> String {
+        self.redis.keys.key(&["bus", &route.to_string()])
+    }
+
+    fn wanted(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<bool>>> {
+        self.wanted.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Opens a pub/sub connection subscribed to every wanted channel.
+    async fn connect(&self, queued: &mut mpsc::UnboundedReceiver<Change>) -> RedisResult<(PubSubSink, PubSubStream)> {
+        let (mut sink, stream) = self.redis.client.get_async_pubsub().await?.split();
+        // Whatever is queued is in `wanted` already (or no longer wanted).
+        while queued.try_recv().is_ok() {}
+        let wanted: Vec<(String, watch::Sender<bool>)> =
+            self.wanted().iter().map(|(channel, started)| (channel.clone(), started.clone())).collect();
+        for chunk in wanted.chunks(CHANNELS_PER_COMMAND) {
+            let channels: Vec<&str> = chunk.iter().map(|(channel, _)| channel.as_str()).collect();
+            sink.subscribe(&channels).await?;
+        }
+        for (_, started) in wanted {
+            started.send_replace(true);
+        }
+        Ok((sink, stream))
+    }
+
+    /// Receives notices and applies subscription changes until the connection breaks or the node
+    /// stops.
+    async fn serve(
+        &self,
+        handler: &dyn NoticeHandler,
+        (mut sink, mut stream): (PubSubSink, PubSubStream),
+        queued: &mut mpsc::UnboundedReceiver<Change>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Ended {
+        let receiving = async {
+            while let Some(message) = stream.next().await {
+                receive(handler, message.get_payload_bytes());
+            }
+        };
+        let applying = async {
+            while let Some(change) = queued.recv().await {
+                if let Err(err) = apply(&mut sink, change, queued).await {
+                    tracing::warn!(error = %err, "broker subscription change failed");
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            () = receiving => Ended::Lost,
+            () = applying => Ended::Lost,
+            _ = shutdown.changed() => Ended::Shutdown,
+        }
+    }
+}
+
+/// Applies `first` and whatever else is queued, in order.
+async fn apply(sink: &mut PubSubSink, first: Change, queued: &mut mpsc::UnboundedReceiver<Change>) -> RedisResult<()> {
+    let mut changes = vec![first];
+    while changes.len() < CHANNELS_PER_COMMAND {
+        match queued.try_recv() {
+            Ok(change) => changes.push(change),
+            Err(_) => break,
+        }
+    }
+    let listen = |change: &Change| matches!(change, Change::Listen(..));
+    for run in changes.chunk_by(|a, b| listen(a) == listen(b)) {
+        let channels: Vec<&str> = run.iter().map(Change::channel).collect();
+        if listen(&run[0]) {
+            sink.subscribe(&channels).await?;
+            for change in run {
+                if let Change::Listen(_, started) = change {
+                    started.send_replace(true);
+                }
+            }
+        } else {
+            sink.unsubscribe(&channels).await?;
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -33,8 +152,23 @@ impl Broker for RedisBroker {
     async fn publish(&self, notice: &Notice) -> Result<(), BrokerError> {
         let payload = serde_json::to_string(notice).expect("notices serialise");
         let mut conn = self.redis.conn.clone();
-        let published: Result<u64, _> = conn.publish(&self.channel, payload).await;
+        let published: Result<u64, _> = conn.publish(self.channel(&notice.route), payload).await;
         published.map(drop).map_err(|err| BrokerError(err.to_string()))
+    }
+
+    fn listen(&self, route: Route) -> Listening {
+        let channel = self.channel(&route);
+        let (started, listening) = watch::channel(false);
+        self.wanted().insert(channel.clone(), started.clone());
+        // The queue's receiver lives as long as the broker.
+        let _ = self.changes.send(Change::Listen(channel, started));
+        Listening::when(listening)
+    }
+
+    fn ignore(&self, route: Route) {
+        let channel = self.channel(&route);
+        self.wanted().remove(&channel);
+        let _ = self.changes.send(Change::Ignore(channel));
     }
 
     async fn run(
@@ -43,40 +177,31 @@ impl Broker for RedisBroker {
         mut shutdown: watch::Receiver<bool>,
         ready: oneshot::Sender<()>,
     ) {
+        let mut queued = self.queued.lock().await;
         let mut ready = Some(ready);
         let mut backoff = Duration::from_millis(100);
         loop {
             if *shutdown.borrow() {
                 return;
             }
-            match self.redis.client.get_async_pubsub().await {
-                Ok(mut pubsub) => match pubsub.subscribe(&self.channel).await {
-                    Ok(()) => {
-                        backoff = Duration::from_millis(100);
-                        match ready.take() {
-                            Some(tx) => {
-                                let _ = tx.send(());
-                            }
-                            None => {
-                                tracing::info!("broker subscription restored; connections resync");
-                                handler.on_resubscribed();
-                            }
+            match self.connect(&mut queued).await {
+                Ok(connection) => {
+                    backoff = Duration::from_millis(100);
+                    match ready.take() {
+                        Some(tx) => {
+                            let _ = tx.send(());
                         }
-                        let mut messages = pubsub.on_message();
-                        loop {
-                            tokio::select! {
-                                message = messages.next() => match message {
-                                    Some(message) => receive(handler.as_ref(), message.get_payload_bytes()),
-                                    None => break,
-                                },
-                                _ = shutdown.changed() => return,
-                            }
+                        None => {
+                            tracing::info!("broker subscription restored; connections resync");
+                            handler.on_resubscribed();
                         }
-                        tracing::warn!("broker subscription lost; reconnecting");
                     }
-                    Err(err) => tracing::warn!(error = %err, "broker subscribe failed"),
-                },
-                Err(err) => tracing::warn!(error = %err, "broker connection failed"),
+                    match self.serve(handler.as_ref(), connection, &mut queued, &mut shutdown).await {
+                        Ended::Shutdown => return,
+                        Ended::Lost => tracing::warn!("broker subscription lost; reconnecting"),
+                    }
+                }
+                Err(err) => tracing::warn!(error = %err, "broker subscription failed"),
             }
             tokio::select! {
                 () = tokio::time::sleep(backoff) => {}

@@ -68,14 +68,14 @@ async fn visitor(session: &mut Session, claims: ChatroomClaims) -> Result<(), Ch
         return Ok(());
     }
     // Subscribed before the read, so nothing published in between is missed.
-    session.state.hub.subscribe(Route::Chatroom(chatroom), &session.outlet);
+    session.subscribe(Route::Chatroom(chatroom)).await;
     let Some(room) = session.state.chat.repos.chatrooms.get(&tenant, &chatroom).await? else {
         session.state.hub.unsubscribe(Route::Chatroom(chatroom), session.id);
         return Err(no_chatroom());
     };
     session.actor = Some(Actor::Visitor { tenant, chatroom, name: room.name.as_str().to_owned() });
     session.token_expires = Some(expiry(claims.exp));
-    session.follow(chatroom, room.last_seq);
+    session.follow(chatroom, room.last_seq).await;
     session.state.metrics.unauthenticated_connections.dec();
     session.state.metrics.visitor_connections.inc();
     let room =
@@ -110,7 +110,7 @@ async fn agent(session: &mut Session, claims: AccessClaims) -> Result<(), ChatEr
     let (tenant, agent_id) = (agent.tenant, agent.id);
     let moderates = agent.permissions.contains(&Permission::ChatroomsModerate);
     if moderates {
-        session.state.hub.subscribe(Route::Moderators(tenant), &session.outlet);
+        session.subscribe(Route::Moderators(tenant)).await;
     } else {
         session.state.hub.unsubscribe(Route::Moderators(tenant), session.id);
     }
@@ -124,11 +124,11 @@ async fn agent(session: &mut Session, claims: AccessClaims) -> Result<(), ChatEr
         session.emit(&ServerFrame::Ready { v: protocol::VERSION, role: Role::Agent, chatrooms }).await;
         return Ok(());
     }
-    session.state.hub.subscribe(Route::Tenant(tenant), &session.outlet);
-    session.state.hub.subscribe(Route::Agent(agent_id), &session.outlet);
+    session.subscribe(Route::Tenant(tenant)).await;
+    session.subscribe(Route::Agent(agent_id)).await;
     let held = repos.chatrooms.list_for_agent(&tenant, &agent_id).await?;
     for room in &held {
-        session.follow(room.id, room.last_seq);
+        session.follow(room.id, room.last_seq).await;
     }
     session.actor = Some(Actor::Agent(agent));
     session.token_expires = Some(expiry(claims.exp));

@@ -17,7 +17,7 @@ pub async fn watch(session: &mut Session, agent: &AgentActor, chatroom_id: Chatr
     if session.following.contains_key(&chatroom_id) {
         return Ok(());
     }
-    session.follow(chatroom_id, 0);
+    session.follow(chatroom_id, 0).await;
     match session.state.chat.repos.chatrooms.get(&agent.tenant, &chatroom_id).await {
         Ok(Some(room)) if room.status.is_open() => {
             session.watching.insert(chatroom_id);
