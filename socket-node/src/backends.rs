@@ -21,6 +21,7 @@ use crate::{
     broker::{Broker, MemoryBroker, RedisBroker},
     chatroom_cache::CachedChatrooms,
     presence::{MemoryPresence, MemorySpace, Presence, RedisPresence},
+    recent::RecentMessages,
     seqs::{MemorySeqs, RedisSeqs, Seqs},
 };
 
@@ -34,6 +35,8 @@ pub struct Backends {
     pub presence: Arc<dyn Presence>,
     /// Each chatroom's message numbers: in Redis, or in this process without it.
     pub seqs: Arc<dyn Seqs>,
+    /// Each chatroom's recent messages, with Redis.
+    pub recent: Option<Arc<RecentMessages>>,
     pub limiter: Arc<dyn RateLimiter>,
     /// The chatbot cache, when there is Redis.
     pub cache: Option<Redis>,
@@ -109,6 +112,7 @@ impl Backends {
             broker,
             presence,
             seqs,
+            recent: services.redis.clone().map(|redis| Arc::new(RecentMessages::new(redis))),
             limiter: services.limiter(),
             cache: services.redis.clone(),
             probes: probes(services),

@@ -29,6 +29,7 @@ use crate::{
     notice::{ConnId, Notice, NoticeKind, Origin, Route},
     presence::Presence,
     protocol::{ChatroomView, Code, MessageView, ServerFrame},
+    recent::RecentMessages,
     seqs::{LastSeqs, Seqs},
 };
 
@@ -46,6 +47,8 @@ pub struct ChatService {
     pub last_seqs: Arc<LastSeqs>,
     /// Where messages are stored, grouped ([`crate::message_writer`]).
     pub messages: MessageWriter,
+    /// Each chatroom's recent messages, for replays (with Redis; [`crate::recent`]).
+    pub recent: Option<Arc<RecentMessages>>,
     pub limits: Limits,
     pub timing: Timing,
     pub metrics: Arc<Metrics>,
@@ -278,10 +281,18 @@ async fn number_and_store(
         match state.messages.insert(message.clone()).await {
             Ok(Inserted::New) => {
                 state.last_seqs.stored(room.tenant_id, room.id, seq, message.sent_at);
+                if let Some(recent) = &state.recent {
+                    recent.stored(MessageView::from(&message)).await;
+                }
                 return Ok((message, true));
             }
             // The same clientMsgId raced in from another connection: its message is the one.
-            Ok(Inserted::Duplicate(first)) => return Ok((first, false)),
+            Ok(Inserted::Duplicate(first)) => {
+                if let Some(recent) = &state.recent {
+                    recent.unused(&room.id, seq).await;
+                }
+                return Ok((first, false));
+            }
             Err(RepoError::Conflict { code: "message_seq_taken", .. }) => {
                 tracing::warn!(chatroom_id = %room.id, seq, "a seq was handed out twice; taking the next");
             }

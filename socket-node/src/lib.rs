@@ -44,6 +44,7 @@ pub mod node;
 pub mod notice;
 pub mod presence;
 pub mod protocol;
+pub mod recent;
 pub mod routes;
 pub mod seqs;
 pub mod session;

@@ -103,6 +103,7 @@ impl Node {
             seqs: backends.seqs,
             last_seqs: Arc::default(),
             messages: MessageWriter::spawn(backends.repos.messages.clone(), config.timing.store_window),
+            recent: backends.recent,
             limits: config.limits,
             timing: config.timing,
             metrics: Arc::clone(&metrics),

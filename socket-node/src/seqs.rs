@@ -9,6 +9,9 @@
 //! the second one (`message_seq_taken`), and the sender asks for another number
 //! ([`crate::chat::send`]). So no stored message is lost and no seq names two messages.
 //!
+//! In Redis the same script that hands out a seq enters it, pending, in the chatroom's window of
+//! recent messages ([`crate::recent`]), and a counter started again starts a new window.
+//!
 //! The chatroom document's `lastSeq` follows behind ([`LastSeqs`]): written by a background task
 //! at most once per chatroom every [`FLUSH_EVERY`], and on shutdown.
 
@@ -25,6 +28,8 @@ use shared::{
     repos::{RepoError, Repos},
 };
 use tokio::sync::watch;
+
+use crate::recent::{self, RecentMessages};
 
 /// How long a chatroom's counter outlives its last message in Redis (a day).
 pub const IDLE_TTL_SECS: u64 = 86_400;
@@ -58,8 +63,10 @@ pub enum SeqError {
 pub struct RedisSeqs {
     redis: Redis,
     /// INCR when the key exists, or when a starting value is given (set first if the key is
-    /// still missing, so of two nodes starting it again, the first one's value stands); 0 when
-    /// the key is missing and no value was given.
+    /// still missing, so of two nodes starting it again, the first one's value stands, and the
+    /// chatroom's window of recent messages starts anew); 0 when the key is missing and no value
+    /// was given. The seq handed out enters the window pending, and the seq [`recent::WINDOW`]
+    /// below leaves it.
     script: redis::Script,
 }
 
@@ -70,23 +77,44 @@ impl RedisSeqs {
             if redis.call('EXISTS', KEYS[1]) == 0 then
                 if ARGV[2] == '' then return 0 end
                 redis.call('SET', KEYS[1], ARGV[2])
+                redis.call('DEL', KEYS[2])
             end
             local n = redis.call('INCR', KEYS[1])
             redis.call('EXPIRE', KEYS[1], ARGV[1])
+            local window = tonumber(ARGV[3])
+            redis.call('HSET', KEYS[2], n, '')
+            redis.call('HSETNX', KEYS[2], 'floor', n)
+            if n > window then
+                redis.call('HDEL', KEYS[2], n - window)
+                if tonumber(redis.call('HGET', KEYS[2], 'floor')) <= n - window then
+                    redis.call('HSET', KEYS[2], 'floor', n - window + 1)
+                end
+            end
+            redis.call('EXPIRE', KEYS[2], ARGV[4])
             return n
             ",
         );
         Self { redis, script }
     }
 
-    fn key(&self, chatroom: &ChatroomId) -> String {
-        self.redis.keys.key(&["seq", &chatroom.to_string()])
+    /// The chatroom's counter key (the window's script reads it too).
+    pub fn key(redis: &Redis, chatroom: &ChatroomId) -> String {
+        redis.keys.key(&["seq", &chatroom.to_string()])
     }
 
     async fn incr(&self, chatroom: &ChatroomId, start: Option<u64>) -> Result<u64, SeqError> {
         let start = start.map(|s| s.to_string()).unwrap_or_default();
         let mut conn = self.redis.conn.clone();
-        let n: u64 = self.script.key(self.key(chatroom)).arg(IDLE_TTL_SECS).arg(start).invoke_async(&mut conn).await?;
+        let n: u64 = self
+            .script
+            .key(Self::key(&self.redis, chatroom))
+            .key(RecentMessages::key(&self.redis, chatroom))
+            .arg(IDLE_TTL_SECS)
+            .arg(start)
+            .arg(recent::WINDOW)
+            .arg(recent::TTL_SECS)
+            .invoke_async(&mut conn)
+            .await?;
         Ok(n)
     }
 }
@@ -105,7 +133,7 @@ impl Seqs for RedisSeqs {
 
     async fn current(&self, chatroom: &ChatroomId) -> Result<Option<u64>, SeqError> {
         let mut conn = self.redis.conn.clone();
-        let value: Option<u64> = redis::AsyncCommands::get(&mut conn, self.key(chatroom)).await?;
+        let value: Option<u64> = redis::AsyncCommands::get(&mut conn, Self::key(&self.redis, chatroom)).await?;
         Ok(value)
     }
 
@@ -114,7 +142,8 @@ impl Seqs for RedisSeqs {
             .conditional_set(redis::ExistenceCheck::NX)
             .with_expiration(redis::SetExpiry::EX(IDLE_TTL_SECS));
         let mut conn = self.redis.conn.clone();
-        let _: Option<String> = redis::AsyncCommands::set_options(&mut conn, self.key(chatroom), 0, options).await?;
+        let _: Option<String> =
+            redis::AsyncCommands::set_options(&mut conn, Self::key(&self.redis, chatroom), 0, options).await?;
         Ok(())
     }
 }

@@ -198,9 +198,23 @@ impl Session {
         self.watching.remove(&chatroom);
     }
 
-    /// Sends every stored message of the chatroom this connection has not been given, in order.
+    /// Sends every stored message of the chatroom this connection has not been given, in order:
+    /// from the chatroom's window of recent messages when it holds them all, else from the store.
     pub async fn replay(&mut self, tenant: TenantId, chatroom: ChatroomId) -> Result<(), ChatError> {
         let Some(mut after) = self.following.get(&chatroom).map(|d| d.upto) else { return Ok(()) };
+        let recent = match &self.state.chat.recent {
+            Some(recent) => recent.after(&chatroom, after).await,
+            None => None,
+        };
+        if let Some(frames) = recent {
+            for (seq, frame) in frames {
+                let fresh = self.following.get_mut(&chatroom).is_some_and(|d| d.insert(seq));
+                if fresh && !self.out.push(Outgoing::Text(frame)).await {
+                    return Ok(());
+                }
+            }
+            return Ok(());
+        }
         loop {
             let page = self.state.chat.repos.messages.list_after(&tenant, &chatroom, after, REPLAY_PAGE).await?;
             for message in &page {

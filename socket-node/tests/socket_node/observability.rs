@@ -80,6 +80,26 @@ async fn metrics_count_connections_sessions_and_messages_on_the_node_where_they_
     .await;
 }
 
+#[tokio::test]
+async fn a_node_hears_the_notices_of_its_own_chatrooms_only() {
+    const RECEIVED: &str = "parley_notices_received_total";
+    let mut cluster = cluster().await;
+    cluster.add_node().await;
+    let tenant = cluster.tenant().await;
+    let (mut visitor, mut agent, session) = chatting(&cluster, &tenant).await;
+    let room = session.chatroom_id.as_str();
+    let before: Vec<f64> = futures::future::join_all(cluster.nodes.iter().map(|n| metric(n, RECEIVED))).await;
+    for i in 0..5 {
+        let text = format!("message {i}");
+        visitor.say_acked(room, &text).await;
+        agent.message(&text).await;
+    }
+    let after: Vec<f64> = futures::future::join_all(cluster.nodes.iter().map(|n| metric(n, RECEIVED))).await;
+    let heard: Vec<f64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+    assert!(heard[0] >= 5.0 && heard[1] >= 5.0, "the visitor's and the agent's nodes hear each message: {heard:?}");
+    assert_eq!(heard[2], 0.0, "a node without a connection of the chatroom hears none of it: {heard:?}");
+}
+
 /// The reports in `<prefix>nodes`, by node id.
 async fn node_reports(cluster: &Cluster) -> HashMap<String, Value> {
     let redis = &cluster.redis.redis;

@@ -1,7 +1,7 @@
 //! Losing nothing: duplicate sends store one message; a dropped connection resumes with every
 //! message it missed, once each and in order; a visitor who stays away closes the chatroom.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{story::stored_messages, support::*};
 
@@ -101,4 +101,71 @@ async fn a_visitor_who_stays_away_past_the_standby_closes_the_chatroom_as_visito
     assert_eq!(ready["chatrooms"][0]["status"], "closed");
     late.say(room, "hello?").await;
     assert_eq!(late.error().await["code"], "chatroom_closed");
+}
+
+#[tokio::test]
+async fn a_resume_within_the_recent_window_is_answered_without_the_store() {
+    let cluster = cluster().await;
+    let tenant = cluster.tenant().await;
+    let (mut visitor, mut agent, session) = chatting(&cluster, &tenant).await;
+    let room = session.chatroom_id.as_str();
+    for text in ["one", "two", "three"] {
+        visitor.say_acked(room, text).await;
+        agent.message(text).await;
+    }
+    let stored: Vec<String> =
+        stored_messages(&cluster, room).await.iter().map(|m| m.get_str("message").unwrap().to_owned()).collect();
+
+    // Gone from the store: what the agent gets back can only have come from Redis.
+    let filter = bson::doc! {"chatroomId": room};
+    cluster.db.db.collection::<bson::Document>("messages").delete_many(filter).await.unwrap();
+    agent.close().await;
+    let (mut back, _, _) = agent_client(cluster.node(0), &tenant.agent).await;
+    back.send(json!({"type": "resume", "chatroomId": room, "afterSeq": 0})).await;
+    let resumed = back.next_of("resumed").await;
+    let replayed: Vec<&Value> =
+        back.seen.iter().filter(|f| f["type"] == "message" && f["chatroomId"] == room).collect();
+    let texts: Vec<String> = replayed.iter().map(|f| f["message"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(texts, stored, "every message, in order, from the window");
+    assert_eq!(resumed["lastSeq"], replayed.last().unwrap()["seq"]);
+}
+
+#[tokio::test]
+async fn a_message_stored_but_missing_from_the_recent_window_is_resumed_from_the_store() {
+    use shared::domain::{ChatroomId, Message, Sender, SenderKind, TenantId, Timestamp};
+    use socket_node::seqs::{RedisSeqs, Seqs};
+
+    let cluster = cluster().await;
+    let tenant = cluster.tenant().await;
+    let (mut visitor, mut agent, session) = chatting(&cluster, &tenant).await;
+    let room = session.chatroom_id.as_str();
+    visitor.say_acked(room, "before").await;
+    agent.message("before").await;
+
+    // A node numbers a message, stores it and dies before filling the window (or telling anyone).
+    let before = stored_messages(&cluster, room).await.pop().unwrap();
+    let tenant_id: TenantId = before.get_str("tenantId").unwrap().parse().unwrap();
+    let chatroom_id: ChatroomId = room.parse().unwrap();
+    let seqs = RedisSeqs::new(cluster.redis.redis.clone());
+    let seq = seqs.next(&shared::repos::Repos::memory(), &tenant_id, &chatroom_id, 0).await.unwrap();
+    let sender = Sender { kind: SenderKind::Visitor, id: None, name: "Vera".into() };
+    let text = "stored, then the node died".to_owned();
+    let orphan = Message::new(tenant_id, chatroom_id, seq, "orphan".parse().unwrap(), sender, text, Timestamp::now());
+    cluster.db.db.collection::<Message>("messages").insert_one(orphan).await.unwrap();
+    visitor.say_acked(room, "after").await;
+    agent.message("after").await;
+
+    agent.close().await;
+    let (mut back, _, _) = agent_client(cluster.node(0), &tenant.agent).await;
+    back.send(json!({"type": "resume", "chatroomId": room, "afterSeq": 0})).await;
+    back.next_of("resumed").await;
+    let texts: Vec<&str> = back
+        .seen
+        .iter()
+        .filter(|f| f["type"] == "message" && f["chatroomId"] == room)
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    let at = |text: &str| texts.iter().position(|t| *t == text);
+    assert!(at("stored, then the node died").is_some(), "the orphan is replayed: {texts:?}");
+    assert!(at("before") < at("stored, then the node died") && at("stored, then the node died") < at("after"));
 }

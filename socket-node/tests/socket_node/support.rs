@@ -203,6 +203,12 @@ pub struct Tenant {
 }
 
 impl Cluster {
+    /// Starts one more node like the others.
+    pub async fn add_node(&mut self) {
+        let node = start_node(&self.env).await;
+        self.nodes.push(node);
+    }
+
     pub fn node(&self, i: usize) -> &TestNode {
         &self.nodes[i]
     }
