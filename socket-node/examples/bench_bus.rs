@@ -73,7 +73,6 @@ async fn main() {
     );
 
     let before = received(&cluster).await;
-    eprintln!("before {before:?}");
     let started = Instant::now();
     let sending = visitors.into_iter().zip(&sessions).map(|(mut visitor, chatroom)| async move {
         for i in 0..per_room {
