@@ -12,7 +12,7 @@
 //! the maps, never across an `.await`.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, hash_map::Entry},
     sync::{Arc, Mutex, PoisonError},
 };
 
@@ -58,15 +58,9 @@ impl Outlet {
     }
 }
 
-/// The connections here that subscribed to one route.
-struct Subscribers {
-    outlets: HashMap<ConnId, Outlet>,
-    /// Whether the broker delivers the route's notices to this node yet.
-    listening: Listening,
-}
-
 pub struct Hub {
-    registry: Mutex<HashMap<Route, Subscribers>>,
+    /// The connections here that subscribed to each route.
+    registry: Mutex<HashMap<Route, HashMap<ConnId, Outlet>>>,
     /// Told when a route gets its first connection here and when it loses its last.
     broker: Arc<dyn Broker>,
 }
@@ -76,7 +70,7 @@ impl Hub {
         Self { registry: Mutex::default(), broker }
     }
 
-    fn registry(&self) -> std::sync::MutexGuard<'_, HashMap<Route, Subscribers>> {
+    fn registry(&self) -> std::sync::MutexGuard<'_, HashMap<Route, HashMap<ConnId, Outlet>>> {
         // No code panics while holding the lock with the map half-changed; a poisoned lock is usable.
         self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -86,18 +80,19 @@ impl Hub {
     /// in between is missed.
     pub fn subscribe(&self, route: Route, outlet: &Outlet) -> Listening {
         let mut registry = self.registry();
-        let subscribers = registry
-            .entry(route)
-            .or_insert_with(|| Subscribers { outlets: HashMap::new(), listening: self.broker.listen(route) });
-        subscribers.outlets.insert(outlet.id, outlet.clone());
-        subscribers.listening.clone()
+        let (outlets, listening) = match registry.entry(route) {
+            Entry::Occupied(entry) => (entry.into_mut(), self.broker.listening(route)),
+            Entry::Vacant(entry) => (entry.insert(HashMap::new()), self.broker.listen(route)),
+        };
+        outlets.insert(outlet.id, outlet.clone());
+        listening
     }
 
     pub fn unsubscribe(&self, route: Route, id: ConnId) {
         let mut registry = self.registry();
-        if let Some(subscribers) = registry.get_mut(&route) {
-            subscribers.outlets.remove(&id);
-            if subscribers.outlets.is_empty() {
+        if let Some(outlets) = registry.get_mut(&route) {
+            outlets.remove(&id);
+            if outlets.is_empty() {
                 registry.remove(&route);
                 self.broker.ignore(route);
             }
@@ -108,7 +103,7 @@ impl Hub {
     /// Returns how many connections got it.
     pub fn dispatch(&self, notice: Arc<Notice>, origin: Option<ConnId>) -> usize {
         let outlets: Vec<Outlet> = match self.registry().get(&notice.route) {
-            Some(subscribers) => subscribers.outlets.values().filter(|o| Some(o.id) != origin).cloned().collect(),
+            Some(outlets) => outlets.values().filter(|o| Some(o.id) != origin).cloned().collect(),
             None => Vec::new(),
         };
         outlets.iter().filter(|outlet| outlet.offer(Delivery::Notice(notice.clone()))).count()
@@ -120,7 +115,7 @@ impl Hub {
             .registry()
             .iter()
             .filter(|(route, _)| matches!(route, Route::Chatroom(_)))
-            .flat_map(|(_, subscribers)| subscribers.outlets.iter().map(|(id, o)| (*id, o.clone())))
+            .flat_map(|(_, outlets)| outlets.iter().map(|(id, o)| (*id, o.clone())))
             .collect();
         for outlet in outlets.into_values() {
             outlet.offer(Delivery::Resync);

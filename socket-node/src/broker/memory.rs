@@ -68,6 +68,10 @@ impl Broker for MemoryBroker {
         Listening::now()
     }
 
+    fn listening(&self, _route: Route) -> Listening {
+        Listening::now()
+    }
+
     fn ignore(&self, route: Route) {
         lock(&self.routes).remove(&route);
     }

@@ -55,6 +55,9 @@ pub trait Broker: Send + Sync {
     /// blocks. The answer tells when the notices flow.
     fn listen(&self, route: Route) -> Listening;
 
+    /// Whether the notices of a route this node listens to flow yet (for its next connection).
+    fn listening(&self, route: Route) -> Listening;
+
     /// This node no longer wants the route's notices (its last connection for the route left).
     fn ignore(&self, route: Route);
 
@@ -67,23 +70,24 @@ pub trait Broker: Send + Sync {
 /// Whether the broker delivers a route's notices to this node yet.
 #[derive(Clone, Debug)]
 #[must_use = "wait for it before reading what the route's notices would change"]
-pub struct Listening(watch::Receiver<bool>);
+pub struct Listening(Option<watch::Receiver<bool>>);
 
 impl Listening {
     /// The broker delivers the route's notices already.
     pub fn now() -> Self {
-        Self(watch::channel(true).1)
+        Self(None)
     }
 
     /// Listening that starts when `started` says so.
     pub fn when(started: watch::Receiver<bool>) -> Self {
-        Self(started)
+        Self(Some(started))
     }
 
     /// Waits until the notices flow, at most `limit`. False when they do not yet: the broker is
     /// reconnecting, and once it is back every connection fills in from the store.
-    pub async fn wait(mut self, limit: Duration) -> bool {
-        matches!(tokio::time::timeout(limit, self.0.wait_for(|started| *started)).await, Ok(Ok(_)))
+    pub async fn wait(self, limit: Duration) -> bool {
+        let Some(mut started) = self.0 else { return true };
+        matches!(tokio::time::timeout(limit, started.wait_for(|started| *started)).await, Ok(Ok(_)))
     }
 }
 

@@ -6,7 +6,8 @@
 //! One connection per node carries every subscription. [`Broker::listen`] and [`Broker::ignore`]
 //! record the change in `wanted` and queue it; the running subscription applies the queue in
 //! order (consecutive changes of one kind as one `SUBSCRIBE` or `UNSUBSCRIBE`) and tells each
-//! listener once Redis has confirmed its channel. A new connection subscribes everything in
+//! listener once Redis has confirmed its channel (then `wanted` keeps just the route: a node
+//! holding 10,000 chatrooms holds 10,000 of them). A new connection subscribes everything in
 //! `wanted` at once, then connections fill in what they missed ([`NoticeHandler::on_resubscribed`]).
 
 use std::{
@@ -32,23 +33,26 @@ const CHANNELS_PER_COMMAND: usize = 1000;
 
 /// A change to the node's subscriptions, queued for the running subscription.
 enum Change {
-    /// Subscribe, then tell the listener.
-    Listen(String, watch::Sender<bool>),
-    Ignore(String),
+    /// Subscribe, then tell the listeners.
+    Listen(Route, watch::Sender<bool>),
+    Ignore(Route),
 }
 
 impl Change {
-    fn channel(&self) -> &str {
+    fn route(&self) -> &Route {
         match self {
-            Change::Listen(channel, _) | Change::Ignore(channel) => channel,
+            Change::Listen(route, _) | Change::Ignore(route) => route,
         }
     }
 }
 
+/// The routes a node wants, each with what tells its listeners that it is subscribed while
+/// Redis has not confirmed it yet.
+type Wanted = HashMap<Route, Option<watch::Sender<bool>>>;
+
 pub struct RedisBroker {
     redis: Redis,
-    /// The channels this node wants, each with what tells its listeners that it is subscribed.
-    wanted: Mutex<HashMap<String, watch::Sender<bool>>>,
+    wanted: Mutex<Wanted>,
     changes: mpsc::UnboundedSender<Change>,
     /// The queue's other end, held by the running subscription.
     queued: tokio::sync::Mutex<mpsc::UnboundedReceiver<Change>>,
@@ -70,8 +74,21 @@ impl RedisBroker {
         self.redis.keys.key(&["bus", &route.to_string()])
     }
 
-    fn wanted(&self) -> std::sync::MutexGuard<'_, HashMap<String, watch::Sender<bool>>> {
+    fn wanted(&self) -> std::sync::MutexGuard<'_, Wanted> {
         self.wanted.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Redis confirmed the route's channel, asked for by `listen`: its listeners hear it, and
+    /// only the route stays wanted. A later `listen` of the same route, still queued, keeps
+    /// waiting for its own confirmation.
+    fn started(&self, route: &Route, listen: &watch::Sender<bool>) {
+        listen.send_replace(true);
+        let mut wanted = self.wanted();
+        if let Some(pending) = wanted.get_mut(route)
+            && pending.as_ref().is_some_and(|pending| pending.same_channel(listen))
+        {
+            *pending = None;
+        }
     }
 
     /// Opens a pub/sub connection subscribed to every wanted channel.
@@ -79,14 +96,16 @@ impl RedisBroker {
         let (mut sink, stream) = self.redis.client.get_async_pubsub().await?.split();
         // Whatever is queued is in `wanted` already (or no longer wanted).
         while queued.try_recv().is_ok() {}
-        let wanted: Vec<(String, watch::Sender<bool>)> =
-            self.wanted().iter().map(|(channel, started)| (channel.clone(), started.clone())).collect();
+        let wanted: Vec<(Route, Option<watch::Sender<bool>>)> =
+            self.wanted().iter().map(|(route, pending)| (*route, pending.clone())).collect();
         for chunk in wanted.chunks(CHANNELS_PER_COMMAND) {
-            let channels: Vec<&str> = chunk.iter().map(|(channel, _)| channel.as_str()).collect();
+            let channels: Vec<String> = chunk.iter().map(|(route, _)| self.channel(route)).collect();
             sink.subscribe(&channels).await?;
         }
-        for (_, started) in wanted {
-            started.send_replace(true);
+        for (route, pending) in &wanted {
+            if let Some(listen) = pending {
+                self.started(route, listen);
+            }
         }
         Ok((sink, stream))
     }
@@ -107,7 +126,7 @@ impl RedisBroker {
         };
         let applying = async {
             while let Some(change) = queued.recv().await {
-                if let Err(err) = apply(&mut sink, change, queued).await {
+                if let Err(err) = self.apply(&mut sink, change, queued).await {
                     tracing::warn!(error = %err, "broker subscription change failed");
                     return;
                 }
@@ -119,32 +138,37 @@ impl RedisBroker {
             _ = shutdown.changed() => Ended::Shutdown,
         }
     }
-}
 
-/// Applies `first` and whatever else is queued, in order.
-async fn apply(sink: &mut PubSubSink, first: Change, queued: &mut mpsc::UnboundedReceiver<Change>) -> RedisResult<()> {
-    let mut changes = vec![first];
-    while changes.len() < CHANNELS_PER_COMMAND {
-        match queued.try_recv() {
-            Ok(change) => changes.push(change),
-            Err(_) => break,
-        }
-    }
-    let listen = |change: &Change| matches!(change, Change::Listen(..));
-    for run in changes.chunk_by(|a, b| listen(a) == listen(b)) {
-        let channels: Vec<&str> = run.iter().map(Change::channel).collect();
-        if listen(&run[0]) {
-            sink.subscribe(&channels).await?;
-            for change in run {
-                if let Change::Listen(_, started) = change {
-                    started.send_replace(true);
-                }
+    /// Applies `first` and whatever else is queued, in order.
+    async fn apply(
+        &self,
+        sink: &mut PubSubSink,
+        first: Change,
+        queued: &mut mpsc::UnboundedReceiver<Change>,
+    ) -> RedisResult<()> {
+        let mut changes = vec![first];
+        while changes.len() < CHANNELS_PER_COMMAND {
+            match queued.try_recv() {
+                Ok(change) => changes.push(change),
+                Err(_) => break,
             }
-        } else {
-            sink.unsubscribe(&channels).await?;
         }
+        let listen = |change: &Change| matches!(change, Change::Listen(..));
+        for run in changes.chunk_by(|a, b| listen(a) == listen(b)) {
+            let channels: Vec<String> = run.iter().map(|change| self.channel(change.route())).collect();
+            if listen(&run[0]) {
+                sink.subscribe(&channels).await?;
+                for change in run {
+                    if let Change::Listen(route, listen) = change {
+                        self.started(route, listen);
+                    }
+                }
+            } else {
+                sink.unsubscribe(&channels).await?;
+            }
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 #[async_trait]
@@ -157,18 +181,23 @@ impl Broker for RedisBroker {
     }
 
     fn listen(&self, route: Route) -> Listening {
-        let channel = self.channel(&route);
         let (started, listening) = watch::channel(false);
-        self.wanted().insert(channel.clone(), started.clone());
+        self.wanted().insert(route, Some(started.clone()));
         // The queue's receiver lives as long as the broker.
-        let _ = self.changes.send(Change::Listen(channel, started));
+        let _ = self.changes.send(Change::Listen(route, started));
         Listening::when(listening)
     }
 
+    fn listening(&self, route: Route) -> Listening {
+        match self.wanted().get(&route) {
+            Some(Some(started)) => Listening::when(started.subscribe()),
+            _ => Listening::now(),
+        }
+    }
+
     fn ignore(&self, route: Route) {
-        let channel = self.channel(&route);
-        self.wanted().remove(&channel);
-        let _ = self.changes.send(Change::Ignore(channel));
+        self.wanted().remove(&route);
+        let _ = self.changes.send(Change::Ignore(route));
     }
 
     async fn run(
