@@ -25,6 +25,7 @@ pub fn number(name: &str, default: u64) -> u64 {
     setting(name, &default.to_string()).parse().unwrap_or(default)
 }
 
+/// A comma-separated list of numbers (rates, counts) from `name`.
 pub fn rates(name: &str, default: &str) -> Vec<u64> {
     setting(name, default).split(',').filter_map(|r| r.trim().parse().ok()).collect()
 }
@@ -92,6 +93,12 @@ impl Step {
 
 pub fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+/// The `p` quantile (0.99 for p99) of `sorted`, ascending; zero when it is empty.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1).min(sorted.len().saturating_sub(1));
+    sorted.get(i).copied().unwrap_or_default()
 }
 
 /// Climbs `rates` (each held `seconds`) through `senders` (one per chatroom), printing a line
@@ -193,10 +200,6 @@ async fn run_step(
     let mut tally = tally.lock().unwrap();
     let mut latencies: Vec<Duration> = ids.iter().filter_map(|id| tally.latencies.get(id).copied()).collect();
     latencies.sort_unstable();
-    let pct = |p: f64| {
-        let i = ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1).min(latencies.len().saturating_sub(1));
-        latencies.get(i).copied().unwrap_or_default()
-    };
     let step = Step {
         rate,
         offered,
@@ -204,8 +207,8 @@ async fn run_step(
         acked: ids.iter().filter(|id| tally.acked.contains(*id)).count() as u64,
         delivered: latencies.len() as u64,
         duplicated: std::mem::take(&mut tally.duplicates),
-        p50: pct(0.50),
-        p99: pct(0.99),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
         max: latencies.last().copied().unwrap_or_default(),
         cpu,
     };
@@ -220,7 +223,7 @@ async fn run_step(
 /// CPU time (clock ticks) of the processes a step loads: this one (the client, and Parley's
 /// nodes when it runs them), Redis, FerretDB (or mongod), PostgreSQL under FerretDB, Kafka,
 /// Centrifugo and the bare relay.
-fn cpu_times() -> HashMap<String, u64> {
+pub fn cpu_times() -> HashMap<String, u64> {
     let mut times = HashMap::new();
     let Ok(entries) = std::fs::read_dir("/proc") else { return times };
     let me = std::process::id();
@@ -228,15 +231,20 @@ fn cpu_times() -> HashMap<String, u64> {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        // The store's processes go by their program, not their arguments: a PostgreSQL backend's
+        // title names its database ("postgres: postgres ferretdb ..."), and a compiler's
+        // arguments may name the mongodb crate.
+        let program = cmdline.split_whitespace().next().unwrap_or_default();
+        let program = program.rsplit('/').next().unwrap_or_default();
         let name = if pid == me {
             "this process"
         } else if cmdline.contains("redis-server") {
             "redis"
-        } else if cmdline.contains("ferretdb") {
+        } else if program == "ferretdb" {
             "ferretdb"
-        } else if cmdline.contains("mongod") {
+        } else if program == "mongod" {
             "mongod"
-        } else if cmdline.starts_with("postgres") || cmdline.starts_with("/usr/lib/postgresql") {
+        } else if program.starts_with("postgres") {
             "postgres"
         } else if cmdline.contains("kafka.Kafka") {
             "kafka"
@@ -259,7 +267,11 @@ fn cpu_times() -> HashMap<String, u64> {
 }
 
 /// Each process's CPU over `elapsed`, in percent of one core (100 per core it kept busy).
-fn cpu_percent(before: &HashMap<String, u64>, after: &HashMap<String, u64>, elapsed: Duration) -> Vec<(String, f64)> {
+pub fn cpu_percent(
+    before: &HashMap<String, u64>,
+    after: &HashMap<String, u64>,
+    elapsed: Duration,
+) -> Vec<(String, f64)> {
     const TICKS_PER_SECOND: f64 = 100.0; // USER_HZ on Linux
     let mut all: Vec<(String, f64)> = after
         .iter()
