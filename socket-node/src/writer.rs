@@ -71,17 +71,29 @@ impl Out {
     }
 }
 
-/// Sends what the queue brings until a close frame or a broken socket.
+/// Sends what the queue brings until a close frame or a broken socket; frames queued together
+/// leave in one write.
 pub async fn write(mut sink: futures::stream::SplitSink<WebSocket, WsMessage>, mut queue: mpsc::Receiver<Outgoing>) {
-    while let Some(outgoing) = queue.recv().await {
-        let (message, last) = match outgoing {
-            Outgoing::Text(text) => (WsMessage::Text(text.into()), false),
-            Outgoing::Ping => (WsMessage::Ping(Default::default()), false),
-            Outgoing::Close(code, reason) => {
-                (WsMessage::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) })), true)
+    'sending: while let Some(first) = queue.recv().await {
+        let mut next = Some(first);
+        while let Some(outgoing) = next.take() {
+            let (message, last) = match outgoing {
+                Outgoing::Text(text) => (WsMessage::Text(text.into()), false),
+                Outgoing::Ping => (WsMessage::Ping(Default::default()), false),
+                Outgoing::Close(code, reason) => {
+                    (WsMessage::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) })), true)
+                }
+            };
+            if sink.feed(message).await.is_err() {
+                break 'sending;
             }
-        };
-        if sink.send(message).await.is_err() || last {
+            if last {
+                let _ = sink.flush().await;
+                break 'sending;
+            }
+            next = queue.try_recv().ok();
+        }
+        if sink.flush().await.is_err() {
             break;
         }
     }
