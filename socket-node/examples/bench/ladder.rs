@@ -94,6 +94,12 @@ pub fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
+/// The `p` quantile (0.99 for p99) of `sorted`, ascending; zero when it is empty.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1).min(sorted.len().saturating_sub(1));
+    sorted.get(i).copied().unwrap_or_default()
+}
+
 /// Climbs `rates` (each held `seconds`) through `senders` (one per chatroom), printing a line
 /// per step; stops after a step that misses the budget by far (something lost, or p99 over 1 s).
 /// Answers the steps and the highest rate that met the budget.
@@ -193,10 +199,6 @@ async fn run_step(
     let mut tally = tally.lock().unwrap();
     let mut latencies: Vec<Duration> = ids.iter().filter_map(|id| tally.latencies.get(id).copied()).collect();
     latencies.sort_unstable();
-    let pct = |p: f64| {
-        let i = ((latencies.len() as f64 * p).ceil() as usize).saturating_sub(1).min(latencies.len().saturating_sub(1));
-        latencies.get(i).copied().unwrap_or_default()
-    };
     let step = Step {
         rate,
         offered,
@@ -204,8 +206,8 @@ async fn run_step(
         acked: ids.iter().filter(|id| tally.acked.contains(*id)).count() as u64,
         delivered: latencies.len() as u64,
         duplicated: std::mem::take(&mut tally.duplicates),
-        p50: pct(0.50),
-        p99: pct(0.99),
+        p50: percentile(&latencies, 0.50),
+        p99: percentile(&latencies, 0.99),
         max: latencies.last().copied().unwrap_or_default(),
         cpu,
     };
