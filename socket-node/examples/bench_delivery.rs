@@ -39,7 +39,7 @@ async fn main() {
     let rooms = number("BENCH_ROOMS", 20) as usize;
     let burst = setting("BENCH_MODE", "spread") == "burst";
     let tally = Shared::default();
-    let seed = parley::Seed::from_env();
+    let seed = parley::Seed::from_env(0, 0);
     let target = parley::start(rooms, &tally, seed).await;
     println!(
         "delivery: visitor (node 0) -> agent (node 1), {rooms} chatrooms, {} agents, {} s a step, {} sends",

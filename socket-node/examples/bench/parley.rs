@@ -31,6 +31,17 @@ impl Target {
     }
 }
 
+/// The nodes' settings for a bench: its clients open sessions and send far faster than people,
+/// so the limits per address, per chatbot and per connection are lifted, and a visitor who drops
+/// stays in standby for the whole run.
+pub const LIFTED_LIMITS: &[(&str, &str)] = &[
+    ("PARLEY_SESSIONS_PER_IP_PER_MINUTE", "100000"),
+    ("PARLEY_SESSIONS_PER_CHATBOT_PER_MINUTE", "100000"),
+    ("PARLEY_STANDBY_SECS", "600"),
+    ("PARLEY_MESSAGE_BURST", "1000000"),
+    ("PARLEY_MESSAGES_PER_MINUTE", "60000000"),
+];
+
 async fn socket(node: &TestNode, token: &str) -> Socket {
     let (mut socket, _) = tokio_tungstenite::connect_async(&node.ws_url).await.expect("upgrade");
     socket.send(Message::Text(json!({"type": "auth", "token": token}).to_string().into())).await.unwrap();
@@ -40,14 +51,7 @@ async fn socket(node: &TestNode, token: &str) -> Socket {
 /// Starts two nodes and opens `rooms` chatrooms, each joined by an agent on the other node;
 /// with `seed`, the store first holds that many other chatrooms and messages.
 pub async fn start(rooms: usize, tally: &Shared, seed: Seed) -> Target {
-    let cluster = cluster_with(&[
-        ("PARLEY_SESSIONS_PER_IP_PER_MINUTE", "100000"),
-        ("PARLEY_STANDBY_SECS", "600"),
-        // The benchmark's clients send far faster than a person: lift the per-connection allowance.
-        ("PARLEY_MESSAGE_BURST", "1000000"),
-        ("PARLEY_MESSAGES_PER_MINUTE", "60000000"),
-    ])
-    .await;
+    let cluster = cluster_with(LIFTED_LIMITS).await;
     let tenant = cluster.tenant().await;
     seed.plant(&cluster.db.db).await;
 
@@ -146,14 +150,17 @@ pub struct Seed {
 }
 
 impl Seed {
-    pub fn from_env() -> Self {
+    /// `BENCH_SEED_CHATROOMS` and `BENCH_SEED_MESSAGES`, else `chatrooms` and `messages`.
+    pub fn from_env(chatrooms: u64, messages: u64) -> Self {
         Self {
-            chatrooms: crate::ladder::number("BENCH_SEED_CHATROOMS", 0),
-            messages: crate::ladder::number("BENCH_SEED_MESSAGES", 0),
+            chatrooms: crate::ladder::number("BENCH_SEED_CHATROOMS", chatrooms),
+            messages: crate::ladder::number("BENCH_SEED_MESSAGES", messages),
         }
     }
 
-    async fn plant(self, db: &mongodb::Database) {
+    /// Inserts the chatrooms and messages (none when `chatrooms` is 0), then waits a minute for
+    /// the store to settle.
+    pub async fn plant(self, db: &mongodb::Database) {
         use shared::domain::{
             ChatbotId, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, Message, Sender, SenderKind, TenantId,
             Timestamp, VisitorInfo,
