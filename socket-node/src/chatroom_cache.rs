@@ -252,10 +252,6 @@ impl ChatroomRepo for CachedChatrooms {
         Ok(Some(room))
     }
 
-    async fn list_by_ids(&self, tenant: &TenantId, ids: &[ChatroomId]) -> Result<Vec<Chatroom>, RepoError> {
-        self.store.list_by_ids(tenant, ids).await
-    }
-
     async fn list_with_status(
         &self,
         tenant: &TenantId,

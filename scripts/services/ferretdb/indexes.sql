@@ -3,8 +3,10 @@
 -- serve (FerretDB/FerretDB#4646): every read, by `_id` too, scanned its whole table, so reads
 -- slowed as data grew (82 ms for a chatroom by `_id` among 100,000). A GIN index on the field's
 -- expression serves that operator. Every FerretDB table (one with a `_jsonb` column) gets one on
--- `_id` and on the field Parley looks it up by: `chatroomId` for messages, `tenantId` for the
--- rest. Applied to the tables there are, and by an event trigger to each new one. Idempotent: run
+-- `_id` and on the fields Parley looks it up by: `chatroomId` for messages; `tenantId`, `status`
+-- and `agentId` for chatrooms; `tenantId` for the rest. (A filter FerretDB does not push down,
+-- such as `$in`, is applied in Go to every document the pushed-down part returns, so the
+-- repositories name one status per query.) Applied to the tables there are, and by an event trigger to each new one. Idempotent: run
 -- at every start.
 --
 -- `fastupdate = off`: each insert writes its index entries at once. With the default pending
@@ -26,8 +28,14 @@ BEGIN
     SELECT n.nspname, c.relname INTO schema_name, table_name
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = t;
     -- FerretDB names a collection's table `<collection>_<hash>`. Messages are read by chatroom
-    -- (the hot insert carries one index fewer); everything else by tenant.
-    fields := CASE WHEN table_name LIKE 'messages\_%' THEN ARRAY['_id', 'chatroomId'] ELSE ARRAY['_id', 'tenantId'] END;
+    -- (the hot insert carries one index fewer); chatrooms by tenant, status and agent (the queue,
+    -- the open list, an agent's chatrooms: PostgreSQL combines the indexes, so a tenant's closed
+    -- chatrooms are never read for them); everything else by tenant.
+    fields := CASE
+        WHEN table_name LIKE 'messages\_%' THEN ARRAY['_id', 'chatroomId']
+        WHEN table_name LIKE 'chatrooms\_%' THEN ARRAY['_id', 'tenantId', 'status', 'agentId']
+        ELSE ARRAY['_id', 'tenantId']
+    END;
     FOREACH field IN ARRAY fields LOOP
         index_name := 'parley_gin_' || left(md5(schema_name || '.' || table_name || '/' || field), 16);
         EXECUTE format(

@@ -52,10 +52,6 @@ impl ChatroomRepo for MemoryChatrooms {
         Ok(self.rows.lock().unwrap().get(id).filter(|r| r.tenant_id == *tenant).cloned())
     }
 
-    async fn list_by_ids(&self, tenant: &TenantId, ids: &[ChatroomId]) -> Result<Vec<Chatroom>, RepoError> {
-        Ok(self.select(|r| r.tenant_id == *tenant && r.is_open() && ids.contains(&r.id)))
-    }
-
     async fn list_with_status(
         &self,
         tenant: &TenantId,

@@ -23,10 +23,6 @@ pub trait ChatroomRepo: Send + Sync {
 
     async fn get(&self, tenant: &TenantId, id: &ChatroomId) -> Result<Option<Chatroom>, RepoError>;
 
-    /// The open chatrooms among `ids`, oldest first; ids of other tenants, unknown ids and closed
-    /// chatrooms are left out.
-    async fn list_by_ids(&self, tenant: &TenantId, ids: &[ChatroomId]) -> Result<Vec<Chatroom>, RepoError>;
-
     /// The tenant's chatrooms in one of `statuses`, oldest first, at most `limit`: the queue
     /// (`waiting`), or every open chatroom for moderators ([`ChatroomStatus::OPEN`]).
     async fn list_with_status(

@@ -43,10 +43,6 @@ pub(in crate::repos) async fn ensure_indexes(db: &Database) -> Result<(), RepoEr
     create_indexes(db, "chatrooms", indexes).await
 }
 
-fn open_statuses() -> Vec<&'static str> {
-    ChatroomStatus::OPEN.iter().map(ChatroomStatus::as_str).collect()
-}
-
 fn internal(err: impl Into<anyhow::Error>) -> RepoError {
     RepoError::Internal(err.into())
 }
@@ -85,6 +81,29 @@ impl MongoChatrooms {
             stored: db.collection("chatrooms"),
             writes: db.collection("chatroomWrites"),
         }
+    }
+
+    /// The chatrooms matching `filter` in any of `statuses`, oldest first, at most `limit`: one
+    /// query per status, each naming its status outright. FerretDB 1.x filters `$in` itself after
+    /// reading every chatroom of the tenant (a second for a tenant with 20,000 behind it), while an
+    /// equality goes to PostgreSQL's index (`scripts/services/ferretdb/indexes.sql`; 7 ms).
+    async fn list_in(
+        &self,
+        filter: Document,
+        statuses: &[ChatroomStatus],
+        limit: Option<u32>,
+    ) -> Result<Vec<Chatroom>, RepoError> {
+        let mut rooms = Vec::new();
+        for status in statuses {
+            let mut filter = filter.clone();
+            filter.insert("status", status.as_str());
+            rooms.extend(self.list(filter, doc! { "createdAt": 1, "_id": 1 }, limit.map(mongo_util::limit)).await?);
+        }
+        rooms.sort_by_key(|room| (room.created_at, room.id));
+        if let Some(limit) = limit {
+            rooms.truncate(limit as usize);
+        }
+        Ok(rooms)
     }
 
     async fn list(&self, filter: Document, sort: Document, limit: Option<i64>) -> Result<Vec<Chatroom>, RepoError> {
@@ -192,13 +211,12 @@ fn read_stored(stored: &RawDocumentBuf) -> Result<(Chatroom, i64), RepoError> {
     Ok((room, revision))
 }
 
-/// `{tenantId, agentId, status: active|standby}`: the chatrooms an agent holds.
+/// The statuses of a chatroom an agent holds.
+const HELD: [ChatroomStatus; 2] = [ChatroomStatus::Active, ChatroomStatus::Standby];
+
+/// `{tenantId, agentId}`: the agent's chatrooms, to be narrowed to [`HELD`].
 fn held_by(tenant: &TenantId, agent: &UserId) -> Document {
-    doc! {
-        "tenantId": tenant.to_string(),
-        "agentId": agent.to_string(),
-        "status": { "$in": [ChatroomStatus::Active.as_str(), ChatroomStatus::Standby.as_str()] },
-    }
+    doc! { "tenantId": tenant.to_string(), "agentId": agent.to_string() }
 }
 
 #[async_trait]
@@ -215,16 +233,6 @@ impl ChatroomRepo for MongoChatrooms {
         self.collection.find_one(owned(tenant, id)).await.map_err(classify)
     }
 
-    async fn list_by_ids(&self, tenant: &TenantId, ids: &[ChatroomId]) -> Result<Vec<Chatroom>, RepoError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
-        let filter =
-            doc! { "tenantId": tenant.to_string(), "_id": { "$in": ids }, "status": { "$in": open_statuses() } };
-        self.list(filter, doc! { "createdAt": 1, "_id": 1 }, None).await
-    }
-
     async fn list_with_status(
         &self,
         tenant: &TenantId,
@@ -234,17 +242,21 @@ impl ChatroomRepo for MongoChatrooms {
         if limit == 0 || statuses.is_empty() {
             return Ok(Vec::new());
         }
-        let statuses: Vec<&str> = statuses.iter().map(ChatroomStatus::as_str).collect();
-        let filter = doc! { "tenantId": tenant.to_string(), "status": { "$in": statuses } };
-        self.list(filter, doc! { "createdAt": 1, "_id": 1 }, Some(mongo_util::limit(limit))).await
+        self.list_in(doc! { "tenantId": tenant.to_string() }, statuses, Some(limit)).await
     }
 
     async fn list_for_agent(&self, tenant: &TenantId, agent: &UserId) -> Result<Vec<Chatroom>, RepoError> {
-        self.list(held_by(tenant, agent), doc! { "createdAt": 1, "_id": 1 }, None).await
+        self.list_in(held_by(tenant, agent), &HELD, None).await
     }
 
     async fn count_for_agent(&self, tenant: &TenantId, agent: &UserId) -> Result<u64, RepoError> {
-        self.collection.count_documents(held_by(tenant, agent)).await.map_err(classify)
+        let mut held = 0;
+        for status in HELD {
+            let mut filter = held_by(tenant, agent);
+            filter.insert("status", status.as_str());
+            held += self.collection.count_documents(filter).await.map_err(classify)?;
+        }
+        Ok(held)
     }
 
     async fn raise_last_seq(

@@ -19,7 +19,6 @@ contract!(
     chatrooms_are_scoped_to_their_tenant,
     the_queue_lists_waiting_chatrooms_oldest_first,
     the_open_list_holds_waiting_active_and_standby_chatrooms_oldest_first,
-    chatrooms_by_id_are_the_open_ones_of_the_tenant,
     exactly_one_of_many_agents_claims_a_waiting_chatroom,
     a_transition_can_require_the_agent_holding_the_chatroom,
     concurrent_writers_lose_no_change,
@@ -78,7 +77,6 @@ async fn chatrooms_are_scoped_to_their_tenant(b: Backend) {
     let c = &b.repos.chatrooms;
 
     assert_eq!(c.get(&other.id, &waiting.id).await.unwrap(), None);
-    assert!(c.list_by_ids(&other.id, &[waiting.id, held.id]).await.unwrap().is_empty());
     assert!(c.list_with_status(&other.id, &[ChatroomStatus::Waiting], 10).await.unwrap().is_empty());
     assert!(c.list_for_agent(&other.id, &ada.id).await.unwrap().is_empty());
     assert_eq!(c.count_for_agent(&other.id, &ada.id).await.unwrap(), 0);
@@ -148,26 +146,6 @@ async fn the_open_list_holds_waiting_active_and_standby_chatrooms_oldest_first(b
     assert_eq!(open[1].status, ChatroomStatus::Active);
     assert_eq!(ids(&c.list_with_status(&a.id, &ChatroomStatus::OPEN, 1).await.unwrap()), vec![waiting.id]);
     assert!(c.list_with_status(&a.id, &[], 10).await.unwrap().is_empty());
-}
-
-async fn chatrooms_by_id_are_the_open_ones_of_the_tenant(b: Backend) {
-    let a = tenant(&b.repos, "A").await;
-    let other = tenant(&b.repos, "B").await;
-    let waiting = room(&b.repos, &a.id).await;
-    let standby = Chatroom { status: ChatroomStatus::Standby, standby_until: Some(at(0)), ..new_room(&a.id, at(1)) };
-    let closed = Chatroom { status: ChatroomStatus::Closed, ..new_room(&a.id, at(2)) };
-    let stale = Chatroom { status: ChatroomStatus::Stale, ..new_room(&a.id, at(3)) };
-    let theirs = room(&b.repos, &other.id).await;
-    for room in [&standby, &closed, &stale] {
-        b.repos.chatrooms.insert(room).await.unwrap();
-    }
-    let asked = [waiting.id, standby.id, closed.id, stale.id, theirs.id, ChatroomId::new()];
-    let mut found = ids(&b.repos.chatrooms.list_by_ids(&a.id, &asked).await.unwrap());
-    found.sort();
-    let mut expected = vec![waiting.id, standby.id];
-    expected.sort();
-    assert_eq!(found, expected);
-    assert!(b.repos.chatrooms.list_by_ids(&a.id, &[]).await.unwrap().is_empty());
 }
 
 async fn exactly_one_of_many_agents_claims_a_waiting_chatroom(b: Backend) {
