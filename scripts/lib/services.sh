@@ -73,7 +73,12 @@ service_port() {
             port=""
         fi
     fi
-    [ -n "$port" ] || port=$(free_port)
+    # Each service a port of its own: a port just freed can be handed out again by the kernel.
+    local taken=$_services_run_dir/ports.taken
+    while [ -z "$port" ] || grep -qx "$port" "$taken" 2>/dev/null; do
+        port=$(free_port)
+    done
+    echo "$port" >>"$taken"
     if $_services_keep; then
         { grep -v "^$name=" "$file" 2>/dev/null || true; echo "$name=$port"; } >"$file.tmp" && mv "$file.tmp" "$file"
     fi
@@ -301,6 +306,7 @@ services_start() {
         mkdir -p "$PARLEY_CACHE_DIR/runs"
         _services_run_dir=$(mktemp -d "$PARLEY_CACHE_DIR/runs/run.XXXXXX")
     fi
+    rm -f "$_services_run_dir/ports.taken"
 
     if [ -n "${REDIS_URL:-}" ]; then
         export PARLEY_REDIS_URL=$REDIS_URL

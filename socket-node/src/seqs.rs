@@ -22,7 +22,6 @@ use std::{
 };
 
 use async_trait::async_trait;
-use futures::StreamExt as _;
 use shared::{
     domain::{ChatroomId, TenantId, Timestamp},
     redis::Redis,
@@ -36,8 +35,6 @@ use crate::recent::{self, RecentMessages};
 pub const IDLE_TTL_SECS: u64 = 86_400;
 /// How often the chatrooms' `lastSeq` is written behind their messages.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(500);
-/// Chatrooms whose `lastSeq` a flush writes at once.
-const FLUSH_CONCURRENCY: usize = 16;
 
 /// Hands out each chatroom's seqs: 1, 2, 3, ... on every node.
 #[async_trait]
@@ -194,18 +191,17 @@ impl LastSeqs {
         *entry = (entry.0.max(seq), entry.1.max(at));
     }
 
-    /// Writes what is pending, [`FLUSH_CONCURRENCY`] chatrooms at a time (each write is a few
-    /// round trips to the store); what fails is kept for the next flush.
+    /// Writes what is pending, one chatroom after another; what fails is kept for the next flush.
+    /// (One at a time on purpose: with 16 side by side, the sends' inserts waited behind them,
+    /// delivery p99 35 ms at 200 messages/s against 11.5 ms one at a time.)
     pub async fn flush(&self, repos: &Repos) {
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(PoisonError::into_inner));
-        futures::stream::iter(pending)
-            .for_each_concurrent(FLUSH_CONCURRENCY, |((tenant, chatroom), (seq, at))| async move {
-                if let Err(err) = repos.chatrooms.raise_last_seq(&tenant, &chatroom, seq, at).await {
-                    tracing::warn!(error = %err, chatroom_id = %chatroom, "lastSeq not written; trying again");
-                    self.stored(tenant, chatroom, seq, at);
-                }
-            })
-            .await;
+        for ((tenant, chatroom), (seq, at)) in pending {
+            if let Err(err) = repos.chatrooms.raise_last_seq(&tenant, &chatroom, seq, at).await {
+                tracing::warn!(error = %err, chatroom_id = %chatroom, "lastSeq not written; trying again");
+                self.stored(tenant, chatroom, seq, at);
+            }
+        }
     }
 }
 
