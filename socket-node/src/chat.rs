@@ -281,9 +281,6 @@ async fn number_and_store(
         match state.messages.insert(message.clone()).await {
             Ok(Inserted::New) => {
                 state.last_seqs.stored(room.tenant_id, room.id, seq, message.sent_at);
-                if let Some(recent) = &state.recent {
-                    recent.stored(MessageView::from(&message)).await;
-                }
                 return Ok((message, true));
             }
             // The same clientMsgId raced in from another connection: its message is the one.
@@ -302,15 +299,22 @@ async fn number_and_store(
     Err(ChatError::internal())
 }
 
+/// Shows a newly stored message to its chatroom and fills its seq in the chatroom's window of
+/// recent messages ([`crate::recent`]), both with the one frame.
 async fn publish_message(state: &ChatService, message: &Message, origin: Option<Origin>) {
     let frame = ServerFrame::Message(MessageView::from(message)).to_json();
+    let remembered = async {
+        if let Some(recent) = &state.recent {
+            recent.stored(&message.chatroom_id, message.seq, &frame).await;
+        }
+    };
     let notice = Notice {
         route: Route::Chatroom(message.chatroom_id),
         kind: NoticeKind::Message { seq: message.seq },
         origin,
-        frame,
+        frame: frame.clone(),
     };
-    state.notices.publish(notice).await;
+    tokio::join!(remembered, state.notices.publish(notice));
 }
 
 /// A message `send` accepted: `fresh` is false when its `clientMsgId` was stored before.

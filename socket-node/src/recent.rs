@@ -18,10 +18,7 @@
 use redis::Script;
 use shared::{domain::ChatroomId, redis::Redis};
 
-use crate::{
-    protocol::{MessageView, ServerFrame},
-    seqs::RedisSeqs,
-};
+use crate::seqs::RedisSeqs;
 
 /// Seqs each chatroom's window holds: a replay of at most this many messages needs no store.
 pub const WINDOW: u64 = 50;
@@ -77,11 +74,9 @@ impl RecentMessages {
         redis.keys.key(&["recent", &chatroom.to_string()])
     }
 
-    /// The message with `view`'s seq is stored: the window holds its frame from now on.
-    pub async fn stored(&self, view: MessageView) {
-        let seq = view.seq;
-        let frame = ServerFrame::Message(view.clone()).to_json();
-        self.set(&view.chatroom_id, seq, &frame).await;
+    /// The message with `seq` is stored: the window holds its `message` frame from now on.
+    pub async fn stored(&self, chatroom: &ChatroomId, seq: u64, frame: &str) {
+        self.set(chatroom, seq, frame).await;
     }
 
     /// The seq was handed out but no message will carry it.

@@ -95,8 +95,7 @@ impl MongoChatrooms {
     ) -> Result<Vec<Chatroom>, RepoError> {
         let mut rooms = Vec::new();
         for status in statuses {
-            let mut filter = filter.clone();
-            filter.insert("status", status.as_str());
+            let filter = with_status(filter.clone(), *status);
             rooms.extend(self.list(filter, doc! { "createdAt": 1, "_id": 1 }, limit.map(mongo_util::limit)).await?);
         }
         rooms.sort_by_key(|room| (room.created_at, room.id));
@@ -211,6 +210,12 @@ fn read_stored(stored: &RawDocumentBuf) -> Result<(Chatroom, i64), RepoError> {
     Ok((room, revision))
 }
 
+/// `filter` narrowed to chatrooms in `status`, named outright (see [`MongoChatrooms::list_in`]).
+fn with_status(mut filter: Document, status: ChatroomStatus) -> Document {
+    filter.insert("status", status.as_str());
+    filter
+}
+
 /// The statuses of a chatroom an agent holds.
 const HELD: [ChatroomStatus; 2] = [ChatroomStatus::Active, ChatroomStatus::Standby];
 
@@ -252,8 +257,7 @@ impl ChatroomRepo for MongoChatrooms {
     async fn count_for_agent(&self, tenant: &TenantId, agent: &UserId) -> Result<u64, RepoError> {
         let mut held = 0;
         for status in HELD {
-            let mut filter = held_by(tenant, agent);
-            filter.insert("status", status.as_str());
+            let filter = with_status(held_by(tenant, agent), status);
             held += self.collection.count_documents(filter).await.map_err(classify)?;
         }
         Ok(held)
