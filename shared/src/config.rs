@@ -5,7 +5,7 @@
 //! `PARLEY_HTTP_ADDR: invalid socket address syntax (got "abc")`. Secrets are held in
 //! [`SecretString`] and never printed: their values are left out of errors too.
 
-use std::{collections::HashMap, fmt::Display, net::SocketAddr, str::FromStr};
+use std::{collections::HashMap, fmt::Display, net::SocketAddr, str::FromStr, time::Duration};
 
 use secrecy::SecretString;
 
@@ -100,15 +100,22 @@ impl Env {
     }
 }
 
-/// Where an HTTP binary listens (`PARLEY_HTTP_ADDR`).
+/// Where an HTTP binary listens (`PARLEY_HTTP_ADDR`), and how often a long-lived one says it is
+/// there (`PARLEY_HEARTBEAT_SECS`, default 5; see [`crate::discovery`]).
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub addr: SocketAddr,
+    pub heartbeat: Duration,
 }
 
 impl HttpConfig {
     pub fn from_env(env: &Env, default_addr: SocketAddr) -> Result<Self, ConfigError> {
-        Ok(Self { addr: env.or("PARLEY_HTTP_ADDR", default_addr)? })
+        const HEARTBEAT: &str = "PARLEY_HEARTBEAT_SECS";
+        let heartbeat: u64 = env.or(HEARTBEAT, 5)?;
+        if heartbeat == 0 {
+            return Err(ConfigError { var: HEARTBEAT.into(), reason: "must be at least 1".into() });
+        }
+        Ok(Self { addr: env.or("PARLEY_HTTP_ADDR", default_addr)?, heartbeat: Duration::from_secs(heartbeat) })
     }
 }
 

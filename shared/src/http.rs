@@ -13,7 +13,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{Json, error::not_found};
+use crate::{Json, discovery::Announcer, error::not_found};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -59,16 +59,24 @@ pub async fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
 }
 
 /// Runs `router` on Lambda when `AWS_LAMBDA_RUNTIME_API` is set, else on `addr` until SIGTERM or
-/// Ctrl-C (in-flight requests get up to 10 s to finish).
-pub async fn serve(router: Router, addr: SocketAddr) -> anyhow::Result<()> {
+/// Ctrl-C (in-flight requests get up to 10 s to finish), announced by `announcer` meanwhile.
+pub async fn serve(router: Router, addr: SocketAddr, announcer: Announcer) -> anyhow::Result<()> {
     let router = with_common_layers(router);
     if is_lambda() {
         tracing::info!("running on AWS Lambda");
         return lambda_http::run(router).await.map_err(|e| anyhow::anyhow!("Lambda runtime: {e}"));
     }
     let listener = bind(addr).await?;
-    tracing::info!(address = %listener.local_addr()?, "listening");
-    serve_on(listener, router, shutdown_signal()).await
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "listening");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let announced = announcer.start(address, async move {
+        let _ = stopped.await;
+    });
+    let served = serve_on(listener, router, shutdown_signal()).await;
+    let _ = stop.send(());
+    let _ = announced.await;
+    served
 }
 
 /// Serves until `shutdown` resolves, then lets in-flight requests finish for up to 10 s.

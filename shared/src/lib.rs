@@ -14,6 +14,7 @@
 //!   ordered event queue, and the consumer-group loop;
 //! - [`redis`]: the Redis connection and key prefixes;
 //! - [`presence`]: the socket-nodes' heartbeats and who is connected, as kept in Redis;
+//! - [`discovery`]: every long-lived function process's heartbeat, so `/status` lists each replica;
 //! - [`ratelimit`]: fixed-window rate limits per key (login, sign-up), in Redis or in memory;
 //! - [`http`]: running an axum `Router` on AWS Lambda or as a plain server;
 //! - [`openapi`]: what every function's OpenAPI document shares.
@@ -26,6 +27,7 @@
 pub mod auth;
 pub mod client_ip;
 pub mod config;
+pub mod discovery;
 pub mod domain;
 pub mod error;
 pub mod events;

@@ -2,7 +2,8 @@
 //!
 //! - `<prefix>nodes`: a hash `node id → NodeReport {address, connections, startedAt, lastSeen,
 //!   heartbeatMs}`, rewritten by each node every heartbeat. A report whose `lastSeen` is older than
-//!   [`DEAD_AFTER_BEATS`] heartbeats belongs to a node that is gone.
+//!   [`DEAD_AFTER_BEATS`] heartbeats belongs to a node that is gone (the same rule as every
+//!   process's, [`crate::discovery`]).
 //! - `<prefix>presence:<chatroom>`: a set of `<node>/<connection>`, the visitor's live connections.
 //! - `<prefix>agents:<tenant>`: a hash `<node>/<connection> → user id`, the tenant's agents
 //!   connected to a console.
@@ -22,8 +23,7 @@ use crate::{
     redis::Keys,
 };
 
-/// A node whose heartbeat is this many intervals old is considered gone.
-pub const DEAD_AFTER_BEATS: u32 = 3;
+pub use crate::discovery::DEAD_AFTER_BEATS;
 
 /// One node's report, as stored in `<prefix>nodes`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,8 +40,7 @@ pub struct NodeReport {
 impl NodeReport {
     /// Whether the node beat recently enough, at `now`, to be alive.
     pub fn is_alive(&self, now: Timestamp) -> bool {
-        let age = now.unix_millis() - self.last_seen.unix_millis();
-        age < i64::try_from(self.heartbeat_ms.saturating_mul(u64::from(DEAD_AFTER_BEATS))).unwrap_or(i64::MAX)
+        crate::discovery::is_alive(self.last_seen, self.heartbeat_ms, now)
     }
 }
 

@@ -101,7 +101,8 @@ pub struct Timing {
     pub auth_timeout: Duration,
     /// `PARLEY_PING_SECS` (default 20): WebSocket pings; a connection silent for three is dead.
     pub ping: Duration,
-    /// `PARLEY_HEARTBEAT_SECS` (default 5): how often the node reports itself to presence.
+    /// `PARLEY_HEARTBEAT_SECS` (default 5, [`HttpConfig::heartbeat`]): how often the node reports
+    /// itself to presence.
     pub heartbeat: Duration,
     /// `PARLEY_STORE_WINDOW_MS` (default 1, at most 2; 0 stores each message at once): how long
     /// the messages sent at about the same moment gather to be stored together
@@ -117,7 +118,7 @@ impl Timing {
             unclaimed_alert: Duration::from_secs(positive(env, "PARLEY_UNCLAIMED_ALERT_SECS", 300)?),
             auth_timeout: Duration::from_secs(positive(env, "PARLEY_AUTH_TIMEOUT_SECS", 10)?),
             ping: Duration::from_secs(positive(env, "PARLEY_PING_SECS", 20)?),
-            heartbeat: Duration::from_secs(positive(env, "PARLEY_HEARTBEAT_SECS", 5)?),
+            heartbeat: HttpConfig::from_env(env, DEFAULT_ADDR)?.heartbeat,
             store_window: Duration::from_millis(store_window(env)?),
         })
     }

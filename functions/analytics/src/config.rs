@@ -175,12 +175,24 @@ impl TinybirdConfig {
 }
 
 /// On Lambda, one binary is deployed as three functions: the HTTP API, the scheduled report job
-/// (EventBridge) and the Kafka-triggered Tinybird stream. Self-hosted, one process does all three.
+/// (EventBridge) and the Kafka-triggered Tinybird stream. Self-hosted, `api` (the default) does
+/// all three in one process, and `reports` or `ingest` runs that job alone (the real topology runs
+/// the API's replicas with `PARLEY_REPORT_INTERVAL_SECS=0` and one report job).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Api,
     Reports,
     Ingest,
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Api => "api",
+            Self::Reports => "reports",
+            Self::Ingest => "ingest",
+        })
+    }
 }
 
 impl FromStr for Role {

@@ -4,7 +4,7 @@ use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
 use secrecy::SecretString;
 use shared::{
-    config::{ConfigError, Env, HttpConfig},
+    config::{ConfigError, Env, HttpConfig, RedisConfig},
     domain::EmailAddress,
     services::{Service, ServicesConfig},
 };
@@ -16,6 +16,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// MongoDB (the repositories, the sent-log, the outbox) and Kafka; no Redis.
     pub services: ServicesConfig,
+    /// Redis, when configured: only to announce the process for `/status` ([`shared::discovery`]).
+    pub redis: Option<RedisConfig>,
     pub mail: MailConfig,
     pub transport: TransportConfig,
     pub retry: RetryPolicy,
@@ -28,6 +30,7 @@ impl Config {
         Ok(Self {
             http: HttpConfig::from_env(env, DEFAULT_ADDR)?,
             services: ServicesConfig::requiring(env, &[Service::Mongo, Service::Kafka])?,
+            redis: RedisConfig::from_env(env)?,
             mail: MailConfig::from_env(env)?,
             transport: TransportConfig::from_env(env)?,
             retry: RetryPolicy::from_env(env)?,

@@ -1,4 +1,4 @@
-use shared::{config::Env, telemetry::exit_on_error};
+use shared::{config::Env, discovery::Announcer, telemetry::exit_on_error};
 
 #[tokio::main]
 async fn main() {
@@ -10,19 +10,24 @@ async fn main() {
         exit_on_error(email::lambda::run(state).await);
         return;
     }
-    // Self-hosted: the consumer group, and a health endpoint beside it; SIGTERM stops both.
+    // Self-hosted: the consumer group, and a health endpoint beside it, announced in Redis when
+    // one is configured; SIGTERM stops them all.
     let listener = exit_on_error(shared::http::bind(config.http.addr).await);
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let router = shared::http::with_common_layers(email::router());
-    let server = tokio::spawn(shared::http::serve_on(listener, router, async move {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
         let _ = stopped.wait_for(|stopped| *stopped).await;
-    }));
+    };
+    let announcer = Announcer::new("email", config.redis.as_ref(), &config.http);
+    let announced = announcer.start(exit_on_error(listener.local_addr()), until_stopped(stopped.clone()));
+    let router = shared::http::with_common_layers(email::router());
+    let server = tokio::spawn(shared::http::serve_on(listener, router, until_stopped(stopped)));
     let consumed = email::consumer::run(state, &config, async {
         shared::http::shutdown_signal().await;
         let _ = stop.send(true);
     })
     .await;
     let _ = stop.send(true);
-    exit_on_error(consumed);
+    let _ = announced.await;
     let _ = server.await;
+    exit_on_error(consumed);
 }

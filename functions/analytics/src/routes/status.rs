@@ -1,14 +1,15 @@
 //! `GET /status`: the discovery view of the whole system, what an operator opens first.
 //!
-//! MongoDB (`ping`), Redis (`PING`), Kafka (a metadata request), every socket-node that ever
-//! beat (its heartbeat in Redis: up while fresh) and every function in `PARLEY_STATUS_FUNCTIONS`
-//! (a `GET` of its health URL) are checked at once, each within `PARLEY_STATUS_CHECK_MS`, so the
+//! MongoDB (`ping`), Redis (`PING`), Kafka (a metadata request), every socket-node and every
+//! function replica run as a server (their heartbeats in Redis, [`shared::discovery`]: up while
+//! fresh) and every function in `PARLEY_STATUS_FUNCTIONS` (a `GET` of its health URL: how
+//! functions on Lambda are listed) are checked at once, each within `PARLEY_STATUS_CHECK_MS`, so the
 //! answer comes within about that long even when a component hangs. An error says what failed in
 //! words of our own, never a driver's message (which could carry an address with credentials).
 //!
 //! The overall status is `down` when chat cannot work (MongoDB or Redis down, or no socket-node
-//! up), `degraded` when something else is down (Kafka: events wait in the outbox; a function; one
-//! socket-node of several), else `ok`.
+//! up), `degraded` when something else is down (Kafka: events wait in the outbox; a function or
+//! one of its replicas; one socket-node of several), else `ok`.
 
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,9 @@ use axum::{
 use redis::AsyncCommands as _;
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use shared::{ApiError, Json, auth::secret::constant_time_eq, domain::Timestamp, presence::NodeReport};
+use shared::{
+    ApiError, Json, auth::secret::constant_time_eq, discovery::ReplicaReport, domain::Timestamp, presence::NodeReport,
+};
 use utoipa::ToSchema;
 
 use crate::{AppState, config::FunctionUrl};
@@ -59,6 +62,9 @@ pub struct SystemStatus {
     pub redis: Check,
     pub kafka: Check,
     pub socket_nodes: Vec<SocketNode>,
+    /// Every function process run as a server, as it announces itself.
+    pub replicas: Vec<Replica>,
+    /// The functions listed in `PARLEY_STATUS_FUNCTIONS` (on Lambda), by their health URL.
     pub functions: Vec<FunctionCheck>,
 }
 
@@ -84,6 +90,22 @@ pub struct SocketNode {
     pub status: Health,
     /// Open WebSocket connections.
     pub connections: u64,
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen: Timestamp,
+}
+
+/// A function replica run as a server, from its heartbeats: down when its last one is older than
+/// three intervals (one silent for an hour is no longer listed).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Replica {
+    pub id: String,
+    /// `tenant`, `chatbot-provisioning`, `analytics`, `analytics-reports`, `email`...
+    pub function: String,
+    pub address: String,
+    pub status: Health,
     #[schema(value_type = String, format = DateTime)]
     pub started_at: Timestamp,
     #[schema(value_type = String, format = DateTime)]
@@ -133,8 +155,10 @@ pub async fn check_all(state: &AppState) -> SystemStatus {
         if state.kafka.probe(limit).await { Ok(()) } else { Err("no broker answered a metadata request") }
     });
     let nodes = tokio::time::timeout(limit, shared::presence::read_nodes(&state.redis));
+    let replicas = tokio::time::timeout(limit, shared::discovery::read_replicas(&state.redis));
     let functions = futures::future::join_all(state.status.functions.iter().map(|f| check_function(state, f, limit)));
-    let (mongodb, redis, kafka, nodes, functions) = tokio::join!(mongodb, redis, kafka, nodes, functions);
+    let (mongodb, redis, kafka, nodes, replicas, functions) =
+        tokio::join!(mongodb, redis, kafka, nodes, replicas, functions);
 
     let now = Timestamp::now();
     let socket_nodes: Vec<SocketNode> = match nodes {
@@ -142,8 +166,23 @@ pub async fn check_all(state: &AppState) -> SystemStatus {
         // Redis is down, and its check says so: which nodes exist is unknown.
         _ => Vec::new(),
     };
-    let status = overall(&mongodb, &redis, &kafka, &socket_nodes, &functions);
-    SystemStatus { status, checked_at: now, mongodb, redis, kafka, socket_nodes, functions }
+    let replicas: Vec<Replica> = match replicas {
+        Ok(Ok(replicas)) => replicas.into_iter().map(|(id, report)| replica(id, report, now)).collect(),
+        _ => Vec::new(),
+    };
+    let status = overall(&mongodb, &redis, &kafka, &socket_nodes, &replicas, &functions);
+    SystemStatus { status, checked_at: now, mongodb, redis, kafka, socket_nodes, replicas, functions }
+}
+
+fn replica(id: String, report: ReplicaReport, now: Timestamp) -> Replica {
+    Replica {
+        status: if report.is_alive(now) { Health::Up } else { Health::Down },
+        id,
+        function: report.function,
+        address: report.address,
+        started_at: report.started_at,
+        last_seen: report.last_seen,
+    }
 }
 
 fn socket_node(id: String, report: NodeReport, now: Timestamp) -> SocketNode {
@@ -162,6 +201,7 @@ fn overall(
     redis: &Check,
     kafka: &Check,
     nodes: &[SocketNode],
+    replicas: &[Replica],
     functions: &[FunctionCheck],
 ) -> Overall {
     let any_node_up = nodes.iter().any(|n| n.status == Health::Up);
@@ -170,6 +210,7 @@ fn overall(
     }
     let something_down = kafka.status == Health::Down
         || nodes.iter().any(|n| n.status == Health::Down)
+        || replicas.iter().any(|r| r.status == Health::Down)
         || functions.iter().any(|f| f.check.status == Health::Down);
     if something_down { Overall::Degraded } else { Overall::Ok }
 }

@@ -144,7 +144,7 @@ async fn the_schemas_name_the_report_fields() {
             ],
         ),
         ("ChatbotStatus", &["id", "name", "waiting", "active", "standby", "agentsOnline", "lastActivityAt"]),
-        ("SystemStatus", &["status", "checkedAt", "mongodb", "redis", "kafka", "socketNodes", "functions"]),
+        ("SystemStatus", &["status", "checkedAt", "mongodb", "redis", "kafka", "socketNodes", "replicas", "functions"]),
     ] {
         let mut have = properties(&document, schema);
         have.sort();

@@ -1,6 +1,7 @@
 //! The analytics binary as an operator runs it: self-hosted (the API, the report timer and the
-//! Tinybird consumer in one process, stopped by SIGTERM), on Lambda in each of its three roles
-//! (against a local stand-in for the Lambda Runtime API), and refusing bad settings with one line.
+//! Tinybird consumer in one process, stopped by SIGTERM; replicas that announce themselves to
+//! `/status`), on Lambda in each of its three roles (against a local stand-in for the Lambda
+//! Runtime API), and refusing bad settings with one line.
 
 use std::time::Duration;
 
@@ -116,6 +117,72 @@ async fn self_hosted_it_serves_computes_reports_streams_to_a_local_tinybird_stan
     assert!(tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
     let exit = tokio::time::timeout(Duration::from_secs(20), child.wait()).await.expect("exit within 20s").unwrap();
     assert!(exit.success(), "a clean shutdown exits 0, got {exit}");
+}
+
+/// The replicas `/status` at `port` lists: (function, address, status), in its order.
+async fn replicas(port: u16) -> Option<Vec<(String, String, String)>> {
+    let status: Value = reqwest::get(format!("http://127.0.0.1:{port}/status")).await.ok()?.json().await.ok()?;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    Some(
+        status["replicas"]
+            .as_array()?
+            .iter()
+            .map(|r| (text(&r["function"]), text(&r["address"]), text(&r["status"])))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn self_hosted_replicas_announce_themselves_a_killed_one_turns_down_and_a_stopped_one_leaves() {
+    let h = Harness::new().await;
+    let (api, job, other) = (closed_port(), closed_port(), closed_port());
+    let replica = |role: &str, port: u16| {
+        h.command(&[
+            ("PARLEY_ANALYTICS_ROLE", role.to_owned()),
+            ("PARLEY_HTTP_ADDR", format!("127.0.0.1:{port}")),
+            ("PARLEY_HEARTBEAT_SECS", "1".into()),
+            ("PARLEY_REPORT_INTERVAL_SECS", if role == "api" { "0".into() } else { "600".into() }),
+        ])
+        .spawn()
+        .expect("the analytics binary starts")
+    };
+    let _api = replica("api", api);
+    let mut job_process = replica("reports", job);
+    let mut other_process = replica("reports", other);
+    let mut expected = vec![
+        listed("analytics", api, "up"),
+        listed("analytics-reports", job, "up"),
+        listed("analytics-reports", other, "up"),
+    ];
+    expected.sort();
+    eventually(Duration::from_secs(30), "every replica listed up", || async {
+        let mut listed = replicas(api).await?;
+        listed.sort();
+        (listed == expected).then_some(())
+    })
+    .await;
+
+    // kill -9: no goodbye, so the replica turns down once three heartbeats are missed.
+    job_process.start_kill().unwrap();
+    job_process.wait().await.unwrap();
+    eventually(Duration::from_secs(10), "the killed replica listed down", || async {
+        let now = replicas(api).await?;
+        now.contains(&listed("analytics-reports", job, "down")).then_some(())
+    })
+    .await;
+
+    // SIGTERM: the replica withdraws as it stops.
+    let pid = other_process.id().expect("running").to_string();
+    assert!(tokio::process::Command::new("kill").args(["-TERM", &pid]).status().await.unwrap().success());
+    let exit = tokio::time::timeout(Duration::from_secs(20), other_process.wait()).await.expect("exit").unwrap();
+    assert!(exit.success(), "a clean shutdown exits 0, got {exit}");
+    let left = replicas(api).await.expect("/status answers");
+    assert!(!left.iter().any(|(_, address, _)| *address == format!("127.0.0.1:{other}")), "{left:?}");
+    assert!(left.contains(&listed("analytics", api, "up")), "{left:?}");
+}
+
+fn listed(function: &str, port: u16, status: &str) -> (String, String, String) {
+    (function.to_owned(), format!("127.0.0.1:{port}"), status.to_owned())
 }
 
 #[tokio::test]

@@ -336,6 +336,8 @@ export const strings = {
       socketNodeDetails: (connections: number, counted: string, since: string, seen: string) =>
         `${counted} ${connections === 1 ? "connection" : "connections"} · up since ${since} · last seen ${seen}`,
       function: (name: string) => `Function ${name}`,
+      replica: (fn: string, address: string) => `${fn} ${address}`,
+      replicaDetails: (since: string, seen: string) => `up since ${since} · last seen ${seen}`,
       chatbots: "Chatbots now",
       counting: "Counting…",
       agentsOnline: (count: number) => `${count === 1 ? "agent" : "agents"} online.`,

@@ -156,6 +156,16 @@ function Components({ status }: { status: SystemStatus }) {
               </td>
             </tr>
           ))}
+          {status.replicas.map((replica) => (
+            <tr key={replica.id}>
+              <th scope="row">{t.replica(replica.function, replica.address)}</th>
+              <td>
+                <State up={replica.status === "up"} text={replica.status} />
+              </td>
+              <td />
+              <td>{t.replicaDetails(moment(replica.startedAt), moment(replica.lastSeen))}</td>
+            </tr>
+          ))}
           {status.functions.map((fn) => (
             <tr key={fn.name}>
               <th scope="row">{t.function(fn.name)}</th>

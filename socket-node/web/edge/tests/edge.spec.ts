@@ -1,0 +1,188 @@
+// Parley's real topology (scripts/stack) as people meet it: everything over https and wss
+// through nginx. A visitor in the widget and an agent in the console talk; the socket-node they
+// are on is killed (-9) and both carry on through nginx on the other node with every message
+// there once, in order; a tenant replica is killed and signing in keeps working, while the
+// status page shows that replica down. The visitor's address Parley keeps is the one nginx saw,
+// whatever X-Forwarded-For the visitor's browser made up.
+
+import { readFileSync } from "node:fs";
+import { expect, type Locator, test } from "@playwright/test";
+import { api, openShop, PARLEY_URL, screenshot, shopOrigin, sign, widget } from "../../tests/support";
+
+interface Process {
+  name: string;
+  pid: number;
+  address: string;
+}
+const stack = JSON.parse(readFileSync(process.env.PARLEY_STACK_STATE ?? "", "utf8")) as {
+  url: string;
+  httpUrl: string;
+  processes: Process[];
+};
+const processNamed = (name: string) => {
+  const found = stack.processes.find((p) => p.name === name);
+  if (!found) throw new Error(`the stack has no process ${name}`);
+  return found;
+};
+
+/** A socket-node's open WebSocket connections by role, from its own /metrics (not through nginx). */
+async function connections(node: Process): Promise<{ visitor: number; agent: number }> {
+  const text = await fetch(`http://${node.address}/metrics`).then((r) => r.text());
+  const count = (role: string) =>
+    Number(new RegExp(`^parley_connections\\{role="${role}"\\} (\\d+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  return { visitor: count("visitor"), agent: count("agent") };
+}
+
+/** The texts of the messages in `log`, top to bottom, each with its seq. */
+const shown = (log: Locator) =>
+  log
+    .locator("li[data-seq]")
+    .evaluateAll((items) =>
+      items.map((li) => [
+        Number((li as HTMLElement).dataset.seq),
+        (li.querySelector("p") ?? li).textContent ?? "",
+      ]),
+    );
+
+/** Every message of `texts` is in `log` exactly once. */
+async function eachOnce(log: Locator, texts: string[]) {
+  for (const text of texts) await expect(log.getByText(text, { exact: true })).toHaveCount(1);
+}
+
+async function replicaStatus(address: string): Promise<string | undefined> {
+  const status = await api<{ replicas: { address: string; status: string }[] }>(
+    "GET",
+    "/api/analytics/status",
+  );
+  return status.replicas.find((r) => r.address === address)?.status;
+}
+
+test("a conversation through nginx outlives its socket-node and a tenant replica", async ({
+  page,
+  browser,
+}) => {
+  expect(PARLEY_URL).toBe(stack.url);
+  // Plain HTTP moves to HTTPS.
+  const plain = await fetch(`${stack.httpUrl}/console`, { redirect: "manual" });
+  expect(plain.status).toBe(301);
+  expect(plain.headers.get("location")).toBe(`${stack.url}/console`);
+
+  // The owner signs up in the console, over HTTPS, under its content security policy.
+  const problems: string[] = [];
+  page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+  const unique = Math.random().toString(36).slice(2, 10);
+  const email = `owner-${unique}@shop.test`;
+  const password = `a long passphrase ${unique}`;
+  await page.goto("/console/signup");
+  await page.getByLabel("Company or team name").fill(`Shop ${unique}`);
+  await page.getByLabel("Your name").fill("Olive");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByText("Nobody is waiting.")).toBeVisible();
+
+  const { accessToken: token } = await api<{ accessToken: string }>("POST", "/api/tenant/auth/login", {
+    email,
+    password,
+  });
+  const created = await api<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>(
+    "POST",
+    "/api/chatbots/chatbots",
+    { name: "Shop support", allowedOrigins: [await shopOrigin()] },
+    { token },
+  );
+  const bot = {
+    tenantId: "",
+    chatbotId: created.chatbot.id,
+    apiKey: created.apiKey,
+    identitySecret: created.identitySecret,
+    accessToken: token,
+    agentName: "Olive",
+  };
+
+  const visitor = await (await browser.newContext()).newPage();
+  const visitorEmail = `grace-${unique}@visitor.test`;
+  await openShop(visitor, bot, {
+    script: `Parley('identify', ${JSON.stringify({ name: "Grace", email: visitorEmail, signature: sign(bot.identitySecret, visitorEmail) })}); Parley('open');`,
+  });
+  const box = widget(visitor).getByLabel("Message");
+  await box.fill("Hello, is anyone there?");
+  await box.press("Enter");
+
+  await page.getByRole("button", { name: "Join Grace" }).click();
+  await expect(page.getByRole("heading", { name: "Grace" })).toBeVisible();
+  await expect(page.getByRole("complementary", { name: "Visitor" })).toContainText("127.0.0.1");
+
+  const log = page.getByRole("log", { name: "Messages" });
+  const visitorLog = widget(visitor).getByRole("log");
+  const composer = page.getByLabel("Message", { exact: true });
+  await expect(log).toContainText("Hello, is anyone there?");
+  await composer.fill("Hi Grace, Olive here.");
+  await composer.press("Enter");
+  await expect(visitorLog).toContainText("Hi Grace, Olive here.");
+  await screenshot(page, "edge-1-conversation");
+
+  // Both ends hash to one node (the same client address); kill it outright.
+  const nodes: [Process, Process] = [processNamed("socket-node-1"), processNamed("socket-node-2")];
+  const counts = await Promise.all(nodes.map(connections));
+  const on = counts.findIndex((c) => c.visitor > 0);
+  expect(on, `one node holds the visitor: ${JSON.stringify(counts)}`).toBeGreaterThanOrEqual(0);
+  const [dead, alive] = on === 0 ? nodes : [nodes[1], nodes[0]];
+  process.kill(dead.pid, "SIGKILL");
+
+  // Both reconnect through nginx to the other node and resume; what they write meanwhile arrives.
+  await box.fill("Are you still there?");
+  await box.press("Enter");
+  await composer.fill("Still here.");
+  await composer.press("Enter");
+  await expect.poll(() => connections(alive), { timeout: 30_000 }).toMatchObject({ visitor: 1, agent: 1 });
+  const said = ["Hello, is anyone there?", "Hi Grace, Olive here.", "Are you still there?", "Still here."];
+  await eachOnce(log, said);
+  await eachOnce(visitorLog, said);
+  await expect(widget(visitor).locator("li[data-state=sending]")).toHaveCount(0);
+  // Each side has every seq once, in order, and both show the same conversation: what was said
+  // before the node died first, then what each wrote meanwhile (in the order the store took them).
+  const conversations = [];
+  for (const view of [log, visitorLog]) {
+    const messages = await shown(view);
+    expect(messages.map(([seq]) => seq)).toEqual(messages.map((_, i) => i + 1));
+    // Between the messages, the conversation's own notes (who joined).
+    conversations.push(
+      messages.map(([, text]) => said.find((s) => String(text).includes(s))).filter(Boolean),
+    );
+  }
+  expect(conversations[1]).toEqual(conversations[0]);
+  expect(conversations[0]?.slice(0, 2)).toEqual(said.slice(0, 2));
+  expect([...(conversations[0] ?? [])].sort()).toEqual([...said].sort());
+  await screenshot(visitor, "edge-2-visitor-after-the-node-died");
+
+  // A tenant replica dies: every sign-in still succeeds (nginx passes it to the other one).
+  const tenant = processNamed("tenant-1");
+  process.kill(tenant.pid, "SIGKILL");
+  for (let i = 0; i < 6; i++) {
+    const login = await api<{ accessToken: string }>("POST", "/api/tenant/auth/login", { email, password });
+    expect(login.accessToken).toBeTruthy();
+  }
+  // And the status shows it down once its heartbeats stop, the other replica up.
+  await expect.poll(() => replicaStatus(tenant.address), { timeout: 30_000 }).toBe("down");
+  expect(await replicaStatus(processNamed("tenant-2").address)).toBe("up");
+  await page.goto("/console/analytics");
+  await expect(page.getByRole("row", { name: new RegExp(`tenant ${tenant.address}`) })).toContainText("down");
+  await screenshot(page, "edge-3-status");
+
+  // A visitor who sends X-Forwarded-For of their own is kept at the address nginx saw.
+  const me = await api<{ tenant: { id: string } }>("GET", "/api/tenant/me", undefined, { token });
+  await api(
+    "POST",
+    "/v1/visitor/sessions",
+    { tenantId: me.tenant.id, apiKey: bot.apiKey, name: "Mallory", email: `mallory-${unique}@visitor.test` },
+    { headers: { origin: await shopOrigin(), "x-forwarded-for": "192.0.2.66" } },
+  );
+  await page.goto("/console");
+  await page.getByRole("button", { name: "Join Mallory" }).click();
+  const panel = page.getByRole("complementary", { name: "Visitor" });
+  await expect(panel).toContainText("127.0.0.1");
+  await expect(panel).not.toContainText("192.0.2.66");
+
+  expect(problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
+});
