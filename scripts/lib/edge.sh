@@ -58,7 +58,7 @@ nginx_check() {
     PARLEY_NGINX_SOCKET_NODES="10.0.0.1:8090 10.0.0.2:8090" PARLEY_NGINX_TENANT="10.0.0.1:8081,10.0.0.2:8081" \
         PARLEY_NGINX_CHATBOTS=10.0.0.1:8082 PARLEY_NGINX_ANALYTICS=10.0.0.1:8083 \
         PARLEY_NGINX_CERT="$dir/tls/server.pem" PARLEY_NGINX_KEY="$dir/tls/server.key" \
-        PARLEY_NGINX_SERVER_NAME="chat.example.com" "$EDGE_RENDER" "$dir/nginx" ||
+        PARLEY_NGINX_SERVER_NAME="chat.example.com" "$EDGE_RENDER" --standalone "$dir/nginx" ||
         die "infra/nginx/render failed"
     "$NGINX_BIN" -t -q -p "$dir/nginx" -c nginx.conf -e stderr || die "nginx -t refused the rendered configuration ($dir/nginx)"
     rm -rf "$dir"
