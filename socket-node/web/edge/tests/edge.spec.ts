@@ -186,3 +186,46 @@ test("a conversation through nginx outlives its socket-node and a tenant replica
 
   expect(problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
 });
+
+test("nginx's own answers: security headers, and refusals in Parley's error shape", async () => {
+  // The console is under a content security policy; the widget's script, which runs on the
+  // tenants' pages, under none of ours. Both only over HTTPS (HSTS).
+  const consolePage = await fetch(`${stack.url}/console`);
+  expect(consolePage.headers.get("strict-transport-security")).toMatch(/max-age=\d+/);
+  expect(consolePage.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  const loader = await fetch(`${stack.url}/widget.js`);
+  expect(loader.status).toBe(200);
+  expect(loader.headers.get("content-security-policy")).toBeNull();
+
+  // A body over the limit never reaches a function.
+  const huge = await fetch(`${stack.url}/api/tenant/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: "a@b.test", password: "x".repeat(300_000) }),
+  });
+  expect(huge.status).toBe(413);
+  expect(await huge.json()).toMatchObject({ code: "body_too_large" });
+
+  // A flood of sign-ups from one address is turned away at the edge, in words a client reads.
+  // Parley itself answers an empty sign-up 422 before counting it, so every 429 is nginx's.
+  const answers = await Promise.all(
+    Array.from({ length: 40 }, () =>
+      fetch(`${stack.url}/api/tenant/tenants`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      }).then(async (r) => ({ status: r.status, type: r.headers.get("content-type"), body: await r.text() })),
+    ),
+  );
+  const refused = answers.filter((a) => a.status === 429);
+  const statuses = JSON.stringify(answers.map((a) => a.status));
+  expect(refused.length, statuses).toBeGreaterThan(0);
+  expect(
+    answers.every((a) => a.status === 429 || a.status === 422),
+    statuses,
+  ).toBe(true);
+  for (const answer of refused) {
+    expect(answer.type).toContain("application/json");
+    expect(JSON.parse(answer.body)).toMatchObject({ code: "rate_limited" });
+  }
+});
