@@ -46,19 +46,23 @@ pub struct Backends {
     pub relay: Option<Relay>,
 }
 
-/// A readiness check: the service's name and whether it answers.
+/// A readiness check: the service's name, whether it answers, and whether the node can serve
+/// chat without it.
 #[derive(Clone)]
 pub struct Probe {
     pub name: &'static str,
+    /// Chat stops without it (MongoDB, Redis); without Kafka it goes on, events waiting in the
+    /// outbox, so a node whose Kafka is down stays ready and only says so.
+    pub required: bool,
     check: Arc<dyn Fn() -> BoxFuture<'static, bool> + Send + Sync>,
 }
 
 impl Probe {
-    pub fn new<F>(name: &'static str, check: impl Fn() -> F + Send + Sync + 'static) -> Self
+    pub fn new<F>(name: &'static str, required: bool, check: impl Fn() -> F + Send + Sync + 'static) -> Self
     where
         F: Future<Output = bool> + Send + 'static,
     {
-        Self { name, check: Arc::new(move || check().boxed()) }
+        Self { name, required, check: Arc::new(move || check().boxed()) }
     }
 
     /// Whether the service answered within [`PROBE_TIMEOUT`].
@@ -124,19 +128,19 @@ impl Backends {
 fn probes(services: &Services) -> Vec<Probe> {
     let mut probes = Vec::new();
     if let Some(db) = services.db.clone() {
-        probes.push(Probe::new("mongodb", move || {
+        probes.push(Probe::new("mongodb", true, move || {
             let db = db.clone();
             async move { db.run_command(mongodb::bson::doc! {"ping": 1}).await.is_ok() }
         }));
     }
     if let Some(redis) = services.redis.clone() {
-        probes.push(Probe::new("redis", move || {
+        probes.push(Probe::new("redis", true, move || {
             let mut conn = redis.conn.clone();
             async move { conn.ping::<String>().await.is_ok() }
         }));
     }
     if let Some((kafka, _)) = services.kafka.clone() {
-        probes.push(Probe::new("kafka", move || {
+        probes.push(Probe::new("kafka", false, move || {
             let kafka = kafka.clone();
             async move { kafka.probe(PROBE_TIMEOUT).await }
         }));

@@ -1,5 +1,5 @@
-//! When a service goes away: Kafka stopped and restarted (chat goes on, every event arrives
-//! afterwards, in order), Redis flushed mid-conversation (no stored message is lost), and a node
+//! When a service goes away: Kafka stopped and restarted (chat goes on, the nodes stay ready,
+//! every event arrives afterwards, in order), Redis flushed mid-conversation (no stored message is lost), and a node
 //! shut down (its clients are told 1001, reconnect to the other node and resume).
 
 use serde_json::json;
@@ -32,6 +32,9 @@ async fn with_kafka_stopped_chat_goes_on_and_every_event_arrives_in_order_once_i
     })
     .await;
     assert!(waiting >= 6, "{waiting}");
+    // The node stays ready, so a load balancer keeps it in rotation, and says Kafka is down.
+    let ready = expect_status(cluster.node(0).api.get("/readyz", anonymous()).await, 200).await;
+    assert_eq!(ready, json!({"status": "ready", "checks": {"mongodb": "up", "redis": "up", "kafka": "down"}}));
 
     kafka.restart().await;
     for seq in &during {
