@@ -100,6 +100,34 @@ export async function newChatbot(
   };
 }
 
+/**
+ * A chatbot allowing the shop's origin, made through the API by the tenant's admin who signs in
+ * with `email` and `password` (an owner who signed up in the console, say).
+ */
+export async function chatbotOf(email: string, password: string, agentName: string): Promise<Chatbot> {
+  const { accessToken } = await api<{ accessToken: string }>("POST", "/api/tenant/auth/login", {
+    email,
+    password,
+  });
+  const me = await api<{ tenant: { id: string } }>("GET", "/api/tenant/me", undefined, {
+    token: accessToken,
+  });
+  const created = await api<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>(
+    "POST",
+    "/api/chatbots/chatbots",
+    { name: "Shop support", allowedOrigins: [await shopOrigin()] },
+    { token: accessToken },
+  );
+  return {
+    tenantId: me.tenant.id,
+    chatbotId: created.chatbot.id,
+    apiKey: created.apiKey,
+    identitySecret: created.identitySecret,
+    accessToken,
+    agentName,
+  };
+}
+
 /** A teammate of the tenant: invited with the `agent` role, password set from the invitation email. */
 export interface Teammate {
   name: string;

@@ -4,7 +4,7 @@
 
 import { expect, test } from "@playwright/test";
 import {
-  api,
+  chatbotOf,
   noSeriousViolations,
   openShop,
   PARLEY_URL,
@@ -48,23 +48,7 @@ test("sign up, take a visitor from the queue, chat, and block them", async ({ pa
   await expect(page.getByText("Nobody is waiting.")).toBeVisible();
 
   // The chatbot, made through the API here (admin.spec.ts makes one in the Chatbots page).
-  const tokens = await api<{ accessToken: string }>("POST", "/api/tenant/auth/login", { email, password });
-  const token = tokens.accessToken;
-  const me = await api<{ tenant: { id: string } }>("GET", "/api/tenant/me", undefined, { token });
-  const created = await api<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>(
-    "POST",
-    "/api/chatbots/chatbots",
-    { name: "Shop support", allowedOrigins: [await shopOrigin()] },
-    { token },
-  );
-  const bot = {
-    tenantId: me.tenant.id,
-    chatbotId: created.chatbot.id,
-    apiKey: created.apiKey,
-    identitySecret: created.identitySecret,
-    accessToken: tokens.accessToken,
-    agentName: "Olive",
-  };
+  const bot = await chatbotOf(email, password, "Olive");
 
   // The visitor, in a browser of their own.
   const visitor = await (await browser.newContext()).newPage();

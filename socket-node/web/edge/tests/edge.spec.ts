@@ -7,7 +7,16 @@
 
 import { readFileSync } from "node:fs";
 import { expect, type Locator, test } from "@playwright/test";
-import { api, openShop, PARLEY_URL, screenshot, shopOrigin, sign, widget } from "../../tests/support";
+import {
+  api,
+  chatbotOf,
+  openShop,
+  PARLEY_URL,
+  screenshot,
+  shopOrigin,
+  sign,
+  widget,
+} from "../../tests/support";
 
 interface Process {
   name: string;
@@ -81,25 +90,7 @@ test("a conversation through nginx outlives its socket-node and a tenant replica
   await page.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByText("Nobody is waiting.")).toBeVisible();
 
-  const { accessToken: token } = await api<{ accessToken: string }>("POST", "/api/tenant/auth/login", {
-    email,
-    password,
-  });
-  const created = await api<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>(
-    "POST",
-    "/api/chatbots/chatbots",
-    { name: "Shop support", allowedOrigins: [await shopOrigin()] },
-    { token },
-  );
-  const bot = {
-    tenantId: "",
-    chatbotId: created.chatbot.id,
-    apiKey: created.apiKey,
-    identitySecret: created.identitySecret,
-    accessToken: token,
-    agentName: "Olive",
-  };
-
+  const bot = await chatbotOf(email, password, "Olive");
   const visitor = await (await browser.newContext()).newPage();
   const visitorEmail = `grace-${unique}@visitor.test`;
   await openShop(visitor, bot, {
@@ -171,11 +162,10 @@ test("a conversation through nginx outlives its socket-node and a tenant replica
   await screenshot(page, "edge-3-status");
 
   // A visitor who sends X-Forwarded-For of their own is kept at the address nginx saw.
-  const me = await api<{ tenant: { id: string } }>("GET", "/api/tenant/me", undefined, { token });
   await api(
     "POST",
     "/v1/visitor/sessions",
-    { tenantId: me.tenant.id, apiKey: bot.apiKey, name: "Mallory", email: `mallory-${unique}@visitor.test` },
+    { tenantId: bot.tenantId, apiKey: bot.apiKey, name: "Mallory", email: `mallory-${unique}@visitor.test` },
     { headers: { origin: await shopOrigin(), "x-forwarded-for": "192.0.2.66" } },
   );
   await page.goto("/console");
