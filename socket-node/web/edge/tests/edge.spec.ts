@@ -150,6 +150,14 @@ test("a conversation through nginx outlives its socket-node and a tenant replica
   // A tenant replica dies: every sign-in still succeeds (nginx passes it to the other one).
   const tenant = processNamed("tenant-1");
   process.kill(tenant.pid, "SIGKILL");
+  // Once it is gone (a sign-in it had already taken in dies with it: nginx answers that one 503
+  // and never replays a POST; the console says to retry).
+  const refused = () =>
+    fetch(`http://${tenant.address}/healthz`).then(
+      () => false,
+      () => true,
+    );
+  await expect.poll(refused, { message: "the killed replica refuses connections" }).toBe(true);
   for (let i = 0; i < 6; i++) {
     const login = await api<{ accessToken: string }>("POST", "/api/tenant/auth/login", { email, password });
     expect(login.accessToken).toBeTruthy();
