@@ -17,30 +17,15 @@ _dev_env=(PARLEY_SESSIONS_PER_IP_PER_MINUTE=600 PARLEY_LOGIN_LIMIT_PER_IP=1000 P
 # Starts scripts/dev and waits for its banner.
 _dev_start() {
     local data=$1 port=$2
-    # Services the caller points at are not the check's: scripts/dev starts its own.
-    env -u MONGODB_URL -u REDIS_URL -u KAFKA_BROKERS -u PARLEY_MONGODB_URL -u PARLEY_REDIS_URL \
-        -u PARLEY_KAFKA_BROKERS -u PARLEY_SMTP_HOST -u PARLEY_SMTP_PORT \
-        "${_dev_env[@]}" PARLEY_DATA_DIR="$data" PARLEY_HTTP_ADDR="127.0.0.1:$port" scripts/dev >"$_dev_log" 2>&1 &
-    _dev_pid=$!
-    local deadline=$((SECONDS + 600))
-    until grep -q '^Press Ctrl-C' "$_dev_log"; do
-        if ! kill -0 "$_dev_pid" 2>/dev/null; then
-            tail -n 40 "$_dev_log" >&2
-            die "scripts/dev exited during start-up (log above)"
-        fi
-        ((SECONDS < deadline)) || { tail -n 40 "$_dev_log" >&2; die "scripts/dev did not start in time"; }
-        sleep 0.5
-    done
+    start_script dev "$_dev_log" "${_dev_env[@]}" PARLEY_DATA_DIR="$data" PARLEY_HTTP_ADDR="127.0.0.1:$port"
+    _dev_pid=$SCRIPT_PID
 }
 
-# Stops scripts/dev as Ctrl-C does (with SIGTERM, which it handles the same way: a background
-# job of a script ignores SIGINT); fails unless it exits cleanly and leaves no process of its
+# Stops scripts/dev as Ctrl-C does; fails unless it exits cleanly and leaves no process of its
 # data directory behind.
 _dev_stop() {
     local data=$1
-    kill -TERM "$_dev_pid"
-    timeout 90 tail --pid="$_dev_pid" -f /dev/null || die "scripts/dev did not stop within 90 s of Ctrl-C"
-    wait "$_dev_pid" || { tail -n 40 "$_dev_log" >&2; die "scripts/dev exited with an error after Ctrl-C"; }
+    stop_script "$_dev_pid" dev "$_dev_log"
     if pgrep -f "$data" >/dev/null; then
         pgrep -af "$data" >&2
         die "scripts/dev left processes running after Ctrl-C (above)"

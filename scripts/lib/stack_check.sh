@@ -11,18 +11,8 @@ stack_check() {
     dir=$(mktemp -d "${TMPDIR:-/tmp}/parley-stack-check.XXXXXX")
     log=$dir.log
     say "scripts/stack: the real topology behind nginx, and the edge tests against it"
-    : >"$log"
-    # Services the caller points at are not the check's: scripts/stack starts its own.
-    env -u MONGODB_URL -u REDIS_URL -u KAFKA_BROKERS -u PARLEY_MONGODB_URL -u PARLEY_REDIS_URL \
-        -u PARLEY_KAFKA_BROKERS -u PARLEY_SMTP_HOST -u PARLEY_SMTP_PORT \
-        PARLEY_STACK_DIR="$dir" scripts/stack >"$log" 2>&1 &
-    pid=$!
-    local deadline=$((SECONDS + 600))
-    until grep -q '^Press Ctrl-C' "$log"; do
-        kill -0 "$pid" 2>/dev/null || { tail -n 40 "$log" >&2; die "scripts/stack exited during start-up (log above)"; }
-        ((SECONDS < deadline)) || { tail -n 40 "$log" >&2; die "scripts/stack did not start in time"; }
-        sleep 0.5
-    done
+    start_script stack "$log" PARLEY_STACK_DIR="$dir"
+    pid=$SCRIPT_PID
 
     ensure_chromium
     local shots=$PARLEY_CACHE_DIR/artefacts/edge url status=0
@@ -35,10 +25,8 @@ stack_check() {
         tail -n 20 "$dir"/logs/*.log >&2 || true
     fi
 
-    # Ctrl-C (SIGTERM: a background job of a script ignores SIGINT) stops everything it started.
-    kill -TERM "$pid"
-    timeout 90 tail --pid="$pid" -f /dev/null || die "scripts/stack did not stop within 90 s of Ctrl-C"
-    wait "$pid" || { tail -n 40 "$log" >&2; die "scripts/stack exited with an error after Ctrl-C"; }
+    # Ctrl-C stops everything it started.
+    stop_script "$pid" stack "$log"
     local left
     left=$(python3 -c 'import json, sys; print(*(p["pid"] for p in json.load(open(sys.argv[1]))["processes"]))' \
         "$dir/stack.json")

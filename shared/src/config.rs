@@ -110,12 +110,17 @@ pub struct HttpConfig {
 
 impl HttpConfig {
     pub fn from_env(env: &Env, default_addr: SocketAddr) -> Result<Self, ConfigError> {
-        const HEARTBEAT: &str = "PARLEY_HEARTBEAT_SECS";
-        let heartbeat: u64 = env.or(HEARTBEAT, 5)?;
-        if heartbeat == 0 {
-            return Err(ConfigError { var: HEARTBEAT.into(), reason: "must be at least 1".into() });
+        Ok(Self { addr: env.or("PARLEY_HTTP_ADDR", default_addr)?, heartbeat: Self::heartbeat(env)? })
+    }
+
+    /// `PARLEY_HEARTBEAT_SECS` alone (default 5, at least 1).
+    pub fn heartbeat(env: &Env) -> Result<Duration, ConfigError> {
+        const VAR: &str = "PARLEY_HEARTBEAT_SECS";
+        let secs: u64 = env.or(VAR, 5)?;
+        if secs == 0 {
+            return Err(ConfigError { var: VAR.into(), reason: "must be at least 1".into() });
         }
-        Ok(Self { addr: env.or("PARLEY_HTTP_ADDR", default_addr)?, heartbeat: Duration::from_secs(heartbeat) })
+        Ok(Duration::from_secs(secs))
     }
 }
 

@@ -118,7 +118,7 @@ impl Timing {
             unclaimed_alert: Duration::from_secs(positive(env, "PARLEY_UNCLAIMED_ALERT_SECS", 300)?),
             auth_timeout: Duration::from_secs(positive(env, "PARLEY_AUTH_TIMEOUT_SECS", 10)?),
             ping: Duration::from_secs(positive(env, "PARLEY_PING_SECS", 20)?),
-            heartbeat: HttpConfig::from_env(env, DEFAULT_ADDR)?.heartbeat,
+            heartbeat: HttpConfig::heartbeat(env)?,
             store_window: Duration::from_millis(store_window(env)?),
         })
     }

@@ -205,6 +205,24 @@ export async function openShopWithSnippet(
 /** The widget's shadow root, as Playwright reaches it (its locators pierce open shadow roots). */
 export const widget = (page: Page) => page.locator("[data-parley-widget]");
 
+/** Signs a new team up through the console; its admin lands in the inbox. */
+export async function signUp(page: Page) {
+  const id = randomBytes(6).toString("hex");
+  const admin = { email: `owner-${id}@shop.test`, password: `a long passphrase ${id}`, team: `Shop ${id}` };
+  await page.goto(`${PARLEY_URL}/console/signup`);
+  await page.getByLabel("Company or team name").fill(admin.team);
+  await page.getByLabel("Your name").fill("Olive");
+  await page.getByLabel("Email").fill(admin.email);
+  await page.getByLabel("Password").fill(admin.password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByText("Nobody is waiting.")).toBeVisible();
+  return admin;
+}
+
+/** The tenant page's script that identifies the visitor (`signature`: see `sign`) and opens the widget. */
+export const identify = (name: string, email: string, signature: string) =>
+  `Parley('identify', ${JSON.stringify({ name, email, signature })}); Parley('open');`;
+
 /** Signs in at the console's sign-in page and waits for the console. */
 export async function signIn(page: Page, email: string, password: string) {
   await page.goto(`${PARLEY_URL}/console/login`);

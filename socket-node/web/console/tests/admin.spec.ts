@@ -10,6 +10,7 @@ import {
   PARLEY_URL,
   screenshot,
   shopOrigin,
+  signUp,
   widget,
 } from "../../tests/support";
 
@@ -26,20 +27,6 @@ async function wholePage(page: Page, name: string) {
 }
 
 const unique = () => Math.random().toString(36).slice(2, 10);
-
-/** Signs a new team up through the console; its admin lands in the inbox. */
-async function signUp(page: Page) {
-  const id = unique();
-  const admin = { email: `owner-${id}@shop.test`, password: `a long passphrase ${id}`, team: `Shop ${id}` };
-  await page.goto(`${PARLEY_URL}/console/signup`);
-  await page.getByLabel("Company or team name").fill(admin.team);
-  await page.getByLabel("Your name").fill("Olive");
-  await page.getByLabel("Email").fill(admin.email);
-  await page.getByLabel("Password").fill(admin.password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByText("Nobody is waiting.")).toBeVisible();
-  return admin;
-}
 
 /**
  * The link in the newest email to `address` that leads to this page, as a path on Parley. (The

@@ -5,6 +5,7 @@
 import { expect, test } from "@playwright/test";
 import {
   chatbotOf,
+  identify,
   noSeriousViolations,
   openShop,
   PARLEY_URL,
@@ -54,7 +55,7 @@ test("sign up, take a visitor from the queue, chat, and block them", async ({ pa
   const visitor = await (await browser.newContext()).newPage();
   const visitorEmail = `grace-${unique}@visitor.test`;
   await openShop(visitor, bot, {
-    script: `Parley('identify', ${JSON.stringify({ name: "Grace", email: visitorEmail, signature: sign(bot.identitySecret, visitorEmail) })}); Parley('open');`,
+    script: identify("Grace", visitorEmail, sign(bot.identitySecret, visitorEmail)),
   });
   await expect(widget(visitor).getByRole("log").locator("li").first()).toBeVisible();
 

@@ -10,11 +10,13 @@ import { expect, type Locator, test } from "@playwright/test";
 import {
   api,
   chatbotOf,
+  identify,
   openShop,
   PARLEY_URL,
   screenshot,
   shopOrigin,
   sign,
+  signUp,
   widget,
 } from "../../tests/support";
 
@@ -79,22 +81,13 @@ test("a conversation through nginx outlives its socket-node and a tenant replica
   // The owner signs up in the console, over HTTPS, under its content security policy.
   const problems: string[] = [];
   page.on("console", (m) => m.type() === "error" && problems.push(m.text()));
-  const unique = Math.random().toString(36).slice(2, 10);
-  const email = `owner-${unique}@shop.test`;
-  const password = `a long passphrase ${unique}`;
-  await page.goto("/console/signup");
-  await page.getByLabel("Company or team name").fill(`Shop ${unique}`);
-  await page.getByLabel("Your name").fill("Olive");
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByText("Nobody is waiting.")).toBeVisible();
+  const { email, password } = await signUp(page);
 
   const bot = await chatbotOf(email, password, "Olive");
   const visitor = await (await browser.newContext()).newPage();
-  const visitorEmail = `grace-${unique}@visitor.test`;
+  const visitorEmail = email.replace("owner-", "grace-");
   await openShop(visitor, bot, {
-    script: `Parley('identify', ${JSON.stringify({ name: "Grace", email: visitorEmail, signature: sign(bot.identitySecret, visitorEmail) })}); Parley('open');`,
+    script: identify("Grace", visitorEmail, sign(bot.identitySecret, visitorEmail)),
   });
   const box = widget(visitor).getByLabel("Message");
   await box.fill("Hello, is anyone there?");
@@ -173,7 +166,12 @@ test("a conversation through nginx outlives its socket-node and a tenant replica
   await api(
     "POST",
     "/v1/visitor/sessions",
-    { tenantId: bot.tenantId, apiKey: bot.apiKey, name: "Mallory", email: `mallory-${unique}@visitor.test` },
+    {
+      tenantId: bot.tenantId,
+      apiKey: bot.apiKey,
+      name: "Mallory",
+      email: email.replace("owner-", "mallory-"),
+    },
     { headers: { origin: await shopOrigin(), "x-forwarded-for": "192.0.2.66" } },
   );
   await page.goto("/console");

@@ -2,10 +2,7 @@
 // verified; a bad signature is refused, and no conversation starts.
 
 import { expect, test } from "@playwright/test";
-import { Agent, consoleOf, newChatbot, openShop, sign, widget } from "../../tests/support";
-
-const identify = (name: string, email: string, signature: string) =>
-  `Parley('identify', ${JSON.stringify({ name, email, signature })}); Parley('open');`;
+import { Agent, consoleOf, identify, newChatbot, openShop, sign, widget } from "../../tests/support";
 
 test("identify with a valid signature skips the form and the agent sees 'verified'", async ({ page }) => {
   const bot = await newChatbot({ enforceIdentity: true });
