@@ -5,6 +5,13 @@
 //! kind is never accepted as the other. The algorithm is pinned (HS256; a token claiming any
 //! other is refused), and clock skew is allowed for explicitly ([`LEEWAY_SECS`]). Keys come from
 //! `PARLEY_JWT_KEYS` as `kid:secret` pairs; the first signs, every one verifies.
+//!
+//! Every time claim is checked, each with the same leeway: `exp` must not have passed, `nbf`
+//! (when present) must have come, and `iat` must not lie in the future. A token issued in the
+//! future comes from a signer whose clock is wrong or from a stolen key minting tokens that
+//! outlive their `exp`-based revocation window; either way it is refused as invalid. The claims
+//! every token must carry are listed in [`REQUIRED_CLAIMS`]; the others (`tid`, `jti`, ...) are
+//! required by the claim types themselves, which have no defaults.
 
 use std::{sync::Arc, time::Duration};
 
@@ -25,6 +32,8 @@ pub const VISITOR_AUDIENCE: &str = "parley:visitor";
 /// How far apart the clocks of the signer and a verifier may be.
 pub const LEEWAY_SECS: u64 = 5;
 const ALGORITHM: Algorithm = Algorithm::HS256;
+/// The registered claims a token is refused without.
+pub const REQUIRED_CLAIMS: [&str; 4] = ["exp", "iat", "aud", "sub"];
 
 /// `PARLEY_JWT_KEYS` (comma-separated `kid:secret`, secrets of at least 32 characters; the first
 /// key signs) and `PARLEY_ACCESS_TOKEN_TTL_SECS` (default 900).
@@ -119,28 +128,52 @@ impl Signer {
         jsonwebtoken::encode(&header, claims, &key.encoding).expect("HS256 signing")
     }
 
-    /// Verifies signature (with the key the `kid` names), algorithm, audience and expiry.
-    fn verify<C: DeserializeOwned>(&self, token: &str, validation: &Validation) -> Result<C, TokenError> {
+    /// Verifies signature (with the key the `kid` names), algorithm, audience and every time claim.
+    fn verify<C: DeserializeOwned + Issued>(&self, token: &str, validation: &Validation) -> Result<C, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         if header.alg != ALGORITHM {
             return Err(TokenError::Invalid);
         }
         let kid = header.kid.ok_or(TokenError::Invalid)?;
         let key = self.keys.iter().find(|k| k.id == kid).ok_or(TokenError::Invalid)?;
-        jsonwebtoken::decode::<C>(token, &key.decoding, validation).map(|data| data.claims).map_err(|e| {
-            match e.kind() {
+        let claims =
+            jsonwebtoken::decode::<C>(token, &key.decoding, validation).map(|data| data.claims).map_err(|e| match e
+                .kind()
+            {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
+                // `nbf` still ahead (ImmatureSignature) and every other failure.
                 _ => TokenError::Invalid,
-            }
-        })
+            })?;
+        if claims.issued_at() > unix_now() + LEEWAY_SECS as i64 {
+            return Err(TokenError::Invalid);
+        }
+        Ok(claims)
+    }
+}
+
+/// Claims that say when they were issued (`jsonwebtoken` checks `exp` and `nbf`, not `iat`).
+trait Issued {
+    fn issued_at(&self) -> i64;
+}
+
+impl Issued for AccessClaims {
+    fn issued_at(&self) -> i64 {
+        self.iat
+    }
+}
+
+impl Issued for ChatroomClaims {
+    fn issued_at(&self) -> i64 {
+        self.iat
     }
 }
 
 fn validation(audience: &str) -> Arc<Validation> {
     let mut validation = Validation::new(ALGORITHM);
     validation.leeway = LEEWAY_SECS;
+    validation.validate_nbf = true;
     validation.set_audience(&[audience]);
-    validation.set_required_spec_claims(&["exp", "iat", "aud", "sub"]);
+    validation.set_required_spec_claims(&REQUIRED_CLAIMS);
     Arc::new(validation)
 }
 
@@ -307,6 +340,43 @@ mod tests {
         let header = Header { kid: Some("k1".into()), ..Header::new(ALGORITHM) };
         let token = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(SECRET_A.as_bytes())).unwrap();
         assert_eq!(tokens.verify(&token), Err(TokenError::Expired));
+    }
+
+    /// A token with these claims, signed with `SECRET_A` as key `k1`.
+    fn signed(claims: serde_json::Value) -> String {
+        let header = Header { kid: Some("k1".into()), ..Header::new(ALGORITHM) };
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(SECRET_A.as_bytes())).unwrap()
+    }
+
+    #[test]
+    fn every_time_claim_is_checked_within_the_leeway() {
+        let tokens = AccessTokens::new(&config(&format!("k1:{SECRET_A}")));
+        let now = Timestamp::now().unix_millis() / 1000;
+        let leeway = LEEWAY_SECS as i64;
+        let claims = |extra: serde_json::Value| {
+            let mut claims = serde_json::json!({
+                "sub": UserId::new(), "tid": TenantId::new(), "perms": [], "aud": AGENT_AUDIENCE,
+                "iat": now, "exp": now + 600, "jti": "j",
+            });
+            claims.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            claims
+        };
+        assert!(tokens.verify(&signed(claims(serde_json::json!({})))).is_ok());
+        let within = claims(serde_json::json!({"iat": now + leeway - 2, "nbf": now + leeway - 2}));
+        assert!(tokens.verify(&signed(within)).is_ok(), "a clock a little ahead is allowed for");
+        let refused = [
+            ("nbf ahead", serde_json::json!({"nbf": now + leeway + 60})),
+            ("iat ahead", serde_json::json!({"iat": now + leeway + 60})),
+            ("iat far ahead, exp further", serde_json::json!({"iat": now + 86_400, "exp": now + 2 * 86_400})),
+        ];
+        for (case, extra) in refused {
+            assert_eq!(tokens.verify(&signed(claims(extra))), Err(TokenError::Invalid), "{case}");
+        }
+        for claim in ["iat", "exp", "aud", "sub", "tid", "jti"] {
+            let mut partial = claims(serde_json::json!({}));
+            partial.as_object_mut().unwrap().remove(claim);
+            assert_eq!(tokens.verify(&signed(partial)), Err(TokenError::Invalid), "without {claim}");
+        }
     }
 
     #[test]

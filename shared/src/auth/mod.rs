@@ -27,6 +27,7 @@ pub use api_key::{ApiKey, MalformedApiKey};
 pub use chatbot_access::{AccessError, CACHE_TTL, ChatbotAccess, VisitorIdentity};
 pub use identity::{IdentityKeys, IdentitySecret, UnknownIdentityKey};
 pub use jwt::{
-    AccessClaims, AccessTokens, AuthConfig, ChatroomClaims, ChatroomTokens, IssuedToken, LEEWAY_SECS, TokenError,
+    AGENT_AUDIENCE, AccessClaims, AccessTokens, AuthConfig, ChatroomClaims, ChatroomTokens, IssuedToken, LEEWAY_SECS,
+    REQUIRED_CLAIMS, TokenError, VISITOR_AUDIENCE,
 };
 pub use keyring::SecretKey;

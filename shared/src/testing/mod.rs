@@ -12,6 +12,7 @@
 //!   requests as a [`Caller`], checks on responses, random values;
 //! - [`event_log`]: one of the test's topics read from the beginning ([`EventLog`]);
 //! - [`private_kafka`]: a Kafka broker of the test's own, to stop and restart ([`PrivateKafka`]);
+//! - [`hostile_tokens`]: forged and time-shifted variants of a valid token;
 //! - [`accounts`]: tenants, admins and agents made through the tenant function's HTTP API;
 //! - [`lambda`]: a stand-in for the Lambda Runtime API, to run a function binary as on Lambda;
 //! - [`mailbox`]: mail read back from the SMTP server (Mailpit) the harness runs, and private
@@ -26,6 +27,7 @@ use uuid::Uuid;
 pub mod accounts;
 pub mod client;
 pub mod event_log;
+pub mod hostile_tokens;
 pub mod lambda;
 pub mod mailbox;
 pub mod openapi;
@@ -37,6 +39,7 @@ pub use client::{
     sorted, strings, strong_password, unique_email,
 };
 pub use event_log::{EVENT_TIMEOUT, EventLog};
+pub use hostile_tokens::{HostileToken, hostile_tokens};
 pub use mailbox::{Mail, Mailbox, PrivateMailpit};
 pub use private_kafka::PrivateKafka;
 
