@@ -36,8 +36,8 @@ async fn main() {
     let mut cluster = cluster_with(&[
         ("PARLEY_SESSIONS_PER_IP_PER_MINUTE", "100000"),
         ("PARLEY_STANDBY_SECS", "600"),
-        ("PARLEY_MESSAGE_BURST", "1000000"),
-        ("PARLEY_MESSAGES_PER_MINUTE", "60000000"),
+        ("PARLEY_VISITOR_FRAME_LIMITS", "*=1000000/60000000"),
+        ("PARLEY_AGENT_FRAME_LIMITS", "*=1000000/60000000"),
     ])
     .await;
     while cluster.nodes.len() < NODES {

@@ -251,6 +251,25 @@ pub async fn last_seq(state: &ChatService, room: &Chatroom) -> u64 {
     }
 }
 
+/// Checks a seq the client names (`afterSeq`, `upToSeq`, `beforeSeq - 1`) against what the
+/// chatroom holds, and answers the chatroom's last seq. The counter (or the document's
+/// `lastSeq`) answers at once; only a seq beyond both asks the store, since after Redis lost the
+/// counter the document may trail the messages a client was given. A seq beyond the store too is
+/// `seq_out_of_range`: taking it would move the connection's bookkeeping past messages not yet
+/// sent, which it would then never be given.
+pub async fn check_position(state: &ChatService, room: &Chatroom, seq: u64, field: &str) -> Result<u64, ChatError> {
+    let known = last_seq(state, room).await;
+    if seq <= known {
+        return Ok(known);
+    }
+    let stored = state.repos.messages.highest_seq(&room.tenant_id, &room.id).await?;
+    if seq <= stored {
+        return Ok(stored);
+    }
+    let last = known.max(stored);
+    Err(ChatError::new(Code::SeqOutOfRange, format!("{field} {seq} is beyond the chatroom's last message, seq {last}")))
+}
+
 /// How many numbers a send takes before giving up, should the counter hand out taken ones.
 const MAX_TRIES: usize = 3;
 
@@ -402,7 +421,7 @@ pub async fn read(
     up_to: u64,
 ) -> Result<(), ChatError> {
     let room = load_for(state, actor, chatroom, false).await?;
-    let up_to = up_to.min(last_seq(state, &room).await);
+    check_position(state, &room, up_to, "upToSeq").await?;
     let reader = actor.kind();
     if up_to > room.last_seq {
         // The document's lastSeq trails the messages (written behind): bring it up first, as a

@@ -9,6 +9,8 @@ use shared::{
     ratelimit::Limit,
 };
 
+use crate::allowance::FrameRates;
+
 pub const DEFAULT_ADDR: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8090);
 /// Where `npm run build` in `socket-node/web` writes the built web files.
 pub const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist");
@@ -58,10 +60,10 @@ pub struct Limits {
     pub sessions_per_ip: Limit,
     /// `PARLEY_SESSIONS_PER_CHATBOT_PER_MINUTE` (default 600): new visitor sessions of one chatbot.
     pub sessions_per_chatbot: Limit,
-    /// `PARLEY_MESSAGE_BURST` (default 10): chat messages one connection may send at once.
-    pub message_burst: u32,
-    /// `PARLEY_MESSAGES_PER_MINUTE` (default 60): the rate at which that allowance refills.
-    pub messages_per_minute: u32,
+    /// `PARLEY_VISITOR_FRAME_LIMITS`: each frame kind's rate on a visitor's connection.
+    pub visitor_frames: FrameRates,
+    /// `PARLEY_AGENT_FRAME_LIMITS`: each frame kind's rate on an agent's connection.
+    pub agent_frames: FrameRates,
 }
 
 impl Limits {
@@ -74,8 +76,8 @@ impl Limits {
             connections_per_ip: positive(env, "PARLEY_MAX_CONNECTIONS_PER_IP", 50)? as u32,
             sessions_per_ip: per_minute(positive(env, "PARLEY_SESSIONS_PER_IP_PER_MINUTE", 10)? as u32),
             sessions_per_chatbot: per_minute(positive(env, "PARLEY_SESSIONS_PER_CHATBOT_PER_MINUTE", 600)? as u32),
-            message_burst: positive(env, "PARLEY_MESSAGE_BURST", 10)? as u32,
-            messages_per_minute: positive(env, "PARLEY_MESSAGES_PER_MINUTE", 60)? as u32,
+            visitor_frames: FrameRates::from_env(env, FrameRates::VISITOR_VAR, FrameRates::visitor_defaults())?,
+            agent_frames: FrameRates::from_env(env, FrameRates::AGENT_VAR, FrameRates::agent_defaults())?,
         })
     }
 }

@@ -79,11 +79,7 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
                     }
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => {}
                     Some(Ok(WsMessage::Close(_))) | None => break Ending::Gone,
-                    Some(Err(err)) => {
-                        // Most often a frame over the size limit; the socket cannot go on either way.
-                        tracing::debug!(error = %err, "WebSocket read failed");
-                        break Ending::Close(close::TOO_BIG, "frame_too_large_or_malformed");
-                    }
+                    Some(Err(err)) => break read_failed(err),
                 }
             }
             delivery = hub_rx.recv() => {
@@ -124,5 +120,18 @@ pub async fn serve(state: AppState, socket: WebSocket, ip: IpAddr, slot: Option<
     // rather than left to a writer that would wait on it for as long as the peer lives.
     if tokio::time::timeout(WRITE_TIMEOUT, &mut writer).await.is_err() {
         writer.abort();
+    }
+}
+
+/// How a connection whose read failed ends: with RFC 6455's close code for what the client did
+/// wrong (the socket cannot go on either way), or without a word when the transport failed.
+fn read_failed(err: axum::Error) -> Ending {
+    use tokio_tungstenite::tungstenite::{Error, error::CapacityError};
+    tracing::debug!(error = %err, "WebSocket read failed");
+    match err.into_inner().downcast::<Error>().map(|err| *err) {
+        Ok(Error::Capacity(CapacityError::MessageTooLong { .. })) => Ending::Close(close::TOO_BIG, "frame_too_large"),
+        Ok(Error::Utf8(_)) => Ending::Close(close::INVALID_PAYLOAD, "invalid_utf8"),
+        Ok(Error::Protocol(_) | Error::Capacity(_)) => Ending::Close(close::PROTOCOL_ERROR, "protocol_error"),
+        _ => Ending::Gone,
     }
 }

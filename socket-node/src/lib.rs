@@ -30,6 +30,7 @@
 //! Tests: `scripts/test -p socket-node` (two nodes on the real services in one test process;
 //! the broker and presence contract suites on Redis and in memory).
 
+pub mod allowance;
 pub mod backends;
 pub mod broker;
 pub mod chat;

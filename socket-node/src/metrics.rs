@@ -44,6 +44,8 @@ pub struct Metrics {
     pub sessions_created: Counter,
     pub messages_sent: Counter,
     pub frames_refused: Counter,
+    /// Client frames beyond their kind's allowance (answered `rate_limited`, or dropped: typing).
+    pub frames_rate_limited: Counter,
     pub slow_connections_dropped: Counter,
     pub connections_refused_per_ip: Counter,
     /// Notices this node's broker handed it (its share of the bus).
@@ -78,6 +80,11 @@ impl Metrics {
             ("parley_sessions_created_total", "Visitor sessions (chatrooms) opened.", &self.sessions_created),
             ("parley_messages_sent_total", "Chat messages stored and delivered.", &self.messages_sent),
             ("parley_frames_refused_total", "Client frames answered with an error.", &self.frames_refused),
+            (
+                "parley_frames_rate_limited_total",
+                "Client frames beyond their kind's allowance (rate_limited, or dropped when typing).",
+                &self.frames_rate_limited,
+            ),
             (
                 "parley_slow_connections_dropped_total",
                 "Connections closed because their send queue filled.",

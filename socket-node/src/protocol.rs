@@ -87,24 +87,91 @@ pub enum ClientFrame {
     },
 }
 
-impl ClientFrame {
-    pub fn name(&self) -> &'static str {
+/// The kinds of client frame: each has its own rate per connection ([`crate::allowance`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FrameKind {
+    Auth,
+    Send,
+    Typing,
+    Read,
+    Resume,
+    History,
+    Join,
+    Watch,
+    Unwatch,
+    Leave,
+    Close,
+    Transcript,
+    Mark,
+    Ping,
+}
+
+impl FrameKind {
+    pub const ALL: [FrameKind; 14] = [
+        Self::Auth,
+        Self::Send,
+        Self::Typing,
+        Self::Read,
+        Self::Resume,
+        Self::History,
+        Self::Join,
+        Self::Watch,
+        Self::Unwatch,
+        Self::Leave,
+        Self::Close,
+        Self::Transcript,
+        Self::Mark,
+        Self::Ping,
+    ];
+
+    /// The frame's `type`.
+    pub fn name(self) -> &'static str {
         match self {
-            Self::Auth { .. } => "auth",
-            Self::Send { .. } => "send",
-            Self::Typing { .. } => "typing",
-            Self::Read { .. } => "read",
-            Self::Resume { .. } => "resume",
-            Self::History { .. } => "history",
-            Self::Join { .. } => "join",
-            Self::Watch { .. } => "watch",
-            Self::Unwatch { .. } => "unwatch",
-            Self::Leave { .. } => "leave",
-            Self::Close { .. } => "close",
-            Self::Transcript { .. } => "transcript",
-            Self::Mark { .. } => "mark",
-            Self::Ping { .. } => "ping",
+            Self::Auth => "auth",
+            Self::Send => "send",
+            Self::Typing => "typing",
+            Self::Read => "read",
+            Self::Resume => "resume",
+            Self::History => "history",
+            Self::Join => "join",
+            Self::Watch => "watch",
+            Self::Unwatch => "unwatch",
+            Self::Leave => "leave",
+            Self::Close => "close",
+            Self::Transcript => "transcript",
+            Self::Mark => "mark",
+            Self::Ping => "ping",
         }
+    }
+
+    /// Its place in [`Self::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl ClientFrame {
+    pub fn kind(&self) -> FrameKind {
+        match self {
+            Self::Auth { .. } => FrameKind::Auth,
+            Self::Send { .. } => FrameKind::Send,
+            Self::Typing { .. } => FrameKind::Typing,
+            Self::Read { .. } => FrameKind::Read,
+            Self::Resume { .. } => FrameKind::Resume,
+            Self::History { .. } => FrameKind::History,
+            Self::Join { .. } => FrameKind::Join,
+            Self::Watch { .. } => FrameKind::Watch,
+            Self::Unwatch { .. } => FrameKind::Unwatch,
+            Self::Leave { .. } => FrameKind::Leave,
+            Self::Close { .. } => FrameKind::Close,
+            Self::Transcript { .. } => FrameKind::Transcript,
+            Self::Mark { .. } => FrameKind::Mark,
+            Self::Ping { .. } => FrameKind::Ping,
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
     }
 
     /// The chatroom the frame is about, if any (an `error` frame answering it names it).
@@ -339,6 +406,8 @@ pub enum Code {
     MessageEmpty,
     /// The frame is valid but the chatroom is not in a state that allows it.
     InvalidState,
+    /// A seq the frame names (`afterSeq`, `upToSeq`, `beforeSeq`) is beyond what the chatroom holds.
+    SeqOutOfRange,
     RateLimited,
     /// Something failed on our side; the frame may be sent again.
     Internal,
@@ -366,19 +435,25 @@ impl Code {
             Self::MessageTooLarge => "message_too_large",
             Self::MessageEmpty => "message_empty",
             Self::InvalidState => "invalid_state",
+            Self::SeqOutOfRange => "seq_out_of_range",
             Self::RateLimited => "rate_limited",
             Self::Internal => "internal",
         }
     }
 }
 
-/// Close codes. 1000/1001/1008/1009/1011 are the standard ones; 44xx mirror HTTP statuses.
+/// Close codes. 1000–1011 are RFC 6455's (section 7.4.1); 44xx mirror HTTP statuses.
 pub mod close {
     /// The chatroom ended (closed, stale); the reason is the chatroom's close reason.
     pub const NORMAL: u16 = 1000;
     /// The node is shutting down; reconnect (to any node) and resume.
     pub const GOING_AWAY: u16 = 1001;
-    /// A frame larger than the limit.
+    /// The client broke the WebSocket protocol (an unmasked frame, reserved bits, a fragmented or
+    /// oversized control frame, an unknown opcode, ...).
+    pub const PROTOCOL_ERROR: u16 = 1002;
+    /// A text frame that is not valid UTF-8.
+    pub const INVALID_PAYLOAD: u16 = 1007;
+    /// A frame (or a message) larger than the limit.
     pub const TOO_BIG: u16 = 1009;
     /// The node failed; reconnect and resume.
     pub const INTERNAL: u16 = 1011;

@@ -18,8 +18,8 @@ use shared::domain::{Chatroom, ChatroomId, ChatroomStatus, TenantId};
 use tokio::time::Instant;
 
 use crate::{
+    allowance::Allowances,
     chat::{self, Actor, ChatError},
-    config::Limits,
     hub::{Delivery, Outlet},
     notice::{ConnId, Notice, NoticeKind, Route},
     protocol::{self, Code, HISTORY_PAGE, MessageView, ServerFrame, close},
@@ -64,34 +64,6 @@ impl Delivered {
     }
 }
 
-/// The connection's allowance of chat messages: a token bucket holding `message_burst`
-/// messages, refilled at `messages_per_minute`. One visitor cannot flood an agent.
-#[derive(Debug)]
-pub struct MessageAllowance {
-    tokens: f64,
-    burst: f64,
-    per_second: f64,
-    refilled: Instant,
-}
-
-impl MessageAllowance {
-    pub fn new(limits: &Limits, now: Instant) -> Self {
-        let burst = f64::from(limits.message_burst);
-        Self { tokens: burst, burst, per_second: f64::from(limits.messages_per_minute) / 60.0, refilled: now }
-    }
-
-    /// Takes one message's allowance at `now`, or answers how long until there is one.
-    pub fn take(&mut self, now: Instant) -> Result<(), Duration> {
-        self.tokens = (self.tokens + now.duration_since(self.refilled).as_secs_f64() * self.per_second).min(self.burst);
-        self.refilled = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            return Ok(());
-        }
-        Err(Duration::from_secs_f64((1.0 - self.tokens) / self.per_second))
-    }
-}
-
 pub struct Session {
     pub state: AppState,
     pub id: ConnId,
@@ -102,12 +74,14 @@ pub struct Session {
     /// The followed chatrooms a moderator watches rather than holds.
     pub watching: HashSet<ChatroomId>,
     pub token_expires: Option<Instant>,
-    pub allowance: MessageAllowance,
+    /// Frames of each kind the connection may still send; a visitor's rates until an agent
+    /// authenticates.
+    pub allowances: Allowances,
 }
 
 impl Session {
     pub fn new(state: AppState, id: ConnId, outlet: Outlet, out: Out) -> Self {
-        let allowance = MessageAllowance::new(&state.config.limits, Instant::now());
+        let allowances = Allowances::new(&state.config.limits.visitor_frames, Instant::now());
         Self {
             state,
             id,
@@ -117,7 +91,7 @@ impl Session {
             following: HashMap::new(),
             watching: HashSet::new(),
             token_expires: None,
-            allowance,
+            allowances,
         }
     }
 
@@ -335,20 +309,5 @@ mod tests {
         assert!(delivered.insert(3));
         assert_eq!((delivered.upto, delivered.highest()), (4, 4));
         assert!(delivered.above.is_empty());
-    }
-
-    #[test]
-    fn the_allowance_holds_a_burst_then_refills_at_its_rate() {
-        let limits = Limits { message_burst: 2, messages_per_minute: 60, ..Limits::default() };
-        let start = Instant::now();
-        let mut allowance = MessageAllowance::new(&limits, start);
-        assert!(allowance.take(start).is_ok() && allowance.take(start).is_ok());
-        assert_eq!(allowance.take(start), Err(Duration::from_secs(1)), "one message a second after the burst");
-        let later = start + Duration::from_secs(1);
-        assert!(allowance.take(later).is_ok());
-        assert!(allowance.take(later).is_err());
-        let much_later = later + Duration::from_secs(600);
-        assert!(allowance.take(much_later).is_ok() && allowance.take(much_later).is_ok());
-        assert!(allowance.take(much_later).is_err(), "the allowance never grows past its burst");
     }
 }

@@ -1,6 +1,7 @@
 //! `history {chatroomId, beforeSeq?}`: a page of the chatroom's past, answered by one `history`
 //! frame. A visitor reads their own chatroom; an agent one they hold, or with
-//! `chatrooms:moderate` any of the tenant's.
+//! `chatrooms:moderate` any of the tenant's. A `beforeSeq` more than one past the last message is
+//! `seq_out_of_range`.
 
 use shared::domain::ChatroomId;
 
@@ -17,7 +18,12 @@ pub async fn run(
     before_seq: Option<u64>,
 ) -> Result<(), ChatError> {
     let room = chat::load_for(&session.state.chat, actor, chatroom_id, true).await?;
-    let (from_seq, before) = page(before_seq, chat::last_seq(&session.state.chat, &room).await);
+    let last_seq = match before_seq {
+        // `beforeSeq` may be one past the last message (the page ending with it), no further.
+        Some(before) => chat::check_position(&session.state.chat, &room, before.saturating_sub(1), "beforeSeq").await?,
+        None => chat::last_seq(&session.state.chat, &room).await,
+    };
+    let (from_seq, before) = page(before_seq, last_seq);
     let messages = if before > from_seq {
         let limit = u32::try_from(before - from_seq).unwrap_or(u32::MAX);
         session.state.chat.repos.messages.list_after(&room.tenant_id, &room.id, from_seq - 1, limit).await?

@@ -2,6 +2,7 @@
 //! it; each module runs one frame kind for a [session](crate::session), doing the chat work
 //! through [`chat`](crate::chat). A refusal comes back as a [`ChatError`], and [`on_text`] turns
 //! every one into the `error` frame, with the frame's chatroom and `clientMsgId`: one place.
+//! [`on_text`] also takes each frame from its kind's [allowance](crate::allowance) first.
 
 pub mod auth;
 mod close;
@@ -18,10 +19,12 @@ mod typing;
 mod watch;
 
 use shared::domain::{ChatroomId, ClientMsgId};
+use tokio::time::Instant;
 
 use crate::{
+    allowance::Allowances,
     chat::{Actor, AgentActor, ChatError},
-    protocol::{self, ClientFrame, Code, ServerFrame},
+    protocol::{self, ClientFrame, Code, FrameKind, ServerFrame},
     session::Session,
     writer::Ending,
 };
@@ -35,9 +38,33 @@ pub async fn on_text(session: &mut Session, text: &str) -> Option<Ending> {
             return session.actor.is_none().then_some(Ending::Close(protocol::close::UNAUTHORIZED, "auth_required"));
         }
     };
+    let kind = frame.kind();
+    // The first `auth` is not counted: a connection sends it once, and a refused one ends it.
+    if session.actor.is_some()
+        && let Err(wait) = session.allowances.take(kind, Instant::now())
+    {
+        session.state.metrics.frames_rate_limited.inc();
+        // A late typing indicator is worth nothing, and answering each one would be a flood too.
+        if kind != FrameKind::Typing {
+            let seconds = wait.as_secs_f64().ceil();
+            let err = ChatError::new(
+                Code::RateLimited,
+                format!("too many {} frames; send again in {seconds} s", kind.name()),
+            );
+            refuse(session, err, frame.chatroom_id(), frame.client_msg_id().cloned()).await;
+        }
+        return None;
+    }
     match (frame, session.actor.clone()) {
-        (ClientFrame::Auth { token, v }, _) => match auth::run(session, &token, v).await {
-            Ok(()) => None,
+        (ClientFrame::Auth { token, v }, was) => match auth::run(session, &token, v).await {
+            Ok(()) => {
+                if was.is_none()
+                    && let Some(Actor::Agent(_)) = &session.actor
+                {
+                    session.allowances = Allowances::new(&session.state.config.limits.agent_frames, Instant::now());
+                }
+                None
+            }
             Err(err) => {
                 let code = match err.code {
                     Code::PermissionDenied => protocol::close::FORBIDDEN,

@@ -1,13 +1,13 @@
 //! `send {chatroomId, clientMsgId, message}`: stored, delivered, acknowledged, then produced as
 //! `message.sent`. A repeated `clientMsgId` is acknowledged with its first seq and stores nothing.
-//! Each connection sends within its [allowance](crate::session::MessageAllowance)
-//! (`rate_limited` beyond it; the client sends the same `clientMsgId` again later).
+//! Each connection sends within its [allowance](crate::allowance) (`rate_limited` beyond it,
+//! nothing stored; the client sends the same `clientMsgId` again later).
 
 use shared::domain::{ChatroomId, ClientMsgId};
 
 use crate::{
     chat::{self, Actor, ChatError},
-    protocol::{Code, ServerFrame},
+    protocol::ServerFrame,
     session::Session,
 };
 
@@ -18,10 +18,6 @@ pub async fn run(
     client_msg_id: ClientMsgId,
     message: String,
 ) -> Result<(), ChatError> {
-    if let Err(wait) = session.allowance.take(tokio::time::Instant::now()) {
-        let seconds = wait.as_secs_f64().ceil();
-        return Err(ChatError::new(Code::RateLimited, format!("too many messages; send again in {seconds} s")));
-    }
     let origin = session.state.chat.notices.origin(session.id);
     let sent = chat::send(&session.state.chat, actor, origin, chatroom_id, client_msg_id, message).await?;
     let message = sent.message;

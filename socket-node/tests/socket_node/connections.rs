@@ -50,7 +50,7 @@ fn message_seqs(client: &Client, room: &str) -> Vec<u64> {
 
 #[tokio::test]
 async fn an_agent_who_stops_reading_is_dropped_4408_and_resumes_with_every_message_once_in_order() {
-    let cluster = cluster_with(&[("PARLEY_SEND_QUEUE", "4"), ("PARLEY_MESSAGE_BURST", "1000")]).await;
+    let cluster = cluster_with(&[("PARLEY_SEND_QUEUE", "4"), ("PARLEY_VISITOR_FRAME_LIMITS", "send=1000/60")]).await;
     let node = node_with_small_send_buffers(&cluster).await;
     let tenant = cluster.tenant().await;
     let session = open_session(cluster.node(0), &tenant).await;

@@ -149,7 +149,7 @@ async fn malformed_frames_get_codes_and_the_connection_and_node_carry_on() {
 #[tokio::test]
 async fn a_visitor_who_floods_is_refused_rate_limited_and_the_agent_sees_only_the_allowance() {
     // Three at once, then one every five seconds: the four sends below come well within that.
-    let cluster = cluster_with(&[("PARLEY_MESSAGE_BURST", "3"), ("PARLEY_MESSAGES_PER_MINUTE", "12")]).await;
+    let cluster = cluster_with(&[("PARLEY_VISITOR_FRAME_LIMITS", "send=3/12")]).await;
     let tenant = cluster.tenant().await;
     let (mut visitor, mut agent, session) = chatting(&cluster, &tenant).await;
     let room = session.chatroom_id.as_str();

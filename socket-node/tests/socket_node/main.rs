@@ -1,5 +1,6 @@
 //! Integration tests of the socket-node on the real services that `scripts/test` starts.
 
+mod adversarial;
 mod analytics;
 mod broker;
 mod chatroom_cache;

@@ -29,7 +29,7 @@ fn page(frame: &Value) -> (u64, Vec<u64>) {
 
 #[tokio::test]
 async fn a_join_sends_the_latest_fifty_messages_and_history_pages_back_to_the_greeting() {
-    let cluster = cluster_with(&[("PARLEY_MESSAGE_BURST", "1000")]).await;
+    let cluster = cluster_with(&[("PARLEY_VISITOR_FRAME_LIMITS", "send=1000/60")]).await;
     let tenant = cluster.tenant().await;
     let session = open_session(cluster.node(0), &tenant).await;
     let room = session.chatroom_id.as_str();
