@@ -1,6 +1,7 @@
 //! The chatbot-provisioning function: chatbots (chat widgets), their API keys (create, rotate
 //! with a grace period, revoke), allowed origins, widget settings, identity secrets for signed
-//! visitor identity, and the embed snippet.
+//! visitor identity, and the embed snippet; and the visitors agents blocked from them (listed
+//! and lifted by moderators).
 //!
 //! It runs on AWS Lambda, under `cargo lambda watch`, or as a plain server
 //! (`cargo run -p chatbot-provisioning`, listening on `PARLEY_HTTP_ADDR`, default
@@ -10,7 +11,7 @@
 //! listed in `docs/protocol.md` and served as OpenAPI at `/openapi.json`. The check the widget's
 //! requests pass (tenant id + API key + origin) is `shared::auth::ChatbotAccess`.
 //!
-//! Layout: `routes/` has one module per resource (`chatbots`, `credentials`, `snippet`);
+//! Layout: `routes/` has one module per resource (`chatbots`, `credentials`, `snippet`, `blocks`);
 //! `snippet` writes the embed tag; `views` shapes responses.
 //!
 //! Tests: `scripts/test -p chatbot-provisioning`.

@@ -27,10 +27,10 @@ pub struct AppState {
 
 impl AppState {
     /// Connects to MongoDB (creating the indexes), Redis (the chatbot cache) and Kafka (creating
-    /// the `tenants` topic): the services `config.services` names, all three from
-    /// [`Config::from_env`].
+    /// the `tenants` topic, and `chatrooms` for `block.lifted`): the services `config.services`
+    /// names, all three from [`Config::from_env`].
     pub async fn connect(config: &Config) -> Result<Self, ServiceError> {
-        let services = Services::connect(&config.services, &[Topic::Tenants]).await?;
+        let services = Services::connect(&config.services, &[Topic::Tenants, Topic::Chatrooms]).await?;
         // Events wait in the MongoDB outbox while Kafka is down; the relay runs as long as the
         // process does (on Lambda, while an invocation runs; the socket-nodes relay too).
         let events = services.events(std::future::pending()).publisher;
@@ -51,7 +51,8 @@ impl AppState {
         self.publish(chatbot.tenant_id, event).await;
     }
 
-    /// Publishes an event about the tenant's chatbots, keyed by the tenant id.
+    /// Publishes an event about the tenant's chatbots (keyed by the tenant id) or blocks (keyed
+    /// by the chatroom id), on its topic.
     pub async fn publish(&self, tenant: TenantId, event: Event) {
         let event = OutgoingEvent::new(tenant, event);
         shared::events::publish_or_log(self.events.as_ref(), &event).await;

@@ -1,4 +1,4 @@
-//! What the API answers: chatbots as clients see them. No key or secret appears here except in
+//! What the API answers: chatbots and blocks as clients see them. No key or secret appears here except in
 //! [`Credentials`], which only the responses that make them carry.
 
 use serde::Serialize;
@@ -114,4 +114,48 @@ pub struct Credentials {
     /// The embed snippet with the new key filled in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snippet: Option<String>,
+}
+
+/// A blocked visitor, as moderators see them.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockView {
+    #[schema(value_type = String, format = "uuid")]
+    pub id: String,
+    #[schema(value_type = String, format = "uuid")]
+    pub chatbot_id: String,
+    /// `null` when the chatbot was deleted since.
+    pub chatbot_name: Option<String>,
+    /// The chatroom the visitor was blocked from.
+    #[schema(value_type = String, format = "uuid")]
+    pub chatroom_id: String,
+    /// Blocked: a new session with this email address is refused.
+    #[schema(example = "mallory@example.net")]
+    pub email: String,
+    /// Blocked too: a new session from this address is refused. `null` when it was unknown.
+    #[schema(example = "203.0.113.9")]
+    pub ip: Option<String>,
+    pub blocked_by: Blocker,
+    /// When the visitor was blocked.
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: String,
+}
+
+/// The agent who blocked.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Blocker {
+    #[schema(value_type = String, format = "uuid")]
+    pub id: String,
+    /// `null` when the agent was deleted since.
+    pub name: Option<String>,
+}
+
+/// A page of blocks, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockPage {
+    pub blocks: Vec<BlockView>,
+    /// The `before` of the next page; `null` on the last.
+    pub next: Option<String>,
 }

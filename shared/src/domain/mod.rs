@@ -38,7 +38,7 @@ mod tenant;
 mod timestamp;
 mod user;
 
-pub use block::Block;
+pub use block::{Block, BlockCursor};
 pub use chatbot::{
     ApiKeys, Chatbot, ChatbotPatch, ChatbotStatus, Colour, GraceApiKey, IdentitySeed, KeyStanding, Position,
     RevokedApiKey, StoredApiKey, Text, WidgetSettings,

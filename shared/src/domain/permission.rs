@@ -52,7 +52,7 @@ impl Permission {
             Self::RolesManage => "list, create, update and delete roles",
             Self::ChatbotsManage => "create, update and delete chatbots and their API keys",
             Self::ChatroomsJoin => "take chatrooms from the queue and chat in them",
-            Self::ChatroomsModerate => "mark chatrooms stale or blocked, close other agents' chatrooms",
+            Self::ChatroomsModerate => "mark chatrooms stale or blocked, close other agents' chatrooms, lift blocks",
             Self::AnalyticsView => "see the live status and the usage reports",
         }
     }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{Envelope, Topic};
 use crate::domain::{
-    ChatbotId, ChatbotStatus, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason, EmailAddress, EventId, MessageId,
-    Name, OriginPattern, Permission, RoleId, Sender, SenderKind, TenantId, Timestamp, UserId, VisitorInfo,
+    BlockId, ChatbotId, ChatbotStatus, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason, EmailAddress, EventId,
+    MessageId, Name, OriginPattern, Permission, RoleId, Sender, SenderKind, TenantId, Timestamp, UserId, VisitorInfo,
 };
 
 /// Declares [`Event`] and [`EventKind`] from one table of `Variant(Data) = "wire.type" on Topic`,
@@ -103,6 +103,9 @@ events! {
     ChatroomBlocked(ChatroomEnded) = "chatroom.blocked" on Chatrooms,
     /// A chatroom waited in the queue longer than the alert threshold with no agent joining.
     ChatroomUnclaimed(ChatroomUnclaimed) = "chatroom.unclaimed" on Chatrooms,
+    /// A moderator lifted the block a `chatroom.blocked` made: the visitor may chat again. On the
+    /// blocked chatroom's partition, after the block.
+    BlockLifted(BlockLifted) = "block.lifted" on Chatrooms,
     MessageSent(MessageSent) = "message.sent" on Messages,
     /// An email that could not be sent, on the dead-letter topic.
     EmailDeadLettered(EmailDeadLettered) = "email.dead_lettered" on EmailsDlq,
@@ -132,6 +135,7 @@ impl Event {
                 e.chatroom_id.to_string()
             }
             Self::ChatroomUnclaimed(e) => e.chatroom_id.to_string(),
+            Self::BlockLifted(e) => e.chatroom_id.to_string(),
             Self::MessageSent(e) => e.chatroom_id.to_string(),
             Self::EmailDeadLettered(e) => e.event_id.to_string(),
             Self::TenantCreated(_)
@@ -358,6 +362,22 @@ pub struct ChatroomUnclaimed {
     pub email: EmailAddress,
     pub waiting_since: Timestamp,
     pub waited_ms: i64,
+}
+
+/// `block.lifted`: the block as it was, and who lifted it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlockLifted {
+    pub block_id: BlockId,
+    pub chatbot_id: ChatbotId,
+    /// The chatroom the visitor was blocked from.
+    pub chatroom_id: ChatroomId,
+    pub email: EmailAddress,
+    /// Empty when the block had no address.
+    pub ip: String,
+    pub blocked_by: UserId,
+    pub blocked_at: Timestamp,
+    pub lifted_by: UserId,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

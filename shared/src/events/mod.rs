@@ -43,7 +43,8 @@ use crate::domain::{EventId, TenantId, Timestamp};
 /// The topics Parley produces to (named with the configured prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Topic {
-    /// Chatroom lifecycle: created, agent joined or left, standby, resumed, closed, stale, blocked.
+    /// Chatroom lifecycle: created, agent joined or left, standby, resumed, closed, stale, blocked;
+    /// and a block lifted.
     Chatrooms,
     /// Chat messages.
     Messages,
@@ -180,8 +181,8 @@ mod tests {
 
     use super::*;
     use crate::domain::{
-        ChatbotId, ChatbotStatus, ChatroomId, ChatroomStatus, CloseReason, MessageId, Permission, RoleId, Sender,
-        SenderKind, UserId, VisitorInfo,
+        BlockId, ChatbotId, ChatbotStatus, ChatroomId, ChatroomStatus, CloseReason, MessageId, Permission, RoleId,
+        Sender, SenderKind, UserId, VisitorInfo,
     };
 
     fn parse<T: std::str::FromStr>(text: &str) -> T
@@ -335,6 +336,20 @@ mod tests {
                     waited_ms: 300_000,
                 }),
                 "chatroom.unclaimed",
+                Topic::Chatrooms,
+            ),
+            (
+                Event::BlockLifted(BlockLifted {
+                    block_id: BlockId::new(),
+                    chatbot_id: bot,
+                    chatroom_id: room,
+                    email: parse("mallory@x.test"),
+                    ip: "203.0.113.9".into(),
+                    blocked_by: user,
+                    blocked_at: at,
+                    lifted_by: UserId::new(),
+                }),
+                "block.lifted",
                 Topic::Chatrooms,
             ),
             (

@@ -87,6 +87,47 @@ async fn a_blocked_visitor_is_disconnected_and_cannot_open_another_session() {
 }
 
 #[tokio::test]
+async fn a_moderator_lifts_a_block_through_the_api_and_the_visitor_chats_again() {
+    let cluster = cluster().await;
+    let tenant = cluster.tenant().await;
+    let ip = random_ip();
+    let body = session_body(&tenant, "Mallory", "mallory@example.net");
+    let created = expect_status(post_session(cluster.node(0), &ip, &body).await, 201).await;
+    let room = created["chatroomId"].as_str().unwrap();
+    let (mut agent, _, _) = agent_client(cluster.node(1), &tenant.agent).await;
+    join(&mut agent, room).await;
+    agent.send(json!({"type": "mark", "chatroomId": room, "as": "blocked"})).await;
+    agent.next_where("chatroom", |f| f["chatroomId"] == room && f["status"] == "blocked").await;
+    assert_error(post_session(cluster.node(0), &ip, &body).await, 403, "visitor_blocked").await;
+
+    // The moderator (the admin) finds the block: whom, from where, by whom, from which chatroom.
+    let page = expect_status(cluster.chatbots.get("/blocks", tenant.admin.bearer()).await, 200).await;
+    let block = &page["blocks"][0];
+    assert_eq!(page["blocks"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!((block["email"].as_str(), block["ip"].as_str()), (Some("mallory@example.net"), Some(ip.as_str())));
+    assert_eq!(
+        (block["chatroomId"].as_str(), block["chatbotId"].as_str()),
+        (Some(room), Some(tenant.chatbot_id.as_str()))
+    );
+    assert_eq!(block["blockedBy"]["id"], tenant.agent.user_id.as_str());
+    // The agent who blocked may not lift it; the moderator may.
+    let path = format!("/blocks/{}", block["id"].as_str().unwrap());
+    assert_error(cluster.chatbots.delete(&path, tenant.agent.bearer()).await, 403, "permission_denied").await;
+    expect_status(cluster.chatbots.delete(&path, tenant.admin.bearer()).await, 204).await;
+    let lifted = cluster.chatrooms_topic.wait_for("block.lifted", |e| e["data"]["chatroomId"] == room).await;
+    assert_eq!(lifted["data"]["liftedBy"], tenant.admin.user_id.as_str());
+
+    // The same visitor, same address and email, opens a new chatroom and is answered.
+    let again = expect_status(post_session(cluster.node(0), &ip, &body).await, 201).await;
+    let new_room = again["chatroomId"].as_str().unwrap();
+    assert_ne!(new_room, room);
+    let (mut visitor, _) = Client::authenticated(cluster.node(0), again["token"].as_str().unwrap()).await;
+    join(&mut agent, new_room).await;
+    visitor.say_acked(new_room, "sorry about before").await;
+    agent.message("sorry about before").await;
+}
+
+#[tokio::test]
 async fn a_visitor_cannot_act_as_an_agent() {
     let cluster = cluster().await;
     let tenant = cluster.tenant().await;

@@ -218,6 +218,11 @@ impl Row {
                 row.chatbot_id = Some(e.chatbot_id.to_string());
                 row.waited_ms = waited(e.waited_ms);
             }
+            Event::BlockLifted(e) => {
+                row.chatroom_id = Some(e.chatroom_id.to_string());
+                row.chatbot_id = Some(e.chatbot_id.to_string());
+                row.agent_id = Some(e.lifted_by.to_string());
+            }
             Event::MessageSent(e) => {
                 row.chatroom_id = Some(e.chatroom_id.to_string());
                 row.agent_id = (e.sender.kind == SenderKind::Agent).then_some(e.sender.id).flatten();

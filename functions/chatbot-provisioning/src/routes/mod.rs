@@ -1,5 +1,6 @@
 //! The chatbot-provisioning function's routes, one module per resource.
 
+pub mod blocks;
 pub mod chatbots;
 pub mod credentials;
 pub mod snippet;
@@ -20,16 +21,19 @@ use utoipa::OpenApi as _;
 
 use crate::{AppState, openapi::ApiDoc};
 
-/// Every chatbot route needs `chatbots:manage`: one layer checks it, before a handler reads the
-/// body, so a caller without it learns nothing about what a valid body would be.
+/// Every chatbot route needs `chatbots:manage`, every block route `chatrooms:moderate`: one layer
+/// per group checks it, before a handler reads the body, so a caller without it learns nothing
+/// about what a valid body would be.
 pub fn router(state: AppState) -> Router {
     let chatbot_routes = Router::new()
         .merge(chatbots::routes())
         .merge(credentials::routes())
         .merge(snippet::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_chatbots_manage));
+    let block_routes = blocks::routes().route_layer(middleware::from_fn_with_state(state.clone(), require_moderate));
     Router::new()
         .merge(chatbot_routes)
+        .merge(block_routes)
         .merge(shared::http::health_routes())
         .route("/openapi.json", get(|| async { shared::Json(ApiDoc::openapi()) }))
         .with_state(state)
@@ -39,6 +43,13 @@ pub fn router(state: AppState) -> Router {
 /// the verified agent.
 async fn require_chatbots_manage(agent: Agent, mut request: Request, next: Next) -> Result<Response, ApiError> {
     agent.require(Permission::ChatbotsManage)?;
+    request.extensions_mut().insert(agent);
+    Ok(next.run(request).await)
+}
+
+/// 401 without a valid access token, 403 without `chatrooms:moderate`.
+async fn require_moderate(agent: Agent, mut request: Request, next: Next) -> Result<Response, ApiError> {
+    agent.require(Permission::ChatroomsModerate)?;
     request.extensions_mut().insert(agent);
     Ok(next.run(request).await)
 }

@@ -4,6 +4,7 @@
 //! widget check is exercised as the socket-node calls it (`shared::auth::ChatbotAccess`).
 
 mod bad_input;
+mod blocks;
 mod cache;
 mod crud;
 mod identity;

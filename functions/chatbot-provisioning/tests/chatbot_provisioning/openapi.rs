@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::support::{anonymous, expect_status, spawn_app};
 
 /// The routes of docs/protocol.md's table.
-const ROUTES: [(&str, &str); 9] = [
+const ROUTES: [(&str, &str); 11] = [
     ("get", "/chatbots"),
     ("post", "/chatbots"),
     ("get", "/chatbots/{id}"),
@@ -17,6 +17,8 @@ const ROUTES: [(&str, &str); 9] = [
     ("post", "/chatbots/{id}/api-key/revoke"),
     ("post", "/chatbots/{id}/identity-secret/rotate"),
     ("get", "/chatbots/{id}/snippet"),
+    ("get", "/blocks"),
+    ("delete", "/blocks/{id}"),
 ];
 
 async fn document() -> Value {
@@ -76,6 +78,8 @@ async fn every_route_asks_for_a_bearer_token_and_says_what_it_answers() {
     assert!(responses("post", "/chatbots")["201"].is_object(), "POST /chatbots does not document its 201");
     assert!(responses("delete", "/chatbots/{id}")["204"].is_object(), "DELETE does not document its 204");
     assert!(responses("get", "/chatbots/{id}")["404"].is_object(), "GET does not document chatbot_not_found");
+    assert!(responses("delete", "/blocks/{id}")["404"].is_object(), "DELETE /blocks does not document block_not_found");
+    assert!(responses("get", "/blocks")["403"].is_object(), "GET /blocks does not document permission_denied");
     let rotate = responses("post", "/chatbots/{id}/api-key/rotate");
     assert!(rotate["200"].is_object() && rotate["422"].is_object(), "rotate: {rotate}");
 }

@@ -4,9 +4,9 @@ use std::{collections::HashMap, sync::Mutex};
 
 use async_trait::async_trait;
 
-use super::{BlockRepo, block_exists, matches};
+use super::{BlockRepo, block_exists, block_not_found, matches};
 use crate::{
-    domain::{Block, BlockId, ChatbotId, EmailAddress, TenantId},
+    domain::{Block, BlockCursor, BlockId, ChatbotId, EmailAddress, TenantId},
     repos::RepoError,
 };
 
@@ -34,5 +34,34 @@ impl BlockRepo for MemoryBlocks {
         ip: &str,
     ) -> Result<bool, RepoError> {
         Ok(self.rows.lock().unwrap().values().any(|b| matches(b, tenant, chatbot, email, ip)))
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        chatbot: Option<&ChatbotId>,
+        before: Option<&BlockCursor>,
+        limit: u32,
+    ) -> Result<Vec<Block>, RepoError> {
+        let mut rows: Vec<Block> = self
+            .rows
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|b| b.tenant_id == *tenant && chatbot.is_none_or(|c| b.chatbot_id == *c))
+            .filter(|b| before.is_none_or(|cursor| cursor.precedes(b)))
+            .cloned()
+            .collect();
+        rows.sort_by_key(|b| std::cmp::Reverse((b.created_at, b.id)));
+        rows.truncate(limit as usize);
+        Ok(rows)
+    }
+
+    async fn delete(&self, tenant: &TenantId, id: &BlockId) -> Result<Block, RepoError> {
+        let mut rows = self.rows.lock().unwrap();
+        if rows.get(id).is_none_or(|b| b.tenant_id != *tenant) {
+            return Err(block_not_found());
+        }
+        rows.remove(id).ok_or_else(block_not_found)
     }
 }

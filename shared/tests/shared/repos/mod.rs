@@ -63,6 +63,7 @@ async fn ensure_indexes_is_idempotent() {
         ("messages", "chatroom_client_msg_id_unique"),
         ("blocks", "tenant_chatbot_email"),
         ("blocks", "tenant_chatbot_ip"),
+        ("blocks", "tenant_created"),
     ];
     for (collection, index) in expected {
         let names = db.db.collection::<mongodb::bson::Document>(collection).list_index_names().await.unwrap();

@@ -3,6 +3,7 @@
 
 import type { ComponentChildren, FunctionComponent } from "preact";
 import { Agents } from "./pages/admin/agents";
+import { Blocks } from "./pages/admin/blocks";
 import { Chatbots } from "./pages/admin/chatbots";
 import { Roles } from "./pages/admin/roles";
 import { Settings } from "./pages/admin/settings";
@@ -37,6 +38,7 @@ export const PAGES: Page[] = [
   admin("/agents", t.agents, "users:manage", Agents),
   admin("/roles", t.roles, "roles:manage", Roles),
   admin("/chatbots", t.chatbots, "chatbots:manage", Chatbots),
+  admin("/blocks", t.blocks, "chatrooms:moderate", Blocks),
   admin("/settings", t.settings, "tenant:manage", Settings),
   {
     path: /^\/analytics$/,

@@ -39,6 +39,7 @@ export const strings = {
     agents: "Agents",
     roles: "Roles",
     chatbots: "Chatbots",
+    blocks: "Blocked visitors",
     settings: "Settings",
     analytics: "Analytics",
     who: (user: string, team: string) => `${user} · ${team}`,
@@ -295,6 +296,30 @@ export const strings = {
         `Delete ${name}? Its widget disappears from your sites, and this can't be undone.`,
     },
 
+    blocks: {
+      title: "Blocked visitors",
+      intro:
+        "Visitors an agent blocked can't start a conversation with that chatbot again, from the same email or the same address. Lift a block to let them back.",
+      list: "Blocked, newest first",
+      none: "Nobody is blocked.",
+      visitor: "Visitor",
+      address: "IP address",
+      chatbot: "Chatbot",
+      blockedBy: "Blocked by",
+      when: "When",
+      conversation: "The conversation",
+      noAddress: "unknown",
+      deletedChatbot: "a deleted chatbot",
+      formerAgent: "a former agent",
+      lift: "Lift",
+      liftNamed: (email: string) => `Lift the block on ${email}`,
+      liftQuestion: (email: string) =>
+        `Lift the block on ${email}? They, and anyone at the same address, can start conversations again.`,
+      liftYes: "Lift block",
+      lifted: (email: string) => `${email} can start conversations again.`,
+      showMore: "Show more",
+    },
+
     settings: {
       title: "Settings",
       intro: "How your team is named in the console and in the emails your visitors get.",
@@ -438,6 +463,8 @@ export const strings = {
       chatbot_not_found: "This chatbot no longer exists. Reload the page.",
       chatbot_changed: "Someone changed this chatbot at the same moment. Reload the page and try again.",
       too_many_origins: "A chatbot can allow at most 50 websites.",
+      block_not_found: "This block was already lifted. Reload the page.",
+      invalid_query: "Something went wrong on our side. Reload the page and try again.",
       grace_too_long: "The old key can keep working for 7 days at most.",
       route_not_found: "Parley doesn't know this request. Reload the page.",
       body_too_large: "That's too much to send at once. Shorten it and try again.",

@@ -287,7 +287,7 @@ test("an agent sees no admin page, and the API refuses their forged requests", a
 
   const nav = agent.getByRole("navigation", { name: "Console" });
   await expect(nav.getByRole("link", { name: "Inbox" })).toBeVisible();
-  for (const name of ["Agents", "Roles", "Chatbots", "Settings"])
+  for (const name of ["Agents", "Roles", "Chatbots", "Blocked visitors", "Settings"])
     await expect(nav.getByRole("link", { name })).toHaveCount(0);
 
   // Their own session, used by hand: every admin route answers 403 permission_denied.
@@ -305,6 +305,7 @@ test("an agent sees no admin page, and the API refuses their forged requests", a
       ["GET", "/api/tenant/roles"],
       ["PATCH", "/api/tenant/tenant", { name: "Taken" }],
       ["GET", "/api/chatbots/chatbots"],
+      ["GET", "/api/chatbots/blocks"],
     ];
     return Promise.all(
       calls.map(async ([method, url, body]) => {
@@ -323,6 +324,7 @@ test("an agent sees no admin page, and the API refuses their forged requests", a
     "GET /api/tenant/roles 403 permission_denied",
     "PATCH /api/tenant/tenant 403 permission_denied",
     "GET /api/chatbots/chatbots 403 permission_denied",
+    "GET /api/chatbots/blocks 403 permission_denied",
   ]);
 
   // Typing an admin page's address shows the refusal in words, nothing else.

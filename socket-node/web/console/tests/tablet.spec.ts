@@ -53,6 +53,7 @@ test("on a tablet the inbox, a conversation and the admin pages fit the screen",
     ["Agents", "console-tablet-agents"],
     ["Roles", "console-tablet-roles"],
     ["Chatbots", "console-tablet-chatbots"],
+    ["Blocked visitors", "console-tablet-blocks"],
     ["Settings", "console-tablet-settings"],
   ] as const) {
     await page.getByRole("navigation", { name: "Console" }).getByRole("link", { name: link }).click();
