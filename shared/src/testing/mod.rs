@@ -17,7 +17,11 @@
 //! - [`lambda`]: a stand-in for the Lambda Runtime API, to run a function binary as on Lambda;
 //! - [`mailbox`]: mail read back from the SMTP server (Mailpit) the harness runs, and private
 //!   SMTP servers to start late;
-//! - [`openapi`]: the committed OpenAPI documents the console is typed from, kept current.
+//! - [`openapi`]: the committed OpenAPI documents the console is typed from, kept current;
+//! - [`snapshot`]: everything a test's app could change (MongoDB, Redis, Kafka) read at once
+//!   ([`StateSnapshot`]), and what changed between two readings;
+//! - [`adversarial`]: every operation of an OpenAPI document attacked with hostile tokens,
+//!   another tenant's ids and operator injection, checking the answer and that nothing changed.
 
 use std::{future::Future, time::Duration};
 
@@ -25,6 +29,7 @@ use secrecy::{ExposeSecret, SecretString};
 use uuid::Uuid;
 
 pub mod accounts;
+pub mod adversarial;
 pub mod client;
 pub mod event_log;
 pub mod hostile_tokens;
@@ -32,6 +37,7 @@ pub mod lambda;
 pub mod mailbox;
 pub mod openapi;
 pub mod private_kafka;
+pub mod snapshot;
 
 pub use accounts::{ALL_PERMISSIONS, Account, Invitation, Tokens};
 pub use client::{
@@ -42,6 +48,7 @@ pub use event_log::{EVENT_TIMEOUT, EventLog};
 pub use hostile_tokens::{HostileToken, hostile_tokens};
 pub use mailbox::{Mail, Mailbox, PrivateMailpit};
 pub use private_kafka::PrivateKafka;
+pub use snapshot::{StateSnapshot, Watch};
 
 use crate::config::{ConfigError, Env, KafkaConfig, MongoConfig, RedisConfig};
 

@@ -1,6 +1,7 @@
 //! The analytics function's tests, on the real services `scripts/test` starts (FerretDB or
 //! MongoDB, Redis, Kafka); Tinybird, which cannot be reached, through a local stand-in.
 
+mod adversarial;
 mod openapi;
 mod reports;
 mod source;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 pub use shared::testing::{Api, anonymous, assert_error, bearer, eventually, expect_status, random_string};
 use shared::{
     auth::{AccessTokens, AuthConfig},
-    config::Env,
+    config::{Env, KafkaConfig},
     domain::{
         AssignedAgent, ChatbotId, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason, Message, Name,
         Permission, Sender, SenderKind, Tenant, TenantId, Timestamp, UserId, VisitorInfo,
@@ -22,8 +22,11 @@ pub struct TestApp {
     pub state: analytics::AppState,
     pub repos: Repos,
     pub db: Arc<TestDatabase>,
-    /// Kept for its key prefix's clean-up when the test ends.
-    _redis: Arc<TestRedis>,
+    pub redis: Arc<TestRedis>,
+    /// The test's Kafka brokers and topic prefix.
+    pub kafka: KafkaConfig,
+    /// `PARLEY_JWT_KEYS` as the app got it (`test-1:<secret>`).
+    pub jwt_keys: String,
     tokens: AccessTokens,
 }
 
@@ -31,12 +34,13 @@ pub struct TestApp {
 pub fn env(
     db: &TestDatabase,
     redis: &TestRedis,
+    kafka: &KafkaConfig,
     jwt_keys: &str,
     extra: &[(&'static str, String)],
 ) -> Vec<(&'static str, String)> {
     let mut vars = db.env();
     vars.extend(redis.env());
-    vars.extend(kafka_env(&kafka_config()));
+    vars.extend(kafka_env(kafka));
     vars.push(("PARLEY_JWT_KEYS", jwt_keys.to_owned()));
     vars.push(("PARLEY_REPORT_INTERVAL_SECS", "0".to_owned()));
     for (name, value) in extra {
@@ -57,12 +61,13 @@ pub async fn spawn_app_with(extra: &[(&'static str, String)]) -> TestApp {
     let db = Arc::new(TestDatabase::new().await);
     let redis = Arc::new(TestRedis::new().await);
     let jwt_keys = format!("test-1:{}", random_string(48));
-    let env = Env::from_pairs(env(&db, &redis, &jwt_keys, extra));
+    let kafka = kafka_config();
+    let env = Env::from_pairs(env(&db, &redis, &kafka, &jwt_keys, extra));
     let config = analytics::Config::from_env(&env).expect("a valid analytics config");
     let state = analytics::AppState::connect(&config).await.expect("the analytics function connects");
     let api = Api::new(shared::testing::serve(analytics::router(state.clone())).await);
     let tokens = AccessTokens::new(&AuthConfig::from_env(&env).expect("the keys"));
-    TestApp { api, repos: state.repos.clone(), state, db, _redis: redis, tokens }
+    TestApp { api, repos: state.repos.clone(), state, db, redis, kafka, jwt_keys, tokens }
 }
 
 impl TestApp {

@@ -3,6 +3,7 @@
 //! database, Redis prefix and Kafka topics, and talks to them over HTTP as a user would; the
 //! widget check is exercised as the socket-node calls it (`shared::auth::ChatbotAccess`).
 
+mod adversarial;
 mod bad_input;
 mod blocks;
 mod cache;

@@ -2,6 +2,7 @@
 //! Every test spawns its own app (`support::spawn_app`) on its own database, Redis prefix and
 //! Kafka topics, and talks to it over HTTP as a user would.
 
+mod adversarial;
 mod auth;
 mod bad_input;
 mod health;

@@ -32,7 +32,7 @@ pub const KID: &str = "test-1";
 pub struct TestApp {
     pub api: Api,
     pub db: Arc<TestDatabase>,
-    redis: Arc<TestRedis>,
+    pub redis: Arc<TestRedis>,
     pub kafka: KafkaConfig,
     pub events: Arc<EventLog>,
     /// The secret of the signing key `KID` (so tests can craft tokens the app should accept).
