@@ -1,9 +1,10 @@
 //! The socket-node as an attacker meets it: forged and time-shifted tokens, positions beyond
 //! what a chatroom holds, floods of every frame kind, and frames that break the WebSocket
-//! protocol. Each case checks the documented answer and that nothing a user would see changed.
+//! protocol. Each case checks the documented answer, and the refused ones that nothing changed
+//! in MongoDB, Redis or Kafka ([`Watch`]).
 
 use serde_json::{Value, json};
-use shared::testing::hostile_tokens;
+use shared::testing::{hostile_tokens, snapshot::Watch};
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::TcpStream,
@@ -17,37 +18,20 @@ fn key(cluster: &Cluster) -> (String, String) {
     (kid.to_owned(), secret.to_owned())
 }
 
-/// The chatroom's document and every message of it, once the document's `lastSeq` (written
-/// behind the messages) has caught up with `last_seq`.
-async fn settled(cluster: &Cluster, chatroom_id: &str, last_seq: u64) -> (Value, Vec<Value>) {
-    eventually(WAIT, "the chatroom's lastSeq to catch up", || async {
-        let state = stored(cluster, chatroom_id).await;
-        (state.0["lastSeq"].as_u64() == Some(last_seq)).then_some(state)
-    })
-    .await
+fn watch(cluster: &Cluster) -> Watch {
+    Watch::new(&cluster.db.db, &cluster.redis.redis, &cluster.kafka)
 }
 
-/// Every message of the chatroom and the chatroom's document, as MongoDB holds them.
-async fn stored(cluster: &Cluster, chatroom_id: &str) -> (Value, Vec<Value>) {
-    use futures::TryStreamExt as _;
-    let db = &cluster.db.db;
-    let room: Value = db
-        .collection::<bson::Document>("chatrooms")
-        .find_one(bson::doc! {"_id": chatroom_id})
-        .await
-        .expect("the chatroom is read")
-        .map(|d| serde_json::to_value(d).expect("JSON"))
-        .expect("the chatroom exists");
-    let messages: Vec<bson::Document> = db
-        .collection("messages")
-        .find(bson::doc! {"chatroomId": chatroom_id})
-        .sort(bson::doc! {"seq": 1})
-        .await
-        .expect("the messages are read")
-        .try_collect()
-        .await
-        .expect("the messages are read");
-    (room, messages.into_iter().map(|m| serde_json::to_value(m).expect("JSON")).collect())
+/// Waits until the chatroom document's `lastSeq` (written behind the messages) has caught up with
+/// `last_seq`, so a snapshot taken next does not see it move.
+async fn settled(cluster: &Cluster, chatroom_id: &str, last_seq: u64) {
+    let chatrooms = cluster.db.db.collection::<bson::Document>("chatrooms");
+    eventually(WAIT, "the chatroom's lastSeq to catch up", || async {
+        let room = chatrooms.find_one(bson::doc! {"_id": chatroom_id}).await.expect("the chatroom is read");
+        let stored = room.and_then(|r| r.get("lastSeq").and_then(bson::Bson::as_i64));
+        (stored == Some(last_seq as i64)).then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -58,7 +42,9 @@ async fn forged_and_time_shifted_tokens_are_refused_4401_and_change_nothing() {
     let room = session.chatroom_id.as_str();
     let last = visitor.say_acked(room, "before the forgeries").await;
     agent.message("before the forgeries").await;
-    let before = settled(&cluster, room, last).await;
+    settled(&cluster, room, last).await;
+    let watch = watch(&cluster);
+    let before = watch.snapshot().await;
 
     let (kid, secret) = key(&cluster);
     let mut cases = hostile_tokens(&session.token, &kid, &secret);
@@ -79,7 +65,7 @@ async fn forged_and_time_shifted_tokens_are_refused_4401_and_change_nothing() {
     again.send(json!({"type": "auth", "token": issued_late.token})).await;
     assert_eq!(again.error().await["code"], "token_invalid");
     assert_eq!(again.closed().await.code, 4401);
-    assert_eq!(stored(&cluster, room).await, before, "nothing stored or changed");
+    before.assert_unchanged(&watch.snapshot().await, "hostile tokens on the socket-node");
 }
 
 #[tokio::test]
@@ -90,7 +76,9 @@ async fn positions_beyond_the_chatroom_are_refused_and_no_later_message_is_skipp
     let room = session.chatroom_id.as_str();
     let last = visitor.say_acked(room, "where are we").await;
     agent.message("where are we").await;
-    let before = settled(&cluster, room, last).await;
+    settled(&cluster, room, last).await;
+    let watch = watch(&cluster);
+    let before = watch.snapshot().await;
 
     for (frame, field) in [
         (json!({"type": "resume", "chatroomId": room, "afterSeq": last + 100}), "afterSeq"),
@@ -103,7 +91,7 @@ async fn positions_beyond_the_chatroom_are_refused_and_no_later_message_is_skipp
         assert_eq!((refused["code"].as_str(), refused["chatroomId"].as_str()), (Some("seq_out_of_range"), Some(room)));
         assert!(refused["message"].as_str().unwrap().contains(field), "{refused}");
     }
-    assert_eq!(stored(&cluster, room).await, before, "no read mark moved, nothing stored");
+    before.assert_unchanged(&watch.snapshot().await, "positions beyond the chatroom");
 
     // The refused resume did not count seqs the chatroom had not reached as given: the agent's
     // next messages all reach the visitor, once each.

@@ -57,6 +57,8 @@ pub struct Cluster {
     pub tenants_topic: Arc<EventLog>,
     pub chatrooms_topic: Arc<EventLog>,
     pub messages_topic: Arc<EventLog>,
+    /// Where the nodes' events go (the test's own topics).
+    pub kafka: KafkaConfig,
     pub jwt_keys: String,
     /// The variables the nodes were started with (to start another like them).
     pub env: Vec<(&'static str, String)>,
@@ -120,6 +122,7 @@ pub async fn cluster_on(kafka: KafkaConfig, extra: &[(&'static str, &str)]) -> C
         tenants_topic: Arc::new(tenants_topic),
         chatrooms_topic: Arc::new(chatrooms_topic),
         messages_topic: Arc::new(messages_topic),
+        kafka,
         jwt_keys,
         env: vars,
     }
