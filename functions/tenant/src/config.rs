@@ -42,6 +42,12 @@ pub struct Policy {
     pub refresh_ttl: Duration,
     /// How long a password-reset token works.
     pub reset_ttl: Duration,
+    /// `PARLEY_PASSWORD_RESET_ANSWER_MS` (default 250, at most 10000): a password-reset request
+    /// answers this long after it arrived, for a registered address (which stores a token and
+    /// publishes an event) as for an unknown one (which does neither), so the answer's time tells
+    /// nothing. Keep it above what the registered path takes; a request that takes longer is
+    /// answered at once and logged as a warning.
+    pub reset_answer: Duration,
     /// How long an invitation's set-password token works.
     pub invitation_ttl: Duration,
     /// `PARLEY_LOGIN_LIMIT_PER_IP` (default 50) attempts per client address per window.
@@ -56,6 +62,7 @@ impl Default for Policy {
         Self {
             refresh_ttl: Duration::from_secs(30 * 24 * 3600),
             reset_ttl: Duration::from_secs(30 * 60),
+            reset_answer: Duration::from_millis(250),
             invitation_ttl: Duration::from_secs(7 * 24 * 3600),
             login_per_ip: 50,
             login_per_email: 10,
@@ -73,8 +80,16 @@ impl Policy {
         let days = at_least_one("PARLEY_REFRESH_TOKEN_TTL_DAYS", env.or("PARLEY_REFRESH_TOKEN_TTL_DAYS", 30)?)?;
         let per_ip = at_least_one("PARLEY_LOGIN_LIMIT_PER_IP", env.or("PARLEY_LOGIN_LIMIT_PER_IP", 50)?)?;
         let per_email = at_least_one("PARLEY_LOGIN_LIMIT_PER_EMAIL", env.or("PARLEY_LOGIN_LIMIT_PER_EMAIL", 10)?)?;
+        let reset_answer_ms: u64 = env.or("PARLEY_PASSWORD_RESET_ANSWER_MS", 250)?;
+        if !(1..=10_000).contains(&reset_answer_ms) {
+            return Err(ConfigError {
+                var: "PARLEY_PASSWORD_RESET_ANSWER_MS".into(),
+                reason: format!("expected 1 to 10000 milliseconds (got {reset_answer_ms})"),
+            });
+        }
         Ok(Self {
             refresh_ttl: Duration::from_secs(days * 24 * 3600),
+            reset_answer: Duration::from_millis(reset_answer_ms),
             login_per_ip: u32::try_from(per_ip).unwrap_or(u32::MAX),
             login_per_email: u32::try_from(per_email).unwrap_or(u32::MAX),
             ..defaults
@@ -128,6 +143,17 @@ mod tests {
         assert_eq!(AuthCookie::from_env(&Env::default()).unwrap(), AuthCookie::default());
         let env = Env::from_pairs([("PARLEY_AUTH_COOKIE_PATH", "/auth"), ("PARLEY_AUTH_COOKIE_SECURE", "false")]);
         assert_eq!(AuthCookie::from_env(&env).unwrap(), AuthCookie { path: "/auth".into(), secure: false });
+    }
+
+    #[test]
+    fn a_reset_answer_time_outside_1_to_10000_ms_names_its_variable() {
+        assert_eq!(Policy::from_env(&Env::default()).unwrap().reset_answer, Duration::from_millis(250));
+        let env = Env::from_pairs([("PARLEY_PASSWORD_RESET_ANSWER_MS", "80")]);
+        assert_eq!(Policy::from_env(&env).unwrap().reset_answer, Duration::from_millis(80));
+        for value in ["0", "10001", "fast"] {
+            let err = Policy::from_env(&Env::from_pairs([("PARLEY_PASSWORD_RESET_ANSWER_MS", value)])).unwrap_err();
+            assert_eq!(err.var, "PARLEY_PASSWORD_RESET_ANSWER_MS", "{err}");
+        }
     }
 
     #[test]

@@ -2,9 +2,7 @@
 //!
 //! Hashing is deliberately slow (argon2's default cost: 19 MiB, 2 passes), so it runs on the
 //! blocking pool, never on the async workers. Login with an unknown email verifies against a
-//! dummy hash, so a wrong address takes as long as a wrong password.
-
-use std::sync::LazyLock;
+//! dummy hash of the same cost, so a wrong address takes as long as a wrong password.
 
 use argon2::{
     Argon2,
@@ -58,20 +56,24 @@ pub async fn hash(password: &Submitted) -> Result<String, ApiError> {
     .map_err(|e| ApiError::internal(anyhow::anyhow!("argon2: {e}")))
 }
 
+/// What [`verify`] checks a password against when there is no stored hash: an argon2id hash with
+/// the parameters [`hash`] uses (a unit test keeps them alike), of a password nobody has. A
+/// constant, so that no request pays for making it: made on first use, it cost the first
+/// unknown address a process saw a second hash, which told it apart.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$JRV91FNm2ogHKdY08yhy1A$7tl9rSVEFjmfLdSfrJ8aq/wwJpM58jj6lfCPfp5k4d8";
+
 /// Whether `password` matches `stored` (an argon2 PHC string). `None` (an unknown user, or one
-/// who has not set a password) is checked against a dummy hash and never matches.
+/// who has not set a password) is checked against a dummy hash of the same cost and never
+/// matches.
 pub async fn verify(password: &Submitted, stored: Option<&str>) -> bool {
-    static DUMMY: LazyLock<String> = LazyLock::new(|| {
-        let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(b"not anybody's password", &salt).map(|h| h.to_string()).unwrap_or_default()
-    });
     if password.0.chars().count() > Submitted::MAX_CHARS {
         return false;
     }
     let (password, known, stored) = (password.0.clone(), stored.is_some(), stored.map(str::to_owned));
     tokio::task::spawn_blocking(move || {
-        let stored = stored.unwrap_or_else(|| DUMMY.clone());
-        let Ok(parsed) = PasswordHash::new(&stored) else { return false };
+        let stored = stored.as_deref().unwrap_or(DUMMY_HASH);
+        let Ok(parsed) = PasswordHash::new(stored) else { return false };
         Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && known
     })
     .await
@@ -104,5 +106,14 @@ mod tests {
         assert!(verify(&password, Some(&stored)).await);
         assert!(!verify(&submitted("wrong horse battery"), Some(&stored)).await);
         assert!(!verify(&password, None).await);
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_costs_what_a_real_one_costs() {
+        let real = hash(&submitted("correct horse battery")).await.unwrap();
+        let (real, dummy) = (PasswordHash::new(&real).unwrap(), PasswordHash::new(DUMMY_HASH).unwrap());
+        assert_eq!((dummy.algorithm, dummy.version, &dummy.params), (real.algorithm, real.version, &real.params));
+        assert_eq!(dummy.salt.map(|s| s.len()), real.salt.map(|s| s.len()));
+        assert_eq!(dummy.hash.map(|h| h.len()), real.hash.map(|h| h.len()));
     }
 }

@@ -15,5 +15,6 @@ mod signup;
 mod startup;
 mod support;
 mod tenant_profile;
+mod timing;
 mod tokens;
 mod users;
