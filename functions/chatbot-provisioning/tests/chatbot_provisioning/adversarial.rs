@@ -10,9 +10,13 @@ use shared::testing::{
     adversarial::{Adversary, Ids, operations},
 };
 
-use crate::support::{Account, TestApp, admin, create_chatbot, spawn_app};
+use crate::{
+    blocks::block,
+    support::{Account, TestApp, admin, create_chatbot, spawn_app},
+};
 
-/// Tenant A (whose admin attacks) and tenant B (whose chatbot is attacked), a chatbot each.
+/// Tenant A (whose admin attacks) and tenant B (whose chatbot and block are attacked), a chatbot
+/// and a block of a visitor each (stored as the socket-node stores them: no route makes one).
 struct Fixture {
     app: TestApp,
     watch: Watch,
@@ -24,11 +28,11 @@ async fn fixture() -> Fixture {
     let app = spawn_app().await;
     let (a, b) = (admin(&app).await, admin(&app).await);
     let (a_chatbot, b_chatbot) = (create_chatbot(&app, &a).await, create_chatbot(&app, &b).await);
-    let ids = Ids::new("functions/chatbot-provisioning/tests/chatbot_provisioning/adversarial.rs").with(
-        "chatbots/{id}",
-        a_chatbot.id,
-        b_chatbot.id,
-    );
+    let a_block = block(&app, &a, &a_chatbot.id, "mallory@example.net", &a.user_id, 0).await;
+    let b_block = block(&app, &b, &b_chatbot.id, "mallory@example.net", &b.user_id, 0).await;
+    let ids = Ids::new("functions/chatbot-provisioning/tests/chatbot_provisioning/adversarial.rs")
+        .with("chatbots/{id}", a_chatbot.id, b_chatbot.id)
+        .with("blocks/{id}", a_block.id.to_string(), b_block.id.to_string());
     app.events.caught_up().await;
     let watch = Watch::new(&app.db.db, &app.redis.redis, &app.kafka);
     Fixture { app, watch, a, ids }
@@ -63,7 +67,7 @@ async fn hostile_tokens_are_refused_on_every_route_and_change_nothing() {
 async fn another_tenant_s_chatbot_answers_the_documented_404_on_every_route_and_changes_nothing() {
     let fixture = fixture().await;
     let covered = fixture.adversary().cross_tenant_ids().await;
-    assert!(covered >= 7, "only {covered} operations take an id in the chatbots document");
+    assert!(covered >= 8, "only {covered} operations take an id in the chatbots document");
 }
 
 #[tokio::test]

@@ -16,7 +16,7 @@ use shared::{
 use crate::support::*;
 
 /// Stores a block of `chatbot` by `by` (a user id), made `ago_ms` milliseconds before now.
-async fn block(app: &TestApp, tenant: &Account, chatbot: &str, email: &str, by: &str, ago_ms: i64) -> Block {
+pub async fn block(app: &TestApp, tenant: &Account, chatbot: &str, email: &str, by: &str, ago_ms: i64) -> Block {
     let at = Timestamp::from_unix_millis(Timestamp::now().unix_millis() - ago_ms);
     let email: EmailAddress = email.parse().unwrap();
     let block = Block::new(
