@@ -342,7 +342,20 @@ pub struct Sent {
     pub fresh: bool,
 }
 
-/// Validates, numbers, stores and delivers a chat message; the returned message is what the
+/// `text` without control characters, but for line breaks and tabs in a chat message
+/// (`keep_lines`). They show nothing to a reader, and MongoDB wire-protocol servers on
+/// PostgreSQL (FerretDB) cannot store a NUL at all: left in, such a character would make the
+/// write fail.
+pub fn without_controls(text: String, keep_lines: bool) -> String {
+    let unwanted = |c: char| c.is_control() && !(keep_lines && matches!(c, '\n' | '\t'));
+    if !text.contains(unwanted) {
+        return text;
+    }
+    text.chars().filter(|&c| !unwanted(c)).collect()
+}
+
+/// Validates, numbers, stores and delivers a chat message (control characters other than line
+/// breaks and tabs are dropped first); the returned message is what the
 /// sender's ack names. A `clientMsgId` already stored in the chatroom returns that message and
 /// stores nothing.
 pub async fn send(
@@ -359,6 +372,7 @@ pub async fn send(
             format!("a message holds at most {} bytes", state.limits.message_bytes),
         ));
     }
+    let text = without_controls(text, true);
     if text.trim().is_empty() {
         return Err(ChatError::new(Code::MessageEmpty, "the message is empty"));
     }

@@ -41,7 +41,8 @@ pub struct NewSession {
     visitor: BrowserInfo,
 }
 
-/// What the widget reads from the browser. All optional; long values are cut.
+/// What the widget reads from the browser. All optional; long values are cut, control
+/// characters dropped.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BrowserInfo {
@@ -116,7 +117,9 @@ async fn limit(state: &AppState, key: &str, limit: Limit) -> Result<(), ApiError
     }
 }
 
-fn cut(mut text: String) -> String {
+/// A browser value as stored: without control characters, at most [`MAX_INFO_CHARS`].
+fn cut(text: String) -> String {
+    let mut text = chat::without_controls(text, false);
     if let Some((at, _)) = text.char_indices().nth(MAX_INFO_CHARS) {
         text.truncate(at);
     }

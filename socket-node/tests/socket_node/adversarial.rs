@@ -317,3 +317,126 @@ async fn frames_that_break_the_websocket_protocol_close_with_rfc_6455_codes() {
     let (mut visitor, _) = Client::authenticated(cluster.node(0), &session.token).await;
     visitor.say_acked(&session.chatroom_id, "still served").await;
 }
+
+/// `body` with `value` at the dotted `field` (`visitor.pageUrl`).
+fn with_field(body: &Value, field: &str, value: Value) -> Value {
+    let mut body = body.clone();
+    let mut slot = &mut body;
+    for step in field.split('.') {
+        slot = &mut slot[step];
+    }
+    *slot = value;
+    body
+}
+
+#[tokio::test]
+async fn operators_in_every_field_of_the_public_routes_are_refused_or_stored_as_plain_text() {
+    let cluster = cluster_with(&[("PARLEY_SESSIONS_PER_IP_PER_MINUTE", "100000")]).await;
+    let tenant = cluster.tenant().await;
+    let watch = watch(&cluster);
+    let chatrooms = cluster.db.db.collection::<bson::Document>("chatrooms");
+    let known = ["invalid_body", "malformed_json", "body_too_large", "api_key_invalid", "identity_invalid"];
+    let session = session_body(&tenant, "Ada Visitor", "ada@example.net");
+    let fields = [
+        "tenantId",
+        "apiKey",
+        "name",
+        "email",
+        "identitySignature",
+        "visitor.language",
+        "visitor.pageUrl",
+        "visitor.referrer",
+        "visitor.timezone",
+    ];
+    // First every case once: a refusal must carry a documented code, an acceptance must have
+    // stored the text as sent.
+    let (mut accepted, mut refused) = (Vec::new(), Vec::new());
+    for field in fields {
+        for injection in shared::testing::adversarial::injections() {
+            let case = format!("{} in {field}", injection.what);
+            let body = with_field(&session, field, injection.value.clone());
+            let response = post_session(cluster.node(0), &random_ip(), &body).await;
+            let status = response.status().as_u16();
+            let answer: Value = response.json().await.expect("a JSON answer");
+            if status == 201 {
+                // Taken as text: the chatroom holds what was sent (browser values without
+                // control characters and cut at 1,024 characters, as documented).
+                let sent = injection.value.as_str().unwrap_or_else(|| panic!("{case}: a non-string was accepted"));
+                let id = answer["chatroomId"].as_str().expect("a chatroom id").to_owned();
+                let room = chatrooms.find_one(bson::doc! {"_id": &id}).await.unwrap().expect("the chatroom");
+                let value = match field.split_once('.') {
+                    None => room.get_str(field).ok(),
+                    Some((outer, inner)) => room.get_document(outer).ok().and_then(|d| d.get_str(inner).ok()),
+                };
+                let expected: String = sent.chars().filter(|c| !c.is_control()).take(1024).collect();
+                assert_eq!(value, Some(expected.as_str()), "{case}: stored as sent");
+                accepted.push(id);
+                continue;
+            }
+            assert!((400..500).contains(&status), "{case}: answered {status} {answer}");
+            let code = answer["code"].as_str().unwrap_or_default().to_owned();
+            assert!(known.contains(&code.as_str()) && answer["message"].is_string(), "{case}: {status} {answer}");
+            refused.push((case, body, code));
+        }
+    }
+    assert!(!accepted.is_empty(), "some plain strings (\"$ne\", \"a.b\") are valid names or page addresses");
+    assert!(refused.len() > 20, "only {} injections were refused", refused.len());
+
+    // Then, once the accepted chatrooms' documents have caught up with their greetings (written
+    // behind), each refused case again: it changes nothing in MongoDB, Redis or Kafka.
+    for id in &accepted {
+        settled(&cluster, id, 1).await;
+    }
+    for (case, body, code) in refused {
+        let before = watch.snapshot().await;
+        let response = post_session(cluster.node(0), &random_ip(), &body).await;
+        let answer: Value = response.json().await.expect("a JSON answer");
+        assert_eq!(answer["code"], code.as_str(), "{case}: the same answer the second time");
+        before.assert_unchanged(&watch.snapshot().await, &case);
+    }
+
+    for field in ["tenantId", "apiKey"] {
+        for injection in shared::testing::adversarial::injections() {
+            let body = with_field(
+                &json!({"tenantId": tenant.admin.tenant_id, "apiKey": tenant.api_key}),
+                field,
+                injection.value.clone(),
+            );
+            let answer = cluster
+                .node(0)
+                .api
+                .request(reqwest::Method::POST, "/v1/widget/config", from_ip(&random_ip()))
+                .header("origin", ORIGIN)
+                .json(&body)
+                .send()
+                .await
+                .expect("the socket-node answers");
+            let status = answer.status().as_u16();
+            let answer: Value = answer.json().await.expect("a JSON answer");
+            assert!(
+                (400..500).contains(&status),
+                "{} in {field} of the widget config: {status} {answer}",
+                injection.what
+            );
+            assert!(
+                known.contains(&answer["code"].as_str().unwrap_or_default()),
+                "{} in {field}: {answer}",
+                injection.what
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn control_characters_in_a_message_are_dropped_and_a_message_of_nothing_else_is_empty() {
+    let cluster = cluster().await;
+    let tenant = cluster.tenant().await;
+    let (mut visitor, mut agent, session) = chatting(&cluster, &tenant).await;
+    let room = session.chatroom_id.as_str();
+    // A NUL would make a FerretDB write fail; a bell or an escape shows nothing to the agent.
+    let seq = visitor.say_acked(room, "nul\u{0}byte\u{7}\u{1b}[31m\nline two\tend").await;
+    let shown = agent.next_where("message", |f| f["seq"].as_u64() == Some(seq)).await;
+    assert_eq!(shown["message"], "nulbyte[31m\nline two\tend");
+    visitor.say(room, "\u{0}\u{1}\u{7f}").await;
+    assert_eq!(visitor.error().await["code"], "message_empty");
+}
