@@ -5,7 +5,7 @@
 //! function-URL events); otherwise it listens on a TCP address and shuts down gracefully on
 //! SIGTERM or Ctrl-C.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, time::Duration};
 
 use axum::{Router, http::HeaderName, routing::get, serve::ListenerExt as _};
 use tower_http::{
@@ -13,7 +13,7 @@ use tower_http::{
     trace::TraceLayer,
 };
 
-use crate::{Json, discovery::Announcer, error::not_found};
+use crate::{ApiError, Json, discovery::Announcer, error::not_found};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -51,6 +51,57 @@ pub fn percent_encode(value: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// A request's query string, read strictly: percent-decoded, each parameter at most once, and
+/// only the parameters the route takes. Anything else is 400 `invalid_query` naming it, so a
+/// misspelt parameter is not silently ignored, and neither is `from[$ne]=` (how qs-style parsers
+/// build operator objects): a route never answers as if it had not been sent.
+#[derive(Debug, Default)]
+pub struct QueryParams(HashMap<String, String>);
+
+impl QueryParams {
+    pub fn parse(raw: Option<&str>, known: &[&str]) -> Result<Self, ApiError> {
+        let invalid = |message: String| ApiError::bad_request("invalid_query", message);
+        let mut params = HashMap::new();
+        for pair in raw.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let undecodable = || invalid("the query is not valid percent-encoded UTF-8".to_owned());
+            let (key, value) =
+                (percent_decode(key).ok_or_else(undecodable)?, percent_decode(value).ok_or_else(undecodable)?);
+            if !known.contains(&key.as_str()) {
+                let taken = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+                let shown: String = key.chars().take(40).collect();
+                return Err(invalid(format!("unknown query parameter `{shown}` (this route takes {taken})")));
+            }
+            if params.insert(key.clone(), value).is_some() {
+                return Err(invalid(format!("the query parameter `{key}` is given twice")));
+            }
+        }
+        Ok(Self(params))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// `%XX` and `+` (a space) decoded; `None` when a `%` is not followed by two hex digits or the
+/// result is not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut rest = text.bytes();
+    while let Some(b) = rest.next() {
+        bytes.push(match b {
+            b'%' => {
+                let hex = [rest.next()?, rest.next()?];
+                u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?
+            }
+            b'+' => b' ',
+            b => b,
+        });
+    }
+    String::from_utf8(bytes).ok()
 }
 
 /// Binds `addr`; the error names the address (`cannot listen on 127.0.0.1:8080: Address in use`).
@@ -138,9 +189,24 @@ pub async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn only_unreserved_bytes_stay_as_they_are() {
-        assert_eq!(super::percent_encode("pwt_a.b.c-d_e~f"), "pwt_a.b.c-d_e~f");
-        assert_eq!(super::percent_encode("a b&c#d/é"), "a%20b%26c%23d%2F%C3%A9");
+        assert_eq!(percent_encode("pwt_a.b.c-d_e~f"), "pwt_a.b.c-d_e~f");
+        assert_eq!(percent_encode("a b&c#d/é"), "a%20b%26c%23d%2F%C3%A9");
+        assert_eq!(percent_decode(&percent_encode("a b&c#d/é")).as_deref(), Some("a b&c#d/é"));
+    }
+
+    #[test]
+    fn a_query_holds_only_the_parameters_a_route_takes_once_each() {
+        let known = ["from", "to"];
+        let query = QueryParams::parse(Some("from=2026-01-01&to=2026%2D01%2D31"), &known).unwrap();
+        assert_eq!((query.get("from"), query.get("to")), (Some("2026-01-01"), Some("2026-01-31")));
+        assert_eq!(QueryParams::parse(None, &known).unwrap().get("from"), None);
+        for bad in ["from[$ne]=null", "form=2026-01-01", "from=a&from=b", "from=%zz", "from=%ff", "%24where=1"] {
+            let err = QueryParams::parse(Some(bad), &known).unwrap_err();
+            assert_eq!(err.code, "invalid_query", "{bad}");
+        }
     }
 }

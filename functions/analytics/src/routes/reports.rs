@@ -20,6 +20,7 @@ use shared::{
     ApiError, Json,
     auth::Agent,
     domain::{ChatbotId, Chatroom, ChatroomId, ChatroomStatus, CloseReason, Timestamp, UserId},
+    http::QueryParams,
 };
 use time::Date;
 use utoipa::{IntoParams, ToSchema};
@@ -50,9 +51,10 @@ pub enum Format {
     Csv,
 }
 
-/// The query every report route takes, as written.
-#[derive(Debug, Default, IntoParams)]
+/// The query every report route takes, as the OpenAPI document shows it ([`QueryParams`] reads it).
+#[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
+#[allow(dead_code, reason = "only described: QueryParams reads the query")]
 pub struct ReportQuery {
     /// The first day, `YYYY-MM-DD` (UTC, included); 29 days before `to` when absent.
     #[param(format = Date)]
@@ -65,24 +67,6 @@ pub struct ReportQuery {
     format: Option<String>,
 }
 
-impl ReportQuery {
-    /// The last value of each parameter; others are ignored.
-    fn read(query: Option<&str>) -> Self {
-        let mut read = Self::default();
-        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let slot = match key {
-                "from" => &mut read.from,
-                "to" => &mut read.to,
-                "format" => &mut read.format,
-                _ => continue,
-            };
-            *slot = Some(value.to_owned());
-        }
-        read
-    }
-}
-
 /// A request's range and format.
 struct Range {
     from: Date,
@@ -92,14 +76,14 @@ struct Range {
 
 impl Range {
     fn parse(query: Option<String>) -> Result<Self, ApiError> {
-        let query = ReportQuery::read(query.as_deref());
-        let format = match query.format.as_deref() {
+        let query = QueryParams::parse(query.as_deref(), &["from", "to", "format"])?;
+        let format = match query.get("format") {
             None | Some("json") => Format::Json,
             Some("csv") => Format::Csv,
             Some(_) => return Err(ApiError::bad_request("invalid_format", "format is json or csv")),
         };
-        let to = query.to.as_deref().map(|v| day(v, "to")).transpose()?.unwrap_or_else(today);
-        let from = query.from.as_deref().map(|v| day(v, "from")).transpose()?;
+        let to = query.get("to").map(|v| day(v, "to")).transpose()?.unwrap_or_else(today);
+        let from = query.get("from").map(|v| day(v, "from")).transpose()?;
         let from = from.unwrap_or_else(|| to - time::Duration::days(29));
         if from > to {
             return Err(ApiError::bad_request("invalid_range", "from is after to"));
@@ -155,7 +139,7 @@ pub struct DailyReports {
     responses((status = 200, description = "The reports (format=csv: a download, one row per day)",
             content((DailyReports = "application/json"), (String = "text/csv")),
             headers(("Content-Disposition" = String, description = "format=csv: attachment; filename=parley-reports-<from>-to-<to>.csv"))),
-        (status = 400, description = "invalid_date, invalid_range, invalid_format"),
+        (status = 400, description = "invalid_date, invalid_range, invalid_format, invalid_query"),
         (status = 401, description = "missing_token, invalid_token, token_expired"),
         (status = 403, description = "permission_denied (analytics:view)"),
         (status = 503, description = "analytics_unavailable (local-dev in memory mode), service_unavailable")))]
@@ -250,7 +234,7 @@ pub struct AgentReports {
     responses((status = 200, description = "The agents' days (format=csv: a download)",
             content((AgentReports = "application/json"), (String = "text/csv")),
             headers(("Content-Disposition" = String, description = "format=csv: attachment; filename=parley-agents-<from>-to-<to>.csv"))),
-        (status = 400, description = "invalid_date, invalid_range, invalid_format"),
+        (status = 400, description = "invalid_date, invalid_range, invalid_format, invalid_query"),
         (status = 401, description = "missing_token, invalid_token, token_expired"),
         (status = 403, description = "permission_denied (analytics:view)"),
         (status = 503, description = "analytics_unavailable (local-dev in memory mode), service_unavailable")))]
@@ -361,7 +345,7 @@ impl From<&Chatroom> for ChatroomRow {
     responses((status = 200, description = "The chatrooms (format=csv: a download)",
             content((ChatroomReports = "application/json"), (String = "text/csv")),
             headers(("Content-Disposition" = String, description = "format=csv: attachment; filename=parley-chatrooms-<from>-to-<to>.csv"))),
-        (status = 400, description = "invalid_date, invalid_range, invalid_format"),
+        (status = 400, description = "invalid_date, invalid_range, invalid_format, invalid_query"),
         (status = 401, description = "missing_token, invalid_token, token_expired"),
         (status = 403, description = "permission_denied (analytics:view)"),
         (status = 422, description = "too_many_rows: more than 10,000 chatrooms, ask for a shorter range"),

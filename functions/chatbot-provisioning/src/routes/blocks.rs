@@ -21,6 +21,7 @@ use shared::{
     auth::Agent,
     domain::{Block, BlockCursor, BlockId, ChatbotId, TenantId, UserId},
     events::{BlockLifted, Event},
+    http::QueryParams,
 };
 use utoipa::IntoParams;
 
@@ -37,9 +38,10 @@ pub fn routes() -> Router<AppState> {
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 100;
 
-/// The query of `GET /blocks`, as written.
-#[derive(Debug, Default, IntoParams)]
+/// The query of `GET /blocks`, as the OpenAPI document shows it ([`QueryParams`] reads it).
+#[derive(IntoParams)]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
+#[allow(dead_code, reason = "only described: QueryParams reads the query")]
 pub struct BlockQuery {
     /// Only the blocks of this chatbot.
     #[param(format = "uuid")]
@@ -51,25 +53,6 @@ pub struct BlockQuery {
     limit: Option<String>,
 }
 
-impl BlockQuery {
-    /// The last value of each parameter; others are ignored. (Every value this route takes is
-    /// digits, hex, `-` and `_`: nothing to percent-decode.)
-    fn read(query: Option<&str>) -> Self {
-        let mut read = Self::default();
-        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let slot = match key {
-                "chatbotId" => &mut read.chatbot_id,
-                "before" => &mut read.before,
-                "limit" => &mut read.limit,
-                _ => continue,
-            };
-            *slot = Some(value.to_owned());
-        }
-        read
-    }
-}
-
 /// What a request asks for, parsed.
 struct Page {
     chatbot: Option<ChatbotId>,
@@ -79,13 +62,16 @@ struct Page {
 
 impl Page {
     fn parse(query: Option<String>) -> Result<Self, ApiError> {
-        let query = BlockQuery::read(query.as_deref());
+        let query = QueryParams::parse(query.as_deref(), &["chatbotId", "before", "limit"])?;
         let invalid = |what: &str| ApiError::bad_request("invalid_query", what.to_owned());
         let chatbot =
-            query.chatbot_id.map(|id| id.parse()).transpose().map_err(|_| invalid("chatbotId is not an id"))?;
-        let before =
-            query.before.map(|c| c.parse()).transpose().map_err(|_| invalid("before is not a cursor this API gave"))?;
-        let limit = match query.limit {
+            query.get("chatbotId").map(str::parse).transpose().map_err(|_| invalid("chatbotId is not an id"))?;
+        let before = query
+            .get("before")
+            .map(str::parse)
+            .transpose()
+            .map_err(|_| invalid("before is not a cursor this API gave"))?;
+        let limit = match query.get("limit") {
             None => DEFAULT_LIMIT,
             Some(limit) => limit
                 .parse()
