@@ -17,7 +17,11 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use shared::{
     config::Env,
-    testing::{Api, TestDatabase, TestRedis, accounts, from_ip, kafka_config, kafka_env, random_ip, unique_email},
+    testing::{
+        Api, TestDatabase, TestRedis, accounts,
+        bench::{ms, percentile, save},
+        from_ip, kafka_config, kafka_env, random_ip, unique_email,
+    },
 };
 
 /// Unmeasured rounds first: connections open, caches fill.
@@ -74,7 +78,7 @@ async fn main() {
     )
     .await;
     println!("  known / unknown: the ratio of the medians; 1.0 tells nothing");
-    save(json!({ "requestsPerSide": requests, "resetAnswerMs": answer_ms, "routes": [login, reset] }));
+    save("auth", json!({ "requestsPerSide": requests, "resetAnswerMs": answer_ms, "routes": [login, reset] }));
 }
 
 fn setting(name: &str) -> Option<String> {
@@ -135,36 +139,5 @@ impl Side {
 
     fn json(&self) -> Value {
         json!({ "p50Ms": ms(self.p50), "p90Ms": ms(self.p90), "maxMs": ms(self.max) })
-    }
-}
-
-/// The `p` quantile of `sorted`, ascending; zero when it is empty.
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1).min(sorted.len().saturating_sub(1));
-    sorted.get(i).copied().unwrap_or_default()
-}
-
-/// Milliseconds with one decimal.
-fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 10_000.0).round() / 10.0
-}
-
-/// Writes `result` to `BENCH_OUT` or `$PARLEY_CACHE_DIR/bench/auth-<time>.json`.
-fn save(mut result: Value) {
-    let when = shared::domain::Timestamp::now().to_string();
-    let path = setting("BENCH_OUT").unwrap_or_else(|| {
-        let cache = setting("PARLEY_CACHE_DIR")
-            .unwrap_or_else(|| format!("{}/.cache/parley", std::env::var("HOME").unwrap_or_default()));
-        format!("{cache}/bench/auth-{}.json", when.replace(':', "-"))
-    });
-    result["bench"] = json!("auth");
-    result["at"] = json!(when);
-    result["cores"] = json!(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if let Some(dir) = std::path::Path::new(&path).parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    match std::fs::write(&path, serde_json::to_string_pretty(&result).unwrap_or_default()) {
-        Ok(()) => println!("  saved {path}"),
-        Err(err) => println!("  not saved ({path}: {err})"),
     }
 }

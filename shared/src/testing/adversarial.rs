@@ -483,14 +483,15 @@ impl Ids {
 
 /// One app under attack (see the module documentation).
 pub struct Adversary<'a> {
-    pub api: &'a Api,
-    pub watch: &'a Watch,
+    api: &'a Api,
+    watch: &'a Watch,
     /// Which document (`tenant`, `chatbots`, `analytics`), for messages.
-    pub document: &'static str,
-    pub operations: Vec<Operation>,
-    pub ids: Ids,
+    document: &'static str,
+    /// Every operation of that document.
+    operations: Vec<Operation>,
+    ids: Ids,
     /// An access token of tenant A's admin: every permission.
-    pub admin_token: String,
+    admin_token: String,
 }
 
 /// What came back, read once.
@@ -512,7 +513,13 @@ async fn read(response: Response) -> Answer {
     Answer { status, text, body }
 }
 
-impl Adversary<'_> {
+impl<'a> Adversary<'a> {
+    /// An attack on the app `api` serves, whose committed OpenAPI document is `document`, with
+    /// tenant A's and B's `ids` and an `admin_token` of tenant A.
+    pub fn new(api: &'a Api, watch: &'a Watch, document: &'static str, ids: Ids, admin_token: String) -> Self {
+        Self { api, watch, document, operations: operations(document), ids, admin_token }
+    }
+
     async fn send(&self, operation: &Operation, path: &str, caller: Caller<'_>, body: Option<&Value>) -> Answer {
         let mut request = self.api.request(operation.method.clone(), path, caller);
         if let Some(body) = body {

@@ -12,6 +12,7 @@
 //!   requests as a [`Caller`], checks on responses, random values;
 //! - [`event_log`]: one of the test's topics read from the beginning ([`EventLog`]);
 //! - [`private_kafka`]: a Kafka broker of the test's own, to stop and restart ([`PrivateKafka`]);
+//! - [`bench`]: the bench programs' quantiles and where they save their figures;
 //! - [`hostile_tokens`]: forged and time-shifted variants of a valid token;
 //! - [`accounts`]: tenants, admins and agents made through the tenant function's HTTP API;
 //! - [`lambda`]: a stand-in for the Lambda Runtime API, to run a function binary as on Lambda;
@@ -30,6 +31,7 @@ use uuid::Uuid;
 
 pub mod accounts;
 pub mod adversarial;
+pub mod bench;
 pub mod client;
 pub mod event_log;
 pub mod hostile_tokens;

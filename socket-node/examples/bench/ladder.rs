@@ -10,6 +10,7 @@ use std::{
 };
 
 use serde_json::{Value, json};
+pub use shared::testing::bench::{ms, percentile, save};
 use tokio::sync::mpsc;
 
 /// The latency the budget allows at the 99th percentile.
@@ -89,16 +90,6 @@ impl Step {
             "cpuPercent": self.cpu.iter().map(|(name, pct)| (name.clone(), json!(pct))).collect::<serde_json::Map<_, _>>(),
         })
     }
-}
-
-pub fn ms(d: Duration) -> f64 {
-    (d.as_secs_f64() * 10_000.0).round() / 10.0
-}
-
-/// The `p` quantile (0.99 for p99) of `sorted`, ascending; zero when it is empty.
-pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1).min(sorted.len().saturating_sub(1));
-    sorted.get(i).copied().unwrap_or_default()
 }
 
 /// Climbs `rates` (each held `seconds`) through `senders` (one per chatroom), printing a line
@@ -282,25 +273,4 @@ pub fn cpu_percent(
         .collect();
     all.sort_by(|a, b| a.0.cmp(&b.0));
     all
-}
-
-/// Saves `result` (with the time, the machine's cores and the bench's name added) as
-/// `$BENCH_OUT`, or `~/.cache/parley/bench/<bench>-<time>.json`.
-pub fn save(bench: &str, mut result: Value) {
-    let when = shared::domain::Timestamp::now().to_string();
-    let path = std::env::var("BENCH_OUT").unwrap_or_else(|_| {
-        let cache = std::env::var("PARLEY_CACHE_DIR")
-            .unwrap_or_else(|_| format!("{}/.cache/parley", std::env::var("HOME").unwrap_or_default()));
-        format!("{cache}/bench/{bench}-{}.json", when.replace(':', "-"))
-    });
-    result["bench"] = json!(bench);
-    result["at"] = json!(when);
-    result["cores"] = json!(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if let Some(dir) = std::path::Path::new(&path).parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    match std::fs::write(&path, serde_json::to_string_pretty(&result).unwrap_or_default()) {
-        Ok(()) => println!("  saved {path}"),
-        Err(err) => println!("  not saved ({path}: {err})"),
-    }
 }

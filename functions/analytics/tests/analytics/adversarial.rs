@@ -10,7 +10,7 @@ use shared::{
     domain::Permission,
     testing::{
         Watch,
-        adversarial::{Adversary, Ids, operations},
+        adversarial::{Adversary, Ids},
         anonymous, assert_error, bearer, random_string,
     },
 };
@@ -25,14 +25,8 @@ fn watch(app: &TestApp) -> Watch {
 async fn adversary<'a>(app: &'a TestApp, watch: &'a Watch) -> Adversary<'a> {
     let a = app.tenant("A").await;
     app.tenant("B").await;
-    Adversary {
-        api: &app.api,
-        watch,
-        document: "analytics",
-        operations: operations("analytics"),
-        ids: Ids::new("functions/analytics/tests/analytics/adversarial.rs"),
-        admin_token: app.token(&a.id, &Permission::ALL),
-    }
+    let ids = Ids::new("functions/analytics/tests/analytics/adversarial.rs");
+    Adversary::new(&app.api, watch, "analytics", ids, app.token(&a.id, &Permission::ALL))
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 
 use shared::testing::{
     Watch,
-    adversarial::{Adversary, Ids, operations},
+    adversarial::{Adversary, Ids},
 };
 
 use crate::{
@@ -40,14 +40,7 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     fn adversary(&self) -> Adversary<'_> {
-        Adversary {
-            api: &self.app.api,
-            watch: &self.watch,
-            document: "chatbots",
-            operations: operations("chatbots"),
-            ids: self.ids.clone(),
-            admin_token: self.a.access.clone(),
-        }
+        Adversary::new(&self.app.api, &self.watch, "chatbots", self.ids.clone(), self.a.access.clone())
     }
 
     /// The key id and secret the apps sign access tokens with (`PARLEY_JWT_KEYS=kid:secret`).

@@ -8,7 +8,7 @@
 use serde_json::json;
 use shared::testing::{
     Watch,
-    adversarial::{Adversary, Ids, operations},
+    adversarial::{Adversary, Ids},
 };
 
 use crate::support::{
@@ -41,14 +41,7 @@ async fn fixture() -> Fixture {
 
 impl Fixture {
     fn adversary(&self) -> Adversary<'_> {
-        Adversary {
-            api: &self.app.api,
-            watch: &self.watch,
-            document: "tenant",
-            operations: operations("tenant"),
-            ids: self.ids.clone(),
-            admin_token: self.a.access.clone(),
-        }
+        Adversary::new(&self.app.api, &self.watch, "tenant", self.ids.clone(), self.a.access.clone())
     }
 }
 

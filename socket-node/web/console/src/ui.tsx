@@ -3,6 +3,7 @@
 
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { sentence } from "./errors";
 import { strings } from "./strings";
 
 export function Field(
@@ -167,6 +168,19 @@ export function AdminFrame(props: { title: string; intro: string; children: Comp
       <p class="intro muted">{props.intro}</p>
       {props.children}
     </main>
+  );
+}
+
+/** An admin page while what it shows loads, or the reason it could not. */
+export function AdminPending(props: { title: string; intro: string; failure: unknown }) {
+  return (
+    <AdminFrame title={props.title} intro={props.intro}>
+      {props.failure ? (
+        <FormError text={sentence(props.failure)} />
+      ) : (
+        <p class="muted">{strings.common.loading}</p>
+      )}
+    </AdminFrame>
   );
 }
 

@@ -9,7 +9,7 @@ import type { Invitation, Permission, Role, User, UserUpdate } from "../../api/t
 import { fieldSentence, invalidField, sentence } from "../../errors";
 import { session } from "../../session";
 import { strings } from "../../strings";
-import { AdminFrame, Area, Confirm, Field, FormError, useAction, useLoad } from "../../ui";
+import { AdminFrame, AdminPending, Area, Confirm, Field, FormError, useAction, useLoad } from "../../ui";
 
 const USERS = `${BASE.tenant}/users`;
 
@@ -36,12 +36,7 @@ export function Agents() {
   const team = useLoad(loadTeam);
   const [selected, setSelected] = useState<string | null>(null);
   const [notice, setNotice] = useState("");
-  if (!team.data)
-    return (
-      <AdminFrame title={t.title} intro={t.intro}>
-        {team.failure ? <FormError text={sentence(team.failure)} /> : <p class="muted">{common.loading}</p>}
-      </AdminFrame>
-    );
+  if (!team.data) return <AdminPending title={t.title} intro={t.intro} failure={team.failure} />;
   const data = team.data;
   const { users, roles } = data;
   const replace = (user: User) =>

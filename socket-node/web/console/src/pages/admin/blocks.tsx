@@ -9,7 +9,7 @@ import { sentence } from "../../errors";
 import { ROOT } from "../../router";
 import { session } from "../../session";
 import { strings } from "../../strings";
-import { AdminFrame, Confirm, FormError, useAction, useLoad } from "../../ui";
+import { AdminFrame, AdminPending, Confirm, FormError, useAction, useLoad } from "../../ui";
 
 const BLOCKS = `${BASE.chatbots}/blocks`;
 
@@ -28,16 +28,7 @@ export function Blocks() {
     const next = await page(shown.next);
     loaded.set({ blocks: [...shown.blocks, ...next.blocks], next: next.next ?? null });
   });
-  if (!loaded.data)
-    return (
-      <AdminFrame title={t.title} intro={t.intro}>
-        {loaded.failure ? (
-          <FormError text={sentence(loaded.failure)} />
-        ) : (
-          <p class="muted">{common.loading}</p>
-        )}
-      </AdminFrame>
-    );
+  if (!loaded.data) return <AdminPending title={t.title} intro={t.intro} failure={loaded.failure} />;
   const shown = loaded.data;
   return (
     <AdminFrame title={t.title} intro={t.intro}>

@@ -18,7 +18,17 @@ import type {
 import { fieldSentence, invalidField, sentence } from "../../errors";
 import { session } from "../../session";
 import { strings } from "../../strings";
-import { AdminFrame, Area, Confirm, CopyButton, Field, FormError, useAction, useLoad } from "../../ui";
+import {
+  AdminFrame,
+  AdminPending,
+  Area,
+  Confirm,
+  CopyButton,
+  Field,
+  FormError,
+  useAction,
+  useLoad,
+} from "../../ui";
 
 const CHATBOTS = `${BASE.chatbots}/chatbots`;
 
@@ -45,16 +55,7 @@ export function Chatbots() {
   const [selected, setSelected] = useState<string | null>(null);
   const [secrets, setSecrets] = useState<Secrets | null>(null);
   const [notice, setNotice] = useState("");
-  if (!loaded.data)
-    return (
-      <AdminFrame title={t.title} intro={t.intro}>
-        {loaded.failure ? (
-          <FormError text={sentence(loaded.failure)} />
-        ) : (
-          <p class="muted">{common.loading}</p>
-        )}
-      </AdminFrame>
-    );
+  if (!loaded.data) return <AdminPending title={t.title} intro={t.intro} failure={loaded.failure} />;
   const bots = loaded.data;
   const editing =
     selected === "new" || bots.length === 0 ? null : (bots.find((b) => b.id === selected) ?? null);

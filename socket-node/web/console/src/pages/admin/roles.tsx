@@ -7,7 +7,7 @@ import type { NewRole, Permission, Role, RoleUpdate } from "../../api/types";
 import { fieldSentence, invalidField, sentence } from "../../errors";
 import { session } from "../../session";
 import { strings } from "../../strings";
-import { AdminFrame, Confirm, Field, FormError, useAction, useLoad } from "../../ui";
+import { AdminFrame, AdminPending, Confirm, Field, FormError, useAction, useLoad } from "../../ui";
 
 const ROLES = `${BASE.tenant}/roles`;
 
@@ -33,16 +33,7 @@ function nameError(failure: unknown): string | undefined {
 export function Roles() {
   const loaded = useLoad(loadRoles);
   const [notice, setNotice] = useState("");
-  if (!loaded.data)
-    return (
-      <AdminFrame title={t.title} intro={t.intro}>
-        {loaded.failure ? (
-          <FormError text={sentence(loaded.failure)} />
-        ) : (
-          <p class="muted">{common.loading}</p>
-        )}
-      </AdminFrame>
-    );
+  if (!loaded.data) return <AdminPending title={t.title} intro={t.intro} failure={loaded.failure} />;
   const { roles, catalogue } = loaded.data;
   const replace = (role: Role) =>
     loaded.set({ catalogue, roles: roles.map((r) => (r.id === role.id ? role : r)) });
