@@ -237,12 +237,17 @@ pub async fn route(chat: &ChatService, tenant: TenantId) -> Result<Option<Timest
     let mut routings: HashMap<ChatbotId, Option<Routing>> = HashMap::new();
     let mut automatic = Vec::new();
     for room in waiting {
-        if !routings.contains_key(&room.chatbot_id) {
-            let chatbot = chat.repos.chatbots.get(&tenant, &room.chatbot_id).await?;
-            routings.insert(room.chatbot_id, chatbot.map(|c| c.routing).filter(Routing::is_automatic));
-        }
-        if let Some(Some(routing)) = routings.get(&room.chatbot_id) {
-            automatic.push((room, *routing));
+        let routing = match routings.get(&room.chatbot_id) {
+            Some(routing) => *routing,
+            None => {
+                let chatbot = chat.repos.chatbots.get(&tenant, &room.chatbot_id).await?;
+                let routing = chatbot.map(|c| c.routing).filter(Routing::is_automatic);
+                routings.insert(room.chatbot_id, routing);
+                routing
+            }
+        };
+        if let Some(routing) = routing {
+            automatic.push((room, routing));
         }
     }
     if automatic.is_empty() {
