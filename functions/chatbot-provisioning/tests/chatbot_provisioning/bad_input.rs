@@ -244,6 +244,10 @@ async fn bad_changes_are_refused_and_change_nothing() {
         invalid("$ne in status", json!({ "status": { "$ne": "active" } }), Some("status")),
         invalid("an identity secret", json!({ "identitySecret": "parley_is_sent" }), Some("identitySecret")),
         invalid("the creation time", json!({ "createdAt": "2020-01-01T00:00:00Z" }), Some("createdAt")),
+        invalid("offers of 4 s", json!({ "routing": { "mode": "automatic", "offerSeconds": 4 } }), Some("routing")),
+        invalid("offers of 301 s", json!({ "routing": { "mode": "automatic", "offerSeconds": 301 } }), Some("routing")),
+        invalid("an unknown mode", json!({ "routing": { "mode": "random", "offerSeconds": 30 } }), Some("routing")),
+        invalid("routing without its mode", json!({ "routing": { "offerSeconds": 30 } }), Some("routing")),
     ]);
     refuse_all(&app, Method::PATCH, &path, admin.bearer(), cases).await;
 
@@ -329,6 +333,13 @@ async fn the_limits_themselves_are_accepted() {
     let renamed = expect_status(app.patch(&path, admin.bearer(), json!({ "name": "m".repeat(100) })).await, 200).await;
     assert_eq!(renamed["name"], "m".repeat(100));
     assert_eq!(renamed["allowedOrigins"], json!(others));
+    assert_eq!(renamed["routing"], json!({ "mode": "manual", "offerSeconds": 30 }), "manual by default");
+    for seconds in [5, 300] {
+        let routing = json!({ "mode": "automatic", "offerSeconds": seconds });
+        let routed = expect_status(app.patch(&path, admin.bearer(), json!({ "routing": routing })).await, 200).await;
+        assert_eq!(routed["routing"], routing);
+        assert_eq!(get_chatbot(&app, &admin, &created.id).await["routing"], routing, "stored");
+    }
 }
 
 #[tokio::test]
