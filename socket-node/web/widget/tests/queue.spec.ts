@@ -2,7 +2,8 @@
 // frames): three visitors of one chatbot are numbers 1, 2 and 3; as the agent takes
 // conversations the others move up, live; the place goes once an agent has joined. With no
 // conversation taken yet there is no typical wait; after one, there is. A reload shows the place
-// again, and a French browser reads it in French.
+// again, a French browser reads it in French, and a conversation handed back to the queue has a
+// place again.
 
 import { type Browser, expect, type Page, test } from "@playwright/test";
 import {
@@ -94,6 +95,22 @@ test("waiting visitors see their place in the queue move up as the agent takes c
   await expect(place(amelie)).toContainText("Vous êtes numéro 2 dans la file d'attente");
   await expect(place(amelie)).toContainText("Attente habituelle : moins d'une minute");
   await screenshot(amelie, "queue-4-french");
+
+  // The agent hands Margaret's conversation back to the queue: she is told, waits again with a
+  // place, and the three waiting have places 1, 2 and 3 between them.
+  agent.raw({ type: "transfer", chatroomId: last.chatroomId });
+  await expect(widget(margaret).getByRole("log")).toContainText(
+    "Ada transferred the chat; the next available agent will join shortly",
+  );
+  await expect(widget(margaret).getByRole("heading")).toHaveText("Shop support");
+  await expect(place(margaret)).toContainText(/You are number \d in line/);
+  await expect(place(linus)).toContainText("You are number 1 in line");
+  const places = () =>
+    Promise.all(
+      [linus, margaret, amelie].map(async (page) => /\d/.exec((await place(page).textContent()) ?? "")?.[0]),
+    );
+  await expect.poll(async () => (await places()).sort()).toEqual(["1", "2", "3"]);
+  await screenshot(margaret, "queue-5-back-in-the-queue");
 
   for (const page of [grace, linus, margaret, amelie]) await page.context().close();
   agent.close();

@@ -388,8 +388,8 @@ const ENDINGS = {
 } as const;
 
 /** "Typical wait: about 3 min" (or "under a minute", or hours); nothing without an estimate. */
-function typicalWait(ms: number | null, t: Strings): string {
-  if (ms === null) return "";
+function typicalWait(ms: number | null | undefined, t: Strings): string {
+  if (ms == null) return "";
   if (ms < 60_000) return t.waitUnderMinute;
   const minutes = Math.round(ms / 60_000);
   if (minutes < 90) return format(t.waitMinutes, { minutes });
