@@ -250,6 +250,8 @@ test("the reports page shows the API's figures, in charts and tables, and downlo
   // Every chart is drawn, with a tooltip naming the slot under the cursor.
   await expect(page.locator(".plot canvas")).toHaveCount(5);
   await screenshot(page, "analytics-1-reports");
+  await page.locator("#waiting-title").scrollIntoViewIfNeeded();
+  await screenshot(page, "analytics-1b-reports-waiting-times");
   const hoursChart = page.locator("#hours-title ~ .plot .u-over");
   const box = await hoursChart.boundingBox();
   if (!box) throw new Error("the busiest hours' chart has no box");
@@ -265,6 +267,7 @@ test("the reports page shows the API's figures, in charts and tables, and downlo
   expect(report.name).toBe(`parley-report-${reports.from}-to-${reports.to}.csv`);
   expect(withoutComputedAt(report.text)).toEqual(withoutComputedAt(await csv(`/reports?${range}`)));
   expect(report.text.split("\r\n")[0]).toContain("first_response_median_secs");
+  expect(report.text.split("\r\n")[0]).toContain("assignment_median_secs");
   const perAgent = await download(page, "Download per agent (CSV)");
   expect(perAgent.text).toBe(await csv(`/reports/agents?${range}`));
   const rooms = await download(page, "Download every conversation (CSV)");
