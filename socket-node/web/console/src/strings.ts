@@ -256,6 +256,14 @@ export const strings = {
       launcherText: "Launcher text",
       greeting: "Greeting",
       enforceIdentity: "Only visitors your site vouches for (signed identity)",
+      routing: "Assigning conversations",
+      routingManual: "Manual",
+      routingManualHint: "Agents pick waiting conversations from the queue.",
+      routingAutomatic: "Automatic",
+      routingAutomaticHint:
+        "Parley offers each waiting conversation to one available agent, who accepts or declines.",
+      offerSeconds: "Time to accept an offer (seconds)",
+      offerSecondsHint: "From 5 to 300. An offer not accepted in time passes to the next available agent.",
       create: "Create chatbot",
       /** The preview's title while the name is empty. */
       yourChatbot: "Your chatbot",
@@ -390,7 +398,8 @@ export const strings = {
       noReport: "No report for these days yet: reports are computed every few minutes.",
       conversationsPerDay: "Conversations per day",
       messagesBySender: "Messages by sender",
-      timings: "First response and resolution",
+      waiting: "Time to assignment and first response",
+      resolution: "Resolution",
       busiestHours: "Busiest hours (UTC)",
       /** Totals, chart series and table columns. */
       day: "Day",
@@ -401,6 +410,8 @@ export const strings = {
       abandoned: "Abandoned",
       visitor: "Visitor",
       systemSender: "System",
+      timeToAssignmentMedian: "Time to assignment, median",
+      timeToAssignmentP90: "Time to assignment, p90",
       firstResponseMedian: "First response, median",
       firstResponseP90: "First response, p90",
       resolutionMedian: "Resolution, median",
@@ -500,6 +511,8 @@ export const strings = {
       "settings.launcherText": "Write the button's text in 1 to 40 characters.",
       "settings.greeting": "Write a greeting of 1 to 500 characters.",
       "settings.position": "Choose bottom right or bottom left.",
+      "routing.mode": "Choose manual or automatic.",
+      "routing.offerSeconds": "Choose a number of seconds from 5 to 300.",
       graceSeconds: "The old key can keep working for 7 days at most.",
     },
     /** A refused entry of a list field (one line of the allowed websites, say), then its rule. */

@@ -1,5 +1,6 @@
 // The analytics pages on a Parley with its real services: a tenant's day of chat made through the
-// APIs (two visitors, an agent who answers both and closes one), the report job's figures for it,
+// APIs (two visitors, an agent who takes and answers both and closes one), the report job's figures
+// for it (time to assignment too),
 // then the console's reports page showing the very figures the API answers, its CSV downloads
 // carrying the API's CSV, and the status page listing every component up.
 
@@ -103,16 +104,30 @@ test.beforeAll(async () => {
       async () => {
         const { days } = await json<DailyReports>(`/reports?from=${today}&to=${today}`);
         const day = days[0];
-        return day && [day.chatrooms, day.messages.visitor, day.messages.agent, day.resolution.count];
+        return (
+          day && [
+            day.chatrooms,
+            day.messages.visitor,
+            day.messages.agent,
+            day.resolution.count,
+            day.timeToAssignment?.count,
+          ]
+        );
       },
       { timeout: 60_000, message: "today's report with the two conversations" },
     )
-    .toEqual([2, 4, 2, 1]);
+    .toEqual([2, 4, 2, 1, 2]);
 });
 
 test.afterAll(() => {
   for (const socket of seeded?.sockets ?? []) socket.close();
 });
+
+interface Timings {
+  count: number;
+  medianSecs?: number | null;
+  p90Secs?: number | null;
+}
 
 interface DailyReports {
   from: string;
@@ -126,8 +141,10 @@ interface DailyReports {
     date: string;
     chatrooms: number;
     messages: { visitor: number; agent: number; system: number };
-    firstResponse: { count: number; medianSecs?: number | null; p90Secs?: number | null };
-    resolution: { count: number; medianSecs?: number | null; p90Secs?: number | null };
+    firstResponse: Timings;
+    resolution: Timings;
+    /** Absent from reports computed before it was recorded. */
+    timeToAssignment?: Timings;
     hours: { hour: number; chatrooms: number; messages: number }[];
   }[];
 }
@@ -197,15 +214,21 @@ test("the reports page shows the API's figures, in charts and tables, and downlo
       count(d.messages.system),
     ]),
   );
-  expect(await cells(table("First response and resolution"))).toEqual(
+  expect(await cells(table("Time to assignment and first response"))).toEqual(
     reports.days.map((d) => [
       d.date,
+      duration(d.timeToAssignment?.medianSecs),
+      duration(d.timeToAssignment?.p90Secs),
       duration(d.firstResponse.medianSecs),
       duration(d.firstResponse.p90Secs),
-      duration(d.resolution.medianSecs),
-      duration(d.resolution.p90Secs),
     ]),
   );
+  expect(await cells(table("Resolution"))).toEqual(
+    reports.days.map((d) => [d.date, duration(d.resolution.medianSecs), duration(d.resolution.p90Secs)]),
+  );
+  // Both conversations were taken: today's time to assignment has a figure.
+  const today = reports.days.find((d) => d.date === new Date().toISOString().slice(0, 10));
+  expect(typeof today?.timeToAssignment?.medianSecs).toBe("number");
   const hours = Array.from({ length: 24 }, (_, h) => [
     hour(h),
     count(reports.days.reduce((sum, d) => sum + (d.hours[h]?.chatrooms ?? 0), 0)),
@@ -225,8 +248,10 @@ test("the reports page shows the API's figures, in charts and tables, and downlo
   expect(agents.agents.some((a) => a.name === "Ada" && a.chatrooms === 2 && a.messages === 2)).toBe(true);
 
   // Every chart is drawn, with a tooltip naming the slot under the cursor.
-  await expect(page.locator(".plot canvas")).toHaveCount(4);
+  await expect(page.locator(".plot canvas")).toHaveCount(5);
   await screenshot(page, "analytics-1-reports");
+  await page.locator("#waiting-title").scrollIntoViewIfNeeded();
+  await screenshot(page, "analytics-1b-reports-waiting-times");
   const hoursChart = page.locator("#hours-title ~ .plot .u-over");
   const box = await hoursChart.boundingBox();
   if (!box) throw new Error("the busiest hours' chart has no box");
@@ -242,6 +267,7 @@ test("the reports page shows the API's figures, in charts and tables, and downlo
   expect(report.name).toBe(`parley-report-${reports.from}-to-${reports.to}.csv`);
   expect(withoutComputedAt(report.text)).toEqual(withoutComputedAt(await csv(`/reports?${range}`)));
   expect(report.text.split("\r\n")[0]).toContain("first_response_median_secs");
+  expect(report.text.split("\r\n")[0]).toContain("assignment_median_secs");
   const perAgent = await download(page, "Download per agent (CSV)");
   expect(perAgent.text).toBe(await csv(`/reports/agents?${range}`));
   const rooms = await download(page, "Download every conversation (CSV)");

@@ -50,7 +50,18 @@ export type ServerFrame =
   | { type: "resumed"; chatroomId: string; lastSeq: number }
   | { type: "error"; code: string; message: string; chatroomId?: string; clientMsgId?: string }
   | { type: "pong"; nonce?: string }
-  | { type: "queue"; chatrooms: Chatroom[] };
+  | { type: "queue"; chatrooms: Chatroom[] }
+  | QueuePositionFrame;
+
+/** Where the visitor's waiting chatroom stands in the queue: after `ready` and whenever it moves. */
+export interface QueuePositionFrame {
+  type: "queue_position";
+  chatroomId: string;
+  /** 1-based. */
+  position: number;
+  /** The median time to assignment of the tenant's recent chatrooms; null with no history yet. */
+  estimatedWaitMs: number | null;
+}
 
 export type ClientFrame =
   | { type: "auth"; token: string; v: 1 }

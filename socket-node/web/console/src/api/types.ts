@@ -20,6 +20,8 @@ export type Chatbot = ChatbotsApi["schemas"]["ChatbotView"];
 export type ChatbotSettings = ChatbotsApi["schemas"]["SettingsView"];
 export type NewChatbot = ChatbotsApi["schemas"]["NewChatbot"];
 export type ChatbotUpdate = ChatbotsApi["schemas"]["ChatbotUpdate"];
+/** How a chatbot's waiting conversations reach agents. */
+export type Routing = Chatbot["routing"];
 export type Credentials = ChatbotsApi["schemas"]["Credentials"];
 export type RotateApiKey = ChatbotsApi["schemas"]["RotateApiKey"];
 export type Snippet = ChatbotsApi["schemas"]["Snippet"];

@@ -47,6 +47,8 @@ export class Conversation {
   ending: Ending | null = null;
   notice: Notice | null = null;
   agentTyping: string | null = null;
+  /** Where the chatroom stands in the queue while it waits for an agent (not kept in storage). */
+  queue: { position: number; estimatedWaitMs: number | null } | null = null;
   saved: Saved | null;
   /** What the form starts with. */
   visitor = { name: "", email: "" };
@@ -204,6 +206,7 @@ export class Conversation {
     this.saved = null;
     this.ending = null;
     this.notice = null;
+    this.queue = null;
     this.phase = "form";
     this.changed();
   }
@@ -269,6 +272,10 @@ export class Conversation {
       case "chatroom":
         this.apply(frame);
         break;
+      case "queue_position":
+        if (frame.chatroomId === saved.chatroomId && saved.status === "waiting")
+          this.queue = { position: frame.position, estimatedWaitMs: frame.estimatedWaitMs };
+        break;
       case "typing":
         if (frame.sender.kind === "agent") this.showTyping(frame.typing ? frame.sender.name : null);
         break;
@@ -317,6 +324,7 @@ export class Conversation {
     if (!saved || room.chatroomId !== saved.chatroomId) return;
     saved.status = room.status;
     saved.agent = room.agent;
+    if (room.status !== "waiting") this.queue = null;
     saved.agentReadSeq = Math.max(saved.agentReadSeq, room.agentReadSeq);
     saved.transcriptRequested = room.transcriptRequested;
     this.serverReadSeq = Math.max(this.serverReadSeq, room.visitorReadSeq);
@@ -366,6 +374,7 @@ export class Conversation {
     this.ending = ending;
     this.phase = "ended";
     this.agentTyping = null;
+    this.queue = null;
     if (this.saved) this.saved.outbox = [];
     this.disconnect();
     this.persist();

@@ -29,6 +29,8 @@ export class Panel {
   private readonly subtitle = h("p", { class: "subtitle" });
   private readonly endButton: HTMLButtonElement;
   private readonly banner = h("p", { class: "banner", role: "status" });
+  /** Kept in the page while empty, so a screen reader hears each new place in the queue. */
+  private readonly queue = h("div", { class: "queue", "aria-live": "polite", "aria-atomic": "true" });
   private readonly form: HTMLFormElement;
   private readonly nameInput: HTMLInputElement;
   private readonly emailInput: HTMLInputElement;
@@ -187,6 +189,7 @@ export class Panel {
       },
       h("header", {}, h("div", { class: "titles" }, this.title, this.subtitle), this.endButton, closeButton),
       this.banner,
+      this.queue,
       this.body,
       this.typingLine,
       this.footer,
@@ -206,6 +209,8 @@ export class Panel {
     const banner = c.notice ? t[c.notice] : c.phase === "reconnecting" ? t.reconnecting : "";
     this.banner.textContent = banner;
     this.banner.hidden = !banner;
+
+    this.renderQueue(saved?.status === "waiting" && !c.ending ? c.queue : null);
 
     this.form.hidden = !inForm;
     this.logBox.hidden = inForm;
@@ -242,6 +247,22 @@ export class Panel {
   /** The panel is on screen and scrolled to its end: what it shows has been seen. */
   showsLatest(): boolean {
     return !this.element.hidden && this.body.scrollHeight - this.body.scrollTop - this.body.clientHeight < 40;
+  }
+
+  /** "You are number 2 in line" and the typical wait, while the chatroom waits for an agent. */
+  private renderQueue(queue: Conversation["queue"]) {
+    const t = this.t;
+    const place = queue ? format(t.queuePosition, { position: queue.position }) : "";
+    const wait = queue ? typicalWait(queue.estimatedWaitMs, t) : "";
+    const shown = `${place}|${wait}`;
+    if (this.queue.dataset.shown === shown) return;
+    this.queue.dataset.shown = shown;
+    this.queue.replaceChildren();
+    if (!queue) return;
+    this.queue.append(
+      h("span", { class: "place", "aria-hidden": "true" }, String(queue.position)),
+      h("p", {}, h("strong", {}, place), wait && h("span", {}, wait)),
+    );
   }
 
   private renderLog(messages: ChatMessage[], outbox: Pending[], agentReadSeq: number) {
@@ -365,6 +386,15 @@ const ENDINGS = {
   blocked: "endedBlocked",
   expired: "endedExpired",
 } as const;
+
+/** "Typical wait: about 3 min" (or "under a minute", or hours); nothing without an estimate. */
+function typicalWait(ms: number | null | undefined, t: Strings): string {
+  if (ms == null) return "";
+  if (ms < 60_000) return t.waitUnderMinute;
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 90) return format(t.waitMinutes, { minutes });
+  return format(t.waitHours, { hours: Math.round(minutes / 60) });
+}
 
 function time(iso: string): string {
   const date = new Date(iso);

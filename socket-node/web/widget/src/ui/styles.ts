@@ -20,6 +20,11 @@ h2{margin:0;font-size:16px;font-weight:650;white-space:nowrap;overflow:hidden;te
 .icon:hover{background:rgba(127,127,127,.22)}
 .icon svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round}
 .banner{margin:0;padding:8px 14px;font-size:13px;background:#fef3c7;color:#78350f;border-bottom:1px solid #fde68a}
+.queue{display:flex;align-items:center;gap:12px;padding:10px 16px;background:#f1f5f9;background:color-mix(in srgb,var(--accent) 9%,#fff);border-bottom:1px solid #e2e8f0}
+.queue:empty{padding:0;border:0}
+.queue p{margin:0;font-size:13px;color:#374151}
+.queue strong{display:block;font-size:14px;color:#111827}
+.place{flex:none;display:grid;place-items:center;min-width:34px;height:34px;padding:0 6px;border-radius:17px;background:var(--accent);color:var(--on-accent);font-weight:700;font-size:16px}
 .body{flex:1;overflow-y:auto;padding:14px;background:#f8fafc}
 .prechat{display:flex;flex-direction:column;gap:6px;padding:4px}
 .prechat p.intro{margin:0 0 8px;color:#374151}

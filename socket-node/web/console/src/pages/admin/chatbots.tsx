@@ -1,6 +1,8 @@
 // Chatbots: the widgets a team puts on its sites. Create and edit one (name, the sites allowed to
 // show it, its look, whether visitors must be vouched for), with a drawn preview of the launcher
-// and the panel; rotate or revoke its API key, rotate its identity secret, copy the snippet.
+// and the panel, and how its conversations reach agents (picked from the queue, or offered to one
+// available agent at a time); rotate or revoke its API key, rotate its identity secret, copy the
+// snippet.
 // A key or secret is shown once, right after it is made, and lives only in this page's memory:
 // never in the address, the browser's storage or a log.
 
@@ -13,6 +15,7 @@ import type {
   Credentials,
   NewChatbot,
   RotateApiKey,
+  Routing,
   Snippet,
 } from "../../api/types";
 import { fieldSentence, invalidField, sentence } from "../../errors";
@@ -41,6 +44,11 @@ const DEFAULTS: ChatbotSettings = {
   position: "bottom-right",
   launcherText: t.defaultLauncherText,
 };
+
+/** A new chatbot's routing: the API's defaults. */
+const ROUTING: Routing = { mode: "manual", offerSeconds: 30 };
+/** How long an automatic offer may wait for its agent (the API's bounds). */
+const OFFER_SECONDS = { min: 5, max: 300 };
 
 /** What was just made: shown once, then gone with this page. */
 interface Secrets {
@@ -210,11 +218,19 @@ function ChatbotForm(props: {
   const [origins, setOrigins] = useState(bot?.allowedOrigins.join("\n") ?? "");
   const [settings, setSettings] = useState<ChatbotSettings>(bot?.settings ?? DEFAULTS);
   const [enforceIdentity, setEnforceIdentity] = useState(bot?.enforceIdentity ?? false);
+  const [mode, setMode] = useState<Routing["mode"]>(bot?.routing.mode ?? ROUTING.mode);
+  const [offerSeconds, setOfferSeconds] = useState(String(bot?.routing.offerSeconds ?? ROUTING.offerSeconds));
   const set = (field: keyof ChatbotSettings) => (e: { currentTarget: { value: string } }) =>
     setSettings({ ...settings, [field]: e.currentTarget.value });
   const entries = lines(origins);
   const save = useAction(async () => {
-    const body = { name: name.trim(), allowedOrigins: entries, settings, enforceIdentity };
+    const body = {
+      name: name.trim(),
+      allowedOrigins: entries,
+      settings,
+      enforceIdentity,
+      routing: routingOf(mode, offerSeconds, bot?.routing ?? ROUTING),
+    };
     if (bot)
       props.onSaved(
         await session.api<Chatbot>("PATCH", `${CHATBOTS}/${bot.id}`, body satisfies ChatbotUpdate),
@@ -232,6 +248,8 @@ function ChatbotForm(props: {
     "settings.launcherText",
     "settings.greeting",
     "settings.position",
+    "routing.mode",
+    "routing.offerSeconds",
   ];
   const general = save.failure && !originsError && !fields.some((f) => at(f)) ? sentence(save.failure) : null;
   return (
@@ -307,6 +325,13 @@ function ChatbotForm(props: {
             />
             {t.enforceIdentity}
           </label>
+          <RoutingFields
+            mode={mode}
+            offerSeconds={offerSeconds}
+            onMode={setMode}
+            onOfferSeconds={setOfferSeconds}
+            error={at("routing.offerSeconds") ?? at("routing.mode")}
+          />
           <FormError text={general} />
           <button type="submit" class="primary" disabled={save.busy}>
             {save.busy ? common.saving : bot ? common.saveChanges : t.create}
@@ -315,6 +340,68 @@ function ChatbotForm(props: {
         <Preview name={name.trim() || t.yourChatbot} settings={settings} />
       </div>
     </section>
+  );
+}
+
+/**
+ * The routing to save. Manual routing keeps the offer time for a later switch back: a value typed
+ * while automatic and then hidden never refuses the whole form.
+ */
+function routingOf(mode: Routing["mode"], typed: string, before: Routing): Routing {
+  const seconds = Number(typed);
+  const valid = Number.isInteger(seconds) && seconds >= OFFER_SECONDS.min && seconds <= OFFER_SECONDS.max;
+  return { mode, offerSeconds: mode === "automatic" || valid ? seconds : before.offerSeconds };
+}
+
+/** Manual (agents pick from the queue) or automatic (offers), and how long an offer waits. */
+function RoutingFields(props: {
+  mode: Routing["mode"];
+  offerSeconds: string;
+  onMode: (mode: Routing["mode"]) => void;
+  onOfferSeconds: (seconds: string) => void;
+  error: string | undefined;
+}) {
+  const modes = [
+    { mode: "manual", label: t.routingManual, hint: t.routingManualHint },
+    { mode: "automatic", label: t.routingAutomatic, hint: t.routingAutomaticHint },
+  ] as const;
+  return (
+    <fieldset class="field routing">
+      <legend>{t.routing}</legend>
+      {modes.map((m) => (
+        <div class="routing-choice" key={m.mode}>
+          <input
+            type="radio"
+            id={`bot-routing-${m.mode}`}
+            name="bot-routing"
+            value={m.mode}
+            checked={props.mode === m.mode}
+            onChange={() => props.onMode(m.mode)}
+            aria-describedby={`bot-routing-${m.mode}-hint`}
+          />
+          <label for={`bot-routing-${m.mode}`}>{m.label}</label>
+          <p class="hint" id={`bot-routing-${m.mode}-hint`}>
+            {m.hint}
+          </p>
+        </div>
+      ))}
+      {props.mode === "automatic" && (
+        <Field
+          label={t.offerSeconds}
+          id="bot-offer-seconds"
+          type="number"
+          min={OFFER_SECONDS.min}
+          max={OFFER_SECONDS.max}
+          step={1}
+          required
+          value={props.offerSeconds}
+          onInput={(e) => props.onOfferSeconds(e.currentTarget.value)}
+          hint={t.offerSecondsHint}
+          error={props.error}
+        />
+      )}
+      {props.mode !== "automatic" && props.error && <p class="field-error">{props.error}</p>}
+    </fieldset>
   );
 }
 

@@ -44,7 +44,8 @@ export function draw(host: HTMLElement, spec: ChartSpec, none: string): () => vo
     axes: [
       {
         incrs: [1, 2, 3, 4, 6, 7, 14, 30, 61, 91],
-        space: 44,
+        // Room for a day's label ("28 Nov") and a gap: fewer ticks rather than labels run together.
+        space: 60,
         values: (_u, splits) => splits.map((i) => spec.labels[i] ?? ""),
         grid: { show: false },
         stroke: "#4b5563",

@@ -1,5 +1,5 @@
-// Usage reports over a range of days: chatrooms per day, messages by sender, response and
-// resolution times, each agent's share and the busiest hours, as charts with the same figures in
+// Usage reports over a range of days: chatrooms per day, messages by sender, how long visitors
+// waited for an agent and for a first answer, resolution times, each agent's share and the busiest hours, as charts with the same figures in
 // tables for screen readers; and the CSV downloads of the API. The first view is the API's
 // default range (the 30 days to today); the range it answered fills the form.
 
@@ -181,14 +181,24 @@ function Figures({ loaded }: { loaded: Loaded }) {
           ])}
         />
         <ChartPanel
-          id="timings"
-          title={t.timings}
-          wide
+          id="waiting"
+          title={t.waiting}
           spec={{
             labels,
             kind: "lines",
             format: duration,
             series: [
+              {
+                label: t.timeToAssignmentMedian,
+                colour: "#0f766e",
+                values: perDay((d) => d.timeToAssignment?.medianSecs),
+              },
+              {
+                label: t.timeToAssignmentP90,
+                colour: "#14b8a6",
+                dash: [6, 4],
+                values: perDay((d) => d.timeToAssignment?.p90Secs),
+              },
               {
                 label: t.firstResponseMedian,
                 colour: "#2563eb",
@@ -200,6 +210,31 @@ function Figures({ loaded }: { loaded: Loaded }) {
                 dash: [6, 4],
                 values: perDay((d) => d.firstResponse.p90Secs),
               },
+            ],
+          }}
+          head={[
+            t.day,
+            t.timeToAssignmentMedian,
+            t.timeToAssignmentP90,
+            t.firstResponseMedian,
+            t.firstResponseP90,
+          ]}
+          rows={reports.days.map((d) => [
+            d.date,
+            duration(d.timeToAssignment?.medianSecs),
+            duration(d.timeToAssignment?.p90Secs),
+            duration(d.firstResponse.medianSecs),
+            duration(d.firstResponse.p90Secs),
+          ])}
+        />
+        <ChartPanel
+          id="resolution"
+          title={t.resolution}
+          spec={{
+            labels,
+            kind: "lines",
+            format: duration,
+            series: [
               {
                 label: t.resolutionMedian,
                 colour: "#b45309",
@@ -213,11 +248,9 @@ function Figures({ loaded }: { loaded: Loaded }) {
               },
             ],
           }}
-          head={[t.day, t.firstResponseMedian, t.firstResponseP90, t.resolutionMedian, t.resolutionP90]}
+          head={[t.day, t.resolutionMedian, t.resolutionP90]}
           rows={reports.days.map((d) => [
             d.date,
-            duration(d.firstResponse.medianSecs),
-            duration(d.firstResponse.p90Secs),
             duration(d.resolution.medianSecs),
             duration(d.resolution.p90Secs),
           ])}
