@@ -3,6 +3,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { alert, askForNotifications } from "./alerts";
+import { AvailabilitySwitch } from "./availability";
 import { live } from "./live";
 import { PAGES } from "./pages";
 import { ForgotPassword, Login, SetPassword, SignUp } from "./pages/auth";
@@ -66,6 +67,7 @@ export function App() {
           ))}
         </nav>
         <span class="who">{t.who(me.user.name, me.tenant.name)}</span>
+        <AvailabilitySwitch />
         <button type="button" class="small" onClick={askForNotifications}>
           {t.notifyMe}
         </button>
