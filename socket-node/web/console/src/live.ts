@@ -1,6 +1,8 @@
-// The agent's live connection (`/v1/ws`): the tenant's queue, the chatrooms this agent holds with
-// their messages, typing and read receipts, for moderators every open chatroom and those they
-// watch, and the team's agents with their availability and load (routing: offers, transfers). It authenticates with the access token (again with each renewed one), and after any drop
+// The agent's live connection (`/v1/ws`): the tenant's queue (with the offers of automatic
+// routing), the chatrooms this agent holds with their messages, typing and read receipts, for
+// moderators every open chatroom and those they watch, and the team's agents with their
+// availability and load (the `agents` frame: the availability switch, transfers, the team page).
+// It authenticates with the access token (again with each renewed one), and after any drop
 // reconnects with backoff and sends `resume {afterSeq}` for every chatroom it shows, so nothing is
 // missed; messages are kept by seq, each once. A chatroom starts with its latest messages; older
 // ones come a page at a time (`history`).
