@@ -29,7 +29,10 @@ use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use shared::{
-    domain::{Chatroom, ChatroomId, ChatroomStatus, SenderKind, TenantId, Timestamp, Transition, UserId},
+    domain::{
+        ChatbotId, Chatroom, ChatroomId, ChatroomStatus, EmailAddress, Offer, SenderKind, TenantId, Timestamp,
+        Transition, UserId,
+    },
     redis::Redis,
     repos::{ChatroomRepo, RepoError},
 };
@@ -290,6 +293,36 @@ impl ChatroomRepo for CachedChatrooms {
     ) -> Result<Option<Chatroom>, RepoError> {
         let answer = self.store.transition(tenant, id, from, held_by, change).await;
         self.changed_to(id, answer).await
+    }
+
+    async fn change_offer(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        expected: Option<&Offer>,
+        next: Option<&Offer>,
+        passed: Option<&UserId>,
+    ) -> Result<Option<Chatroom>, RepoError> {
+        let answer = self.store.change_offer(tenant, id, expected, next, passed).await;
+        self.changed_to(id, answer).await
+    }
+
+    async fn last_agent_for(
+        &self,
+        tenant: &TenantId,
+        chatbot: &ChatbotId,
+        email: &EmailAddress,
+    ) -> Result<Option<UserId>, RepoError> {
+        self.store.last_agent_for(tenant, chatbot, email).await
+    }
+
+    async fn list_assigned_since(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Chatroom>, RepoError> {
+        self.store.list_assigned_since(tenant, since, limit).await
     }
 
     async fn set_first_agent_reply(&self, tenant: &TenantId, id: &ChatroomId, at: Timestamp) -> Result<(), RepoError> {

@@ -2,7 +2,7 @@
 //! [`Credentials`], which only the responses that make them carry.
 
 use serde::Serialize;
-use shared::domain::{Chatbot, Timestamp, WidgetSettings};
+use shared::domain::{Chatbot, Routing, Timestamp, WidgetSettings};
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -19,6 +19,7 @@ pub struct ChatbotView {
     /// `active` or `disabled`.
     pub status: String,
     pub enforce_identity: bool,
+    pub routing: Routing,
     /// The current key, masked; `null` after a revocation until the next rotation.
     pub api_key: Option<KeyView>,
     /// The key the current one replaced, while it still works.
@@ -81,6 +82,7 @@ impl From<&Chatbot> for ChatbotView {
             settings: SettingsView::from(&c.settings),
             status: c.status.as_str().to_owned(),
             enforce_identity: c.enforce_identity,
+            routing: c.routing,
             api_key: c.api_keys.current.as_ref().map(|k| KeyView {
                 masked: masked(&k.hint),
                 created_at: Some(k.created_at.to_rfc3339()),

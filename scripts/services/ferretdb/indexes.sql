@@ -30,10 +30,12 @@ BEGIN
     -- FerretDB names a collection's table `<collection>_<hash>`. Messages are read by chatroom
     -- (the hot insert carries one index fewer); chatrooms by tenant, status and agent (the queue,
     -- the open list, an agent's chatrooms: PostgreSQL combines the indexes, so a tenant's closed
-    -- chatrooms are never read for them); everything else by tenant.
+    -- chatrooms are never read for them) and by email (a returning visitor's last agent); an
+    -- agent's seats by agent; everything else by tenant.
     fields := CASE
         WHEN table_name LIKE 'messages\_%' THEN ARRAY['_id', 'chatroomId']
-        WHEN table_name LIKE 'chatrooms\_%' THEN ARRAY['_id', 'tenantId', 'status', 'agentId']
+        WHEN table_name LIKE 'chatrooms\_%' THEN ARRAY['_id', 'tenantId', 'status', 'agentId', 'email']
+        WHEN lower(table_name) LIKE 'agentseats\_%' THEN ARRAY['_id', 'tenantId', 'agentId']
         ELSE ARRAY['_id', 'tenantId']
     END;
     FOREACH field IN ARRAY fields LOOP

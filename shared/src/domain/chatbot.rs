@@ -26,6 +26,9 @@ pub struct Chatbot {
     pub identity_secret: IdentitySeed,
     /// When set, a visitor session needs a valid identity signature.
     pub enforce_identity: bool,
+    /// How its waiting chatrooms reach agents.
+    #[serde(default)]
+    pub routing: Routing,
     pub status: ChatbotStatus,
     /// Counts every change; key and secret rotations write only over the revision they read.
     pub revision: i64,
@@ -47,6 +50,7 @@ impl Chatbot {
             api_keys: ApiKeys::new(key, now),
             identity_secret,
             enforce_identity: false,
+            routing: Routing::default(),
             status: ChatbotStatus::Active,
             revision: 0,
             created_at: now,
@@ -73,6 +77,74 @@ impl ChatbotStatus {
             Self::Active => "active",
             Self::Disabled => "disabled",
         }
+    }
+}
+
+/// How a chatbot's waiting chatrooms reach agents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Routing {
+    pub mode: RoutingMode,
+    /// How long an agent has to accept an offer before it passes to the next (automatic mode).
+    #[schema(value_type = u32, minimum = 5, maximum = 300, example = 30)]
+    pub offer_seconds: OfferSeconds,
+}
+
+impl Routing {
+    pub fn is_automatic(&self) -> bool {
+        self.mode == RoutingMode::Automatic
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoutingMode {
+    /// Agents pick chatrooms from the queue.
+    #[default]
+    Manual,
+    /// Parley offers each waiting chatroom to one available agent, fairly; they accept or decline.
+    Automatic,
+}
+
+/// Seconds an offer stays open: 5 to 300.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct OfferSeconds(u32);
+
+impl OfferSeconds {
+    pub const MIN: u32 = 5;
+    pub const MAX: u32 = 300;
+
+    pub fn duration(self) -> Duration {
+        Duration::from_secs(u64::from(self.0))
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for OfferSeconds {
+    fn default() -> Self {
+        Self(30)
+    }
+}
+
+impl TryFrom<u32> for OfferSeconds {
+    type Error = InvalidValue;
+
+    fn try_from(seconds: u32) -> Result<Self, Self::Error> {
+        if (Self::MIN..=Self::MAX).contains(&seconds) {
+            Ok(Self(seconds))
+        } else {
+            Err(InvalidValue(format!("an offer lasts {} to {} seconds", Self::MIN, Self::MAX)))
+        }
+    }
+}
+
+impl From<OfferSeconds> for u32 {
+    fn from(seconds: OfferSeconds) -> u32 {
+        seconds.0
     }
 }
 
@@ -337,6 +409,7 @@ pub struct ChatbotPatch {
     pub allowed_origins: Option<Vec<OriginPattern>>,
     pub settings: Option<WidgetSettings>,
     pub enforce_identity: Option<bool>,
+    pub routing: Option<Routing>,
     pub status: Option<ChatbotStatus>,
     pub api_keys: Option<ApiKeys>,
     pub identity_secret: Option<IdentitySeed>,
@@ -357,6 +430,9 @@ impl ChatbotPatch {
         }
         if let Some(enforce) = self.enforce_identity {
             next.enforce_identity = enforce;
+        }
+        if let Some(routing) = self.routing {
+            next.routing = routing;
         }
         if let Some(status) = self.status {
             next.status = status;

@@ -64,6 +64,34 @@ pub struct Chatroom {
     /// the queue, so a chatroom waiting again is alerted again.
     #[serde(default)]
     pub unclaimed_alert_at: Option<Timestamp>,
+    /// While it waits: the agent it is offered to (automatic routing), until when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<Offer>,
+    /// While it waits: the agents who declined it or let their offer lapse; not offered to again
+    /// until it is taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub passed_by: Vec<UserId>,
+    /// The agent who last helped this visitor (same email, same chatbot): offered it first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_agent_id: Option<UserId>,
+    /// When an agent first took it (joined, accepted an offer): the end of its first wait.
+    #[serde(default)]
+    pub assigned_at: Option<Timestamp>,
+}
+
+/// A waiting chatroom offered to one agent until `until`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Offer {
+    pub agent_id: UserId,
+    pub agent_name: String,
+    pub until: Timestamp,
+}
+
+impl Offer {
+    pub fn is_open(&self, now: Timestamp) -> bool {
+        now < self.until
+    }
 }
 
 impl Chatroom {
@@ -103,6 +131,10 @@ impl Chatroom {
             close_reason: None,
             transcript_requested: false,
             unclaimed_alert_at: None,
+            offer: None,
+            passed_by: Vec::new(),
+            preferred_agent_id: None,
+            assigned_at: None,
         }
     }
 
@@ -304,6 +336,7 @@ impl Transition {
         match &self.agent {
             AgentChange::Keep => {}
             AgentChange::Set(agent) => {
+                room.assigned_at.get_or_insert(now);
                 room.agent_id = Some(agent.id);
                 room.agent_name = Some(agent.name.clone());
                 room.agent_email = Some(agent.email.clone());
@@ -315,6 +348,9 @@ impl Transition {
             }
         }
         room.standby_until = self.standby_until;
+        // An offer lives within one wait: any change of status or agent ends it.
+        room.offer = None;
+        room.passed_by.clear();
         if self.to == ChatroomStatus::Waiting {
             room.unclaimed_alert_at = None;
         }

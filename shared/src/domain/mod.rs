@@ -40,10 +40,10 @@ mod user;
 
 pub use block::{Block, BlockCursor};
 pub use chatbot::{
-    ApiKeys, Chatbot, ChatbotPatch, ChatbotStatus, Colour, GraceApiKey, IdentitySeed, KeyStanding, Position,
-    RevokedApiKey, StoredApiKey, Text, WidgetSettings,
+    ApiKeys, Chatbot, ChatbotPatch, ChatbotStatus, Colour, GraceApiKey, IdentitySeed, KeyStanding, OfferSeconds,
+    Position, RevokedApiKey, Routing, RoutingMode, StoredApiKey, Text, WidgetSettings,
 };
-pub use chatroom::{AgentChange, AssignedAgent, Chatroom, ChatroomStatus, CloseReason, Transition, VisitorInfo};
+pub use chatroom::{AgentChange, AssignedAgent, Chatroom, ChatroomStatus, CloseReason, Offer, Transition, VisitorInfo};
 pub use email::EmailAddress;
 pub use ids::{BlockId, ChatbotId, ChatroomId, EventId, MessageId, RoleId, SessionId, TenantId, UserId};
 pub use message::{ClientMsgId, Message, Sender, SenderKind};
@@ -54,7 +54,9 @@ pub use role::Role;
 pub use session::Session;
 pub use tenant::{Tenant, TenantPatch};
 pub use timestamp::Timestamp;
-pub use user::{Assigning, IpAddresses, IpRange, PasswordChangeToken, SeenIp, User, UserPatch, UserStatus};
+pub use user::{
+    Assigning, Availability, IpAddresses, IpRange, PasswordChangeToken, SeenIp, User, UserPatch, UserStatus,
+};
 
 /// Why a value failed to parse; the text is safe to show a client (it never echoes secrets).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -27,6 +27,9 @@ pub struct User {
     /// Permissions taken from this user whatever their roles say.
     pub denies: Vec<Permission>,
     pub assigning: Assigning,
+    /// Whether the agent, while their console is open, takes offers (`online`) or not (`away`).
+    #[serde(default)]
+    pub availability: Availability,
     pub status: UserStatus,
     /// The pending set-password (invitation) or password-reset token, hashed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -140,6 +143,25 @@ impl Default for Assigning {
     }
 }
 
+/// What an agent chose: offered chatrooms (`online`) or not (`away`). With no console open they
+/// are offline whatever they chose.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Availability {
+    #[default]
+    Online,
+    Away,
+}
+
+impl Availability {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Away => "away",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
@@ -165,6 +187,7 @@ pub struct UserPatch {
     pub grants: Option<Vec<Permission>>,
     pub denies: Option<Vec<Permission>>,
     pub assigning: Option<Assigning>,
+    pub availability: Option<Availability>,
     pub status: Option<UserStatus>,
     pub ip_allow_list: Option<Vec<IpRange>>,
 }
@@ -187,6 +210,9 @@ impl UserPatch {
         }
         if let Some(assigning) = self.assigning {
             user.assigning = assigning;
+        }
+        if let Some(availability) = self.availability {
+            user.availability = availability;
         }
         if let Some(status) = self.status {
             user.status = status;
@@ -225,6 +251,7 @@ impl User {
             grants: Vec::new(),
             denies: Vec::new(),
             assigning: Assigning::default(),
+            availability: Availability::default(),
             status: UserStatus::Active,
             password_change_token: None,
             ip_addresses: IpAddresses::default(),

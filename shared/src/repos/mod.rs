@@ -23,6 +23,7 @@ mod chatrooms;
 mod messages;
 mod mongo_util;
 mod roles;
+mod seats;
 mod sessions;
 mod tenants;
 mod users;
@@ -36,6 +37,7 @@ pub use chatbots::ChatbotRepo;
 pub use chatrooms::ChatroomRepo;
 pub use messages::{Inserted, MessageRepo};
 pub use roles::{RolePatch, RoleRepo};
+pub use seats::{Seat, SeatRepo};
 pub use sessions::{Rotation, SessionRepo};
 pub use tenants::TenantRepo;
 pub use users::UserRepo;
@@ -78,6 +80,7 @@ pub struct Repos {
     pub chatrooms: Arc<dyn ChatroomRepo>,
     pub messages: Arc<dyn MessageRepo>,
     pub blocks: Arc<dyn BlockRepo>,
+    pub seats: Arc<dyn SeatRepo>,
 }
 
 impl Repos {
@@ -92,6 +95,7 @@ impl Repos {
             chatrooms: Arc::new(chatrooms::MongoChatrooms::new(db)),
             messages: Arc::new(messages::MongoMessages::new(db)),
             blocks: Arc::new(blocks::MongoBlocks::new(db)),
+            seats: Arc::new(seats::MongoSeats::new(db)),
         }
     }
 
@@ -106,6 +110,7 @@ impl Repos {
             chatrooms: Arc::new(chatrooms::MemoryChatrooms::default()),
             messages: Arc::new(messages::MemoryMessages::default()),
             blocks: Arc::new(blocks::MemoryBlocks::default()),
+            seats: Arc::new(seats::MemorySeats::default()),
         }
     }
 }
@@ -118,7 +123,8 @@ pub(crate) async fn ensure_indexes(db: &mongodb::Database) -> Result<(), RepoErr
     chatbots::ensure_indexes(db).await?;
     chatrooms::ensure_indexes(db).await?;
     messages::ensure_indexes(db).await?;
-    blocks::ensure_indexes(db).await
+    blocks::ensure_indexes(db).await?;
+    seats::ensure_indexes(db).await
 }
 
 /// Rows sorted oldest first by `key` (creation time, then id): how the in-memory repositories

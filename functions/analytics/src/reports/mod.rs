@@ -7,6 +7,8 @@
 //!
 //! - first response: from the chatroom's creation (the visitor opening the chat) to the first
 //!   agent message, over the chatrooms an agent answered; median and p90.
+//! - time to assignment: from creation to an agent taking the chatroom (joining it, or accepting
+//!   Parley's offer), over the chatrooms an agent took; median and p90.
 //! - resolution: from creation to the end, over chatrooms ended by an agent or the visitor
 //!   (closed or marked stale); median and p90. Blocked and abandoned chatrooms are not resolved.
 //! - abandoned: chatrooms that closed because the visitor left (`visitor_left`).
@@ -65,6 +67,10 @@ pub struct DailyReport {
     pub chatrooms: u64,
     pub messages: MessageCounts,
     pub first_response: Timings,
+    /// From the visitor opening the chat to an agent taking it. (Reports computed before it was
+    /// recorded have none.)
+    #[serde(default)]
+    pub time_to_assignment: Timings,
     pub resolution: Timings,
     /// Chatrooms that closed because the visitor left.
     pub abandoned: u64,
@@ -100,7 +106,7 @@ impl MessageCounts {
 }
 
 /// Durations over a set of chatrooms, in seconds; null when the set is empty.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Timings {
     pub count: u64,
@@ -184,11 +190,13 @@ pub fn compute(
             entry.2 += 1;
         }
     }
-    let (mut first_responses, mut resolutions, mut abandoned) = (Vec::new(), Vec::new(), 0);
+    let (mut first_responses, mut assignments, mut resolutions, mut abandoned) =
+        (Vec::new(), Vec::new(), Vec::new(), 0);
     for room in chatrooms {
         hours[hour_of(room.created_at)].chatrooms += 1;
         let first_response = room.first_agent_reply_at.map(|at| millis_between(room.created_at, at));
         first_responses.extend(first_response);
+        assignments.extend(room.assigned_at.map(|at| millis_between(room.created_at, at)));
         if is_resolved(room.close_reason)
             && let Some(closed) = room.closed_at
         {
@@ -227,6 +235,7 @@ pub fn compute(
         chatrooms: chatrooms.len() as u64,
         messages: counts,
         first_response: Timings::of(first_responses),
+        time_to_assignment: Timings::of(assignments),
         resolution: Timings::of(resolutions),
         abandoned,
         agents,

@@ -133,8 +133,8 @@ pub struct DailyReports {
 
 /// The daily reports of the range and its totals. CSV columns: `date, chatrooms,
 /// visitor_messages, agent_messages, system_messages, first_response_median_secs,
-/// first_response_p90_secs, resolution_median_secs, resolution_p90_secs, abandoned, busiest_hour,
-/// computed_at`.
+/// first_response_p90_secs, assignment_median_secs, assignment_p90_secs, resolution_median_secs,
+/// resolution_p90_secs, abandoned, busiest_hour, computed_at`.
 #[utoipa::path(get, path = "/reports", operation_id = "daily_reports", tag = "reports", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, description = "The reports (format=csv: a download, one row per day)",
             content((DailyReports = "application/json"), (String = "text/csv")),
@@ -174,6 +174,8 @@ fn daily_csv(reports: &[DailyReport]) -> Csv {
         "system_messages",
         "first_response_median_secs",
         "first_response_p90_secs",
+        "assignment_median_secs",
+        "assignment_p90_secs",
         "resolution_median_secs",
         "resolution_p90_secs",
         "abandoned",
@@ -189,6 +191,8 @@ fn daily_csv(reports: &[DailyReport]) -> Csv {
             number(r.messages.system),
             optional(r.first_response.median_secs),
             optional(r.first_response.p90_secs),
+            optional(r.time_to_assignment.median_secs),
+            optional(r.time_to_assignment.p90_secs),
             optional(r.resolution.median_secs),
             optional(r.resolution.p90_secs),
             number(r.abandoned),

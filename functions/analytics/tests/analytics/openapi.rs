@@ -114,6 +114,7 @@ async fn the_schemas_name_the_report_fields() {
                 "chatrooms",
                 "messages",
                 "firstResponse",
+                "timeToAssignment",
                 "resolution",
                 "abandoned",
                 "agents",

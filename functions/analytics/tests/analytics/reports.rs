@@ -38,13 +38,14 @@ async fn seed(app: &TestApp) -> Seeded {
     .await;
     message(r, &r0, 1, "2026-11-19T23:00:05Z", System, None).await;
     message(r, &r0, 2, "2026-11-20T00:30:00Z", Agent, Some(&bob)).await;
-    // 09:00 Ada answers in 30 s and closes after 10 min.
+    // 09:00 Ada takes it after 20 s, answers in 30 s and closes after 10 min.
     let r1 = chatroom(
         r,
         &tenant,
         "2026-11-20T09:00:00Z",
         Story {
             agent: Some(ada.clone()),
+            assigned: Some("2026-11-20T09:00:20Z"),
             first_reply: Some("2026-11-20T09:00:30Z"),
             ended: Some(("2026-11-20T09:10:00Z", CloseReason::ClosedByAgent)),
             visitor_name: Some("=HYPERLINK(\"http://evil\")"),
@@ -56,13 +57,14 @@ async fn seed(app: &TestApp) -> Seeded {
     message(r, &r1, 2, "2026-11-20T09:00:10Z", Visitor, None).await;
     message(r, &r1, 3, "2026-11-20T09:00:30Z", Agent, Some(&ada)).await;
     message(r, &r1, 4, "2026-11-20T09:05:00Z", Visitor, None).await;
-    // 09:30 Ada answers in 60 s and marks it stale after 30 min.
+    // 09:30 Ada takes it after 40 s, answers in 60 s and marks it stale after 30 min.
     let r2 = chatroom(
         r,
         &tenant,
         "2026-11-20T09:30:00Z",
         Story {
             agent: Some(ada.clone()),
+            assigned: Some("2026-11-20T09:30:40Z"),
             first_reply: Some("2026-11-20T09:31:00Z"),
             ended: Some(("2026-11-20T10:00:00Z", CloseReason::MarkedStale)),
             messages: 2,
@@ -72,12 +74,18 @@ async fn seed(app: &TestApp) -> Seeded {
     .await;
     message(r, &r2, 1, "2026-11-20T09:30:00Z", System, None).await;
     message(r, &r2, 2, "2026-11-20T09:31:00Z", Agent, Some(&ada)).await;
-    // 14:15 Bob answers in 2 min; still going.
+    // 14:15 Bob takes it after 30 s and answers in 2 min; still going.
     let r3 = chatroom(
         r,
         &tenant,
         "2026-11-20T14:15:00Z",
-        Story { agent: Some(bob.clone()), first_reply: Some("2026-11-20T14:17:00Z"), messages: 3, ..Story::default() },
+        Story {
+            agent: Some(bob.clone()),
+            assigned: Some("2026-11-20T14:15:30Z"),
+            first_reply: Some("2026-11-20T14:17:00Z"),
+            messages: 3,
+            ..Story::default()
+        },
     )
     .await;
     message(r, &r3, 1, "2026-11-20T14:15:00Z", System, None).await;
@@ -141,6 +149,7 @@ async fn a_days_report_counts_every_figure_exactly() {
             "chatrooms": 5,
             "messages": {"visitor": 3, "agent": 4, "system": 3},
             "firstResponse": {"count": 3, "medianSecs": 60.0, "p90Secs": 120.0},
+            "timeToAssignment": {"count": 3, "medianSecs": 30.0, "p90Secs": 40.0},
             "resolution": {"count": 2, "medianSecs": 1200.0, "p90Secs": 1800.0},
             "abandoned": 1,
             "agents": [
@@ -203,10 +212,10 @@ async fn the_reports_come_as_csv_too() {
     let lines: Vec<&str> = csv.split("\r\n").collect();
     assert_eq!(
         lines[0],
-        "date,chatrooms,visitor_messages,agent_messages,system_messages,first_response_median_secs,first_response_p90_secs,resolution_median_secs,resolution_p90_secs,abandoned,busiest_hour,computed_at"
+        "date,chatrooms,visitor_messages,agent_messages,system_messages,first_response_median_secs,first_response_p90_secs,assignment_median_secs,assignment_p90_secs,resolution_median_secs,resolution_p90_secs,abandoned,busiest_hour,computed_at"
     );
     let row: Vec<&str> = lines[1].split(',').collect();
-    assert_eq!(row[..11], ["2026-11-20", "5", "3", "4", "3", "60", "120", "1200", "1800", "1", "9"]);
+    assert_eq!(row[..13], ["2026-11-20", "5", "3", "4", "3", "60", "120", "30", "40", "1200", "1800", "1", "9"]);
     assert_eq!(lines[2..], [""], "one row and a final line end");
 
     let agents = app.api.get(&format!("/reports/agents?from={DAY}&to={DAY}&format=csv"), bearer(&viewer)).await;

@@ -104,6 +104,8 @@ pub fn agent(name: &str) -> AssignedAgent {
 #[derive(Default)]
 pub struct Story {
     pub agent: Option<AssignedAgent>,
+    /// When the agent took the chatroom.
+    pub assigned: Option<&'static str>,
     pub first_reply: Option<&'static str>,
     pub ended: Option<(&'static str, CloseReason)>,
     pub visitor_name: Option<&'static str>,
@@ -123,6 +125,7 @@ pub async fn chatroom(repos: &Repos, tenant: &TenantId, created: &str, story: St
         room.agent_email = Some(agent.email);
         room.status = ChatroomStatus::Active;
     }
+    room.assigned_at = story.assigned.map(at);
     room.first_agent_reply_at = story.first_reply.map(at);
     room.last_seq = story.messages;
     if let Some((ended, reason)) = story.ended {

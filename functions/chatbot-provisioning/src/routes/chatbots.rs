@@ -11,7 +11,8 @@ use shared::{
     ApiError, Json,
     auth::{Agent, ApiKey},
     domain::{
-        Chatbot, ChatbotId, ChatbotPatch, ChatbotStatus, Colour, Name, OriginPattern, Position, Text, WidgetSettings,
+        Chatbot, ChatbotId, ChatbotPatch, ChatbotStatus, Colour, Name, OriginPattern, Position, Routing, Text,
+        WidgetSettings,
     },
     events::{ChatbotCreated, ChatbotDeleted, ChatbotUpdated, Event},
 };
@@ -100,6 +101,7 @@ fn changes(before: &Chatbot, after: &Chatbot) -> Vec<&'static str> {
         ("allowedOrigins", before.allowed_origins != after.allowed_origins),
         ("settings", before.settings != after.settings),
         ("enforceIdentity", before.enforce_identity != after.enforce_identity),
+        ("routing", before.routing != after.routing),
         ("status", before.status != after.status),
     ]
     .into_iter()
@@ -128,6 +130,9 @@ pub struct NewChatbot {
     settings: SettingsUpdate,
     #[serde(default)]
     enforce_identity: bool,
+    /// How waiting chatrooms reach agents; manual (agents pick from the queue) when left out.
+    #[serde(default)]
+    routing: Routing,
 }
 
 /// Creates a chatbot with its API key and identity secret, both shown in this answer only.
@@ -145,6 +150,7 @@ pub async fn create(
     chatbot.allowed_origins = checked_origins(body.allowed_origins)?;
     chatbot.settings = body.settings.applied_to(&chatbot.settings);
     chatbot.enforce_identity = body.enforce_identity;
+    chatbot.routing = body.routing;
     state.repos.chatbots.insert(&chatbot).await?;
     state.publish(agent.tenant_id, Event::ChatbotCreated(event_data(&chatbot))).await;
     let credentials = Credentials {
@@ -175,6 +181,8 @@ pub struct ChatbotUpdate {
     allowed_origins: Option<Vec<OriginPattern>>,
     settings: Option<SettingsUpdate>,
     enforce_identity: Option<bool>,
+    /// The whole routing: mode and offer time.
+    routing: Option<Routing>,
     /// `active` or `disabled` (the widget is refused with `chatbot_disabled`).
     #[schema(value_type = Option<String>, example = "disabled")]
     status: Option<ChatbotStatus>,
@@ -197,6 +205,7 @@ pub async fn update(
         allowed_origins: body.allowed_origins.map(checked_origins).transpose()?,
         settings: body.settings.map(|s| s.applied_to(&before.settings)),
         enforce_identity: body.enforce_identity,
+        routing: body.routing,
         status: body.status,
         ..ChatbotPatch::default()
     };

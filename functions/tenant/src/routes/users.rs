@@ -148,6 +148,7 @@ impl UserUpdate {
             assigning,
             status: self.status,
             ip_allow_list: self.ip_allow_list,
+            ..UserPatch::default()
         })
     }
 }
@@ -180,6 +181,7 @@ fn undo(before: &User) -> UserPatch {
         assigning: Some(before.assigning),
         status: Some(before.status),
         ip_allow_list: Some(before.ip_addresses.allow_list.clone()),
+        ..UserPatch::default()
     }
 }
 

@@ -45,6 +45,9 @@ fn chatbot_set(patch: &ChatbotPatch) -> Result<Document, RepoError> {
     if let Some(enforce) = patch.enforce_identity {
         set.insert("enforceIdentity", enforce);
     }
+    if let Some(routing) = &patch.routing {
+        set.insert("routing", to_bson(routing)?);
+    }
     if let Some(status) = &patch.status {
         set.insert("status", status.as_str());
     }

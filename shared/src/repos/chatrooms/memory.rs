@@ -6,7 +6,10 @@ use async_trait::async_trait;
 
 use super::{ChatroomRepo, chatroom_exists};
 use crate::{
-    domain::{Chatroom, ChatroomId, ChatroomStatus, SenderKind, TenantId, Timestamp, Transition, UserId},
+    domain::{
+        ChatbotId, Chatroom, ChatroomId, ChatroomStatus, EmailAddress, Offer, SenderKind, TenantId, Timestamp,
+        Transition, UserId,
+    },
     repos::{RepoError, chatrooms, oldest_first},
 };
 
@@ -93,6 +96,41 @@ impl ChatroomRepo for MemoryChatrooms {
     ) -> Result<Option<Chatroom>, RepoError> {
         let now = Timestamp::now();
         Ok(self.change(tenant, id, |room| chatrooms::transition(room, from, held_by, change, now)))
+    }
+
+    async fn change_offer(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        expected: Option<&Offer>,
+        next: Option<&Offer>,
+        passed: Option<&UserId>,
+    ) -> Result<Option<Chatroom>, RepoError> {
+        Ok(self.change(tenant, id, |room| chatrooms::offer_changed(room, expected, next, passed)))
+    }
+
+    async fn last_agent_for(
+        &self,
+        tenant: &TenantId,
+        chatbot: &ChatbotId,
+        email: &EmailAddress,
+    ) -> Result<Option<UserId>, RepoError> {
+        let theirs = self.select(|r| {
+            r.tenant_id == *tenant && r.chatbot_id == *chatbot && r.email == *email && r.agent_id.is_some()
+        });
+        Ok(theirs.last().and_then(|r| r.agent_id))
+    }
+
+    async fn list_assigned_since(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Chatroom>, RepoError> {
+        let mut rows = self.select(|r| r.tenant_id == *tenant && r.assigned_at.is_some_and(|at| at >= since));
+        rows.sort_by_key(|r| std::cmp::Reverse((r.assigned_at, r.id.to_string())));
+        rows.truncate(limit as usize);
+        Ok(rows)
     }
 
     async fn set_first_agent_reply(&self, tenant: &TenantId, id: &ChatroomId, at: Timestamp) -> Result<(), RepoError> {

@@ -11,7 +11,10 @@ mod mongo;
 use async_trait::async_trait;
 
 use super::RepoError;
-use crate::domain::{Chatroom, ChatroomId, ChatroomStatus, SenderKind, TenantId, Timestamp, Transition, UserId};
+use crate::domain::{
+    ChatbotId, Chatroom, ChatroomId, ChatroomStatus, EmailAddress, Offer, SenderKind, TenantId, Timestamp, Transition,
+    UserId,
+};
 
 pub(super) use memory::MemoryChatrooms;
 pub(super) use mongo::{MongoChatrooms, ensure_indexes};
@@ -62,6 +65,37 @@ pub trait ChatroomRepo: Send + Sync {
         held_by: Option<&UserId>,
         change: &Transition,
     ) -> Result<Option<Chatroom>, RepoError>;
+
+    /// Replaces a waiting chatroom's offer, only if its offer is still `expected` (`None`: not
+    /// offered): with `next`, or with none. `passed`, when given, joins the agents the chatroom
+    /// passed by (who declined it or let the offer lapse). Atomic like [`Self::transition`]: of two
+    /// nodes offering one chatroom at once, exactly one gets `Some`. Leaves `updatedAt` (the
+    /// start of the wait) alone.
+    async fn change_offer(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        expected: Option<&Offer>,
+        next: Option<&Offer>,
+        passed: Option<&UserId>,
+    ) -> Result<Option<Chatroom>, RepoError>;
+
+    /// The agent who held the visitor's latest chatroom with this chatbot, if an agent ever held one.
+    async fn last_agent_for(
+        &self,
+        tenant: &TenantId,
+        chatbot: &ChatbotId,
+        email: &EmailAddress,
+    ) -> Result<Option<UserId>, RepoError>;
+
+    /// The tenant's chatrooms an agent took at `since` or later, latest first, at most `limit`:
+    /// their waits make the visitors' estimate.
+    async fn list_assigned_since(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Chatroom>, RepoError>;
 
     /// Records when an agent first replied; later calls change nothing. Does nothing when the
     /// chatroom is not the tenant's.
@@ -128,6 +162,26 @@ pub(super) fn transition(
     let mut next = room.clone();
     change.apply(&mut next, now);
     Some(next)
+}
+
+/// The waiting chatroom with its offer replaced, if its offer is still `expected`.
+pub(super) fn offer_changed(
+    room: &Chatroom,
+    expected: Option<&Offer>,
+    next: Option<&Offer>,
+    passed: Option<&UserId>,
+) -> Option<Chatroom> {
+    if room.status != ChatroomStatus::Waiting || room.offer.as_ref() != expected {
+        return None;
+    }
+    let mut changed = room.clone();
+    changed.offer = next.cloned();
+    if let Some(agent) = passed
+        && !changed.passed_by.contains(agent)
+    {
+        changed.passed_by.push(*agent);
+    }
+    Some(changed)
 }
 
 /// The chatroom with its first agent reply recorded, unless one already is.

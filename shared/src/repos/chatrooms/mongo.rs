@@ -20,7 +20,10 @@ use mongodb::{
 
 use super::{ChatroomRepo, chatroom_exists};
 use crate::{
-    domain::{Chatroom, ChatroomId, ChatroomStatus, SenderKind, TenantId, Timestamp, Transition, UserId},
+    domain::{
+        ChatbotId, Chatroom, ChatroomId, ChatroomStatus, EmailAddress, Offer, SenderKind, TenantId, Timestamp,
+        Transition, UserId,
+    },
     mongo::{classify, create_indexes, index, is_duplicate_key},
     repos::{
         RepoError, chatrooms,
@@ -39,6 +42,10 @@ pub(in crate::repos) async fn ensure_indexes(db: &Database) -> Result<(), RepoEr
         index(doc! { "status": 1, "standbyUntil": 1 }, "status_standby_until"),
         // The unclaimed-chatroom sweep, across tenants.
         index(doc! { "status": 1, "updatedAt": 1 }, "status_updated"),
+        // A returning visitor's last agent.
+        index(doc! { "tenantId": 1, "chatbotId": 1, "email": 1, "createdAt": -1 }, "tenant_chatbot_email_created"),
+        // The recent waits behind the visitors' estimate.
+        index(doc! { "tenantId": 1, "assignedAt": -1 }, "tenant_assigned"),
     ];
     create_indexes(db, "chatrooms", indexes).await
 }
@@ -283,6 +290,46 @@ impl ChatroomRepo for MongoChatrooms {
     ) -> Result<Option<Chatroom>, RepoError> {
         let now = Timestamp::now();
         self.change(tenant, id, |room| chatrooms::transition(room, from, held_by, change, now)).await
+    }
+
+    async fn change_offer(
+        &self,
+        tenant: &TenantId,
+        id: &ChatroomId,
+        expected: Option<&Offer>,
+        next: Option<&Offer>,
+        passed: Option<&UserId>,
+    ) -> Result<Option<Chatroom>, RepoError> {
+        self.change(tenant, id, |room| chatrooms::offer_changed(room, expected, next, passed)).await
+    }
+
+    async fn last_agent_for(
+        &self,
+        tenant: &TenantId,
+        chatbot: &ChatbotId,
+        email: &EmailAddress,
+    ) -> Result<Option<UserId>, RepoError> {
+        let filter = doc! {
+            "tenantId": tenant.to_string(),
+            "chatbotId": chatbot.to_string(),
+            "email": email.as_str(),
+            "agentId": { "$ne": null },
+        };
+        let latest = self.list(filter, doc! { "createdAt": -1, "_id": -1 }, Some(1)).await?;
+        Ok(latest.first().and_then(|room| room.agent_id))
+    }
+
+    async fn list_assigned_since(
+        &self,
+        tenant: &TenantId,
+        since: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Chatroom>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = doc! { "tenantId": tenant.to_string(), "assignedAt": { "$gte": since } };
+        self.list(filter, doc! { "assignedAt": -1, "_id": -1 }, Some(mongo_util::limit(limit))).await
     }
 
     async fn set_first_agent_reply(&self, tenant: &TenantId, id: &ChatroomId, at: Timestamp) -> Result<(), RepoError> {

@@ -52,6 +52,9 @@ fn user_set(patch: &UserPatch) -> Result<Document, RepoError> {
     if let Some(assigning) = &patch.assigning {
         set.insert("assigning", to_bson(assigning)?);
     }
+    if let Some(availability) = patch.availability {
+        set.insert("availability", availability.as_str());
+    }
     if let Some(status) = &patch.status {
         set.insert("status", status.as_str());
     }

@@ -1,0 +1,71 @@
+//! Seats in `agentSeats`: the `_id` `<agent>:<n>` is what only one writer can insert.
+
+use async_trait::async_trait;
+use futures::TryStreamExt as _;
+use mongodb::{Collection, Database, bson::doc};
+
+use super::{Seat, SeatRepo};
+use crate::{
+    domain::{ChatroomId, TenantId, Timestamp, UserId},
+    mongo::{classify, create_indexes, index, is_duplicate_key},
+    repos::RepoError,
+};
+
+pub(in crate::repos) async fn ensure_indexes(db: &Database) -> Result<(), RepoError> {
+    let indexes = vec![index(doc! { "tenantId": 1, "agentId": 1, "chatroomId": 1 }, "tenant_agent_chatroom")];
+    create_indexes(db, "agentSeats", indexes).await
+}
+
+pub(in crate::repos) struct MongoSeats {
+    collection: Collection<Seat>,
+}
+
+impl MongoSeats {
+    pub(in crate::repos) fn new(db: &Database) -> Self {
+        Self { collection: db.collection("agentSeats") }
+    }
+}
+
+#[async_trait]
+impl SeatRepo for MongoSeats {
+    async fn take(
+        &self,
+        tenant: &TenantId,
+        agent: &UserId,
+        chatroom: &ChatroomId,
+        capacity: u32,
+        now: Timestamp,
+    ) -> Result<bool, RepoError> {
+        let theirs = doc! {
+            "tenantId": tenant.to_string(),
+            "agentId": agent.to_string(),
+            "chatroomId": chatroom.to_string(),
+        };
+        if self.collection.find_one(theirs).await.map_err(classify)?.is_some() {
+            return Ok(true);
+        }
+        for n in 0..capacity {
+            match self.collection.insert_one(Seat::new(*tenant, *agent, n, *chatroom, now)).await {
+                Ok(_) => return Ok(true),
+                Err(err) if is_duplicate_key(&err) => continue,
+                Err(err) => return Err(classify(err)),
+            }
+        }
+        Ok(false)
+    }
+
+    async fn release(&self, tenant: &TenantId, agent: &UserId, chatroom: &ChatroomId) -> Result<(), RepoError> {
+        let theirs = doc! {
+            "tenantId": tenant.to_string(),
+            "agentId": agent.to_string(),
+            "chatroomId": chatroom.to_string(),
+        };
+        self.collection.delete_many(theirs).await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn list(&self, tenant: &TenantId) -> Result<Vec<Seat>, RepoError> {
+        let find = self.collection.find(doc! { "tenantId": tenant.to_string() }).sort(doc! { "_id": 1 });
+        find.await.map_err(classify)?.try_collect().await.map_err(classify)
+    }
+}
