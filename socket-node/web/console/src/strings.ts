@@ -187,8 +187,7 @@ export const strings = {
       /** Live, from the console's connection: whether each agent is offered conversations. */
       availability: "Availability",
       availabilities: { online: "Online", away: "Away", offline: "Offline" },
-      load: "Conversations",
-      loadOf: (load: number, max: number) => `${load} / ${max}`,
+      loadOf: (load: number, max: number) => `${load} / ${max} conversations`,
       noOffers: "never offered",
       unknownAvailability: "—",
       /** A person's state in the team list. */

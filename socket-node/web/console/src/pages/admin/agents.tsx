@@ -71,7 +71,6 @@ export function Agents() {
                 <th scope="col">{t.roles}</th>
                 <th scope="col">{t.status}</th>
                 <th scope="col">{t.availability}</th>
-                <th scope="col">{t.load}</th>
                 <th scope="col">
                   <span class="visually-hidden">{common.actions}</span>
                 </th>
@@ -135,27 +134,25 @@ export function Agents() {
   );
 }
 
-/** An agent's availability and load, as the live connection last heard; a dash when it has not. */
+/**
+ * An agent's availability and load ("2 / 5 conversations"), as the live connection last heard;
+ * a dash when it has not heard of them (an invited or disabled person).
+ */
 function Presence({ id }: { id: string }) {
   const agent = live.agents.find((a) => a.id === id);
-  if (!agent)
-    return (
-      <>
-        <td class="muted">{t.unknownAvailability}</td>
-        <td class="muted">{t.unknownAvailability}</td>
-      </>
-    );
+  if (!agent) return <td class="muted">{t.unknownAvailability}</td>;
   return (
-    <>
-      <td>
-        <span class={`presence ${agent.availability}`}>
-          <span class={`dot ${agent.availability}`} aria-hidden="true" />
-          {t.availabilities[agent.availability]}
-        </span>
-        {!agent.assigning && <span class="muted small-text"> · {t.noOffers}</span>}
-      </td>
-      <td class="num">{t.loadOf(agent.load, agent.maxConcurrent)}</td>
-    </>
+    <td>
+      <span class={`presence ${agent.availability}`}>
+        <span class={`dot ${agent.availability}`} aria-hidden="true" />
+        {t.availabilities[agent.availability]}
+      </span>
+      <br />
+      <span class="muted small-text load">
+        {t.loadOf(agent.load, agent.maxConcurrent)}
+        {!agent.assigning && ` · ${t.noOffers}`}
+      </span>
+    </td>
   );
 }
 
