@@ -7,6 +7,9 @@
 //! - `<prefix>presence:<chatroom>`: a set of `<node>/<connection>`, the visitor's live connections.
 //! - `<prefix>agents:<tenant>`: a hash `<node>/<connection> → user id`, the tenant's agents
 //!   connected to a console.
+//! - `<prefix>routing-lead:<tenant>`: the id of the node routing the tenant's queue now, expiring.
+//! - `<prefix>routed:<tenant>`: a hash `user id → unix millis`, when routing last offered each agent
+//!   a chatroom (the longest idle of equally loaded agents is offered the next).
 //! - `<prefix>node:<node>:rooms` and `<prefix>node:<node>:agents`: what one node registered
 //!   (`<tenant>/<chatroom>` and tenant ids), so whoever finds the node dead can remove it.
 //!
@@ -58,6 +61,15 @@ impl PresenceKeys<'_> {
 
     pub fn agents(&self, tenant: &TenantId) -> String {
         self.0.key(&["agents", &tenant.to_string()])
+    }
+
+    /// Which node leads routing the tenant's queue (a value with an expiry).
+    pub fn routing_lead(&self, tenant: &TenantId) -> String {
+        self.0.key(&["routing-lead", &tenant.to_string()])
+    }
+
+    pub fn routed(&self, tenant: &TenantId) -> String {
+        self.0.key(&["routed", &tenant.to_string()])
     }
 
     pub fn node_rooms(&self, node: &str) -> String {

@@ -60,6 +60,7 @@ impl FrameRates {
             FrameKind::Typing => rate(20, 120),
             FrameKind::Read => rate(50, 300),
             FrameKind::Resume | FrameKind::History | FrameKind::Watch | FrameKind::Unwatch => rate(100, 300),
+            FrameKind::Availability => rate(10, 60),
             FrameKind::Ping => rate(5, 30),
             FrameKind::Auth => rate(5, 10),
             _ => rate(20, 60),

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use shared::{
     auth::VisitorIdentity,
     domain::{
-        AgentChange, AssignedAgent, Block, Chatbot, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason,
-        EmailAddress, Message, Name, Permission, Sender, SenderKind, TenantId, Timestamp, Transition, UserId,
-        VisitorInfo,
+        AgentChange, AssignedAgent, Availability, Block, Chatbot, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId,
+        CloseReason, EmailAddress, Message, Name, Permission, Sender, SenderKind, TenantId, Timestamp, Transition,
+        UserId, UserPatch, UserStatus, VisitorInfo,
     },
     events::{self, Event, EventQueue, OutgoingEvent},
     repos::{Inserted, RepoError, Repos},
@@ -30,7 +30,9 @@ use crate::{
     presence::Presence,
     protocol::{ChatroomView, Code, MessageView, ServerFrame},
     recent::RecentMessages,
+    routing::{self, RouteRequests},
     seqs::{LastSeqs, Seqs},
+    waiting::Estimates,
 };
 
 /// What chat operations reach: the repositories, the event queue, the broker, presence, the
@@ -52,6 +54,10 @@ pub struct ChatService {
     pub limits: Limits,
     pub timing: Timing,
     pub metrics: Arc<Metrics>,
+    /// This node's router ([`crate::routing`]).
+    pub routing: RouteRequests,
+    /// How long the tenants' visitors usually wait ([`crate::waiting`]).
+    pub estimates: Arc<Estimates>,
 }
 
 /// Why an operation was refused: a stable code for the `error` frame, and words for people.
@@ -165,16 +171,23 @@ pub async fn announce(state: &ChatService, room: &Chatroom, queue_changed: bool)
     chatrooms_changed(state, room.tenant_id, queue_changed).await;
 }
 
-async fn chatrooms_changed(state: &ChatService, tenant: TenantId, queue: bool) {
-    state
-        .notices
-        .publish(Notice {
-            route: Route::Tenant(tenant),
-            kind: NoticeKind::ChatroomsChanged { queue },
-            origin: None,
-            frame: String::new(),
-        })
-        .await;
+/// Tells every node that the tenant's chatrooms changed: its agents' lists, and when `queue`,
+/// the visitors' places in the queue.
+pub async fn chatrooms_changed(state: &ChatService, tenant: TenantId, queue: bool) {
+    let notice =
+        |route| Notice { route, kind: NoticeKind::ChatroomsChanged { queue }, origin: None, frame: String::new() };
+    state.notices.publish(notice(Route::Tenant(tenant))).await;
+    if queue {
+        state.notices.publish(notice(Route::Visitors(tenant))).await;
+    }
+}
+
+/// Tells every node that one of the tenant's agents changed availability or load, or opened or
+/// closed a console: the `agents` frame is rebuilt, and the queue routed again.
+pub async fn agents_changed(state: &ChatService, tenant: TenantId) {
+    let notice =
+        Notice { route: Route::Tenant(tenant), kind: NoticeKind::AgentsChanged, origin: None, frame: String::new() };
+    state.notices.publish(notice).await;
 }
 
 async fn event(state: &ChatService, room: &Chatroom, event: Event) {
@@ -182,7 +195,7 @@ async fn event(state: &ChatService, room: &Chatroom, event: Event) {
 }
 
 /// Hands the event to the node's queue, which produces it to Kafka (or the outbox) in order.
-async fn queue_event(state: &ChatService, event: OutgoingEvent) {
+pub async fn queue_event(state: &ChatService, event: OutgoingEvent) {
     if let Err(shared::events::QueueClosed(event)) = state.events.push(event).await {
         // Only while the node stops, after the queue was closed.
         tracing::error!(event_id = %event.envelope.id, event_type = %event.envelope.event_type, "event dropped at shutdown");
@@ -211,6 +224,8 @@ pub async fn open(state: &ChatService, chatbot: &Chatbot, visitor: NewVisitor) -
         visitor.info,
         Timestamp::now(),
     );
+    room.preferred_agent_id =
+        state.repos.chatrooms.last_agent_for(&room.tenant_id, &room.chatbot_id, &room.email).await?;
     state.repos.chatrooms.insert(&room).await?;
     if let Err(err) = state.seqs.begin(&room.id).await {
         // The greeting's number then comes from the store, as after a Redis flush.
@@ -450,14 +465,16 @@ pub async fn read(
     Ok(())
 }
 
-/// Claims a waiting chatroom for the agent; a chatroom someone else claimed first is
+/// Claims a waiting chatroom for the agent (taking one of their seats first, so their limit holds
+/// whatever else races), or accepts the offer of one; a chatroom someone else claimed first is
 /// `chatroom_already_claimed`.
 pub async fn join(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
-    let held = state.repos.chatrooms.count_for_agent(&agent.tenant, &agent.id).await?;
-    if held >= u64::from(agent.max_concurrent) {
+    let before = state.repos.chatrooms.get(&agent.tenant, &chatroom).await?.ok_or_else(not_found)?;
+    let seated = before.status == ChatroomStatus::Waiting;
+    if seated && !routing::take_seat(state, agent.tenant, agent.id, agent.max_concurrent, chatroom).await? {
         return Err(ChatError::new(
             Code::TooManyChatrooms,
-            format!("you hold {held} chatrooms, your limit is {}", agent.max_concurrent),
+            format!("you hold {0} chatrooms or offers, your limit is {0}", agent.max_concurrent),
         ));
     }
     let claim = Transition {
@@ -470,6 +487,9 @@ pub async fn join(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId)
         state.repos.chatrooms.transition(&agent.tenant, &chatroom, &[ChatroomStatus::Waiting], None, &claim).await?;
     let Some(room) = claimed else {
         let room = state.repos.chatrooms.get(&agent.tenant, &chatroom).await?.ok_or_else(not_found)?;
+        if seated && !routing::occupies(&room, &agent.id) {
+            routing::release_seat(state, agent.tenant, agent.id, chatroom).await;
+        }
         return Err(match room.status {
             ChatroomStatus::Active | ChatroomStatus::Standby if room.agent_id == Some(agent.id) => {
                 ChatError::new(Code::InvalidState, "you hold this chatroom already")
@@ -485,18 +505,125 @@ pub async fn join(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId)
             _ => closed(&room),
         });
     };
+    routing::settle_seats(state, &room).await;
     tell_agent(state, agent.id, NoticeKind::Assigned { chatroom_id: room.id }).await;
     announce(state, &room, true).await;
+    agents_changed(state, room.tenant_id).await;
     let joined = store_system_message(state, &room, &format!("{} joined the chat", agent.name)).await?;
-    let waited_ms = Timestamp::now().unix_millis() - room.created_at.unix_millis();
-    let data = events::ChatroomAgentJoined {
+    let waiting_since = before.waiting_since().unwrap_or(before.created_at);
+    let offered = before.offer.as_ref().is_some_and(|offer| offer.agent_id == agent.id);
+    let data = events::ChatroomAssigned {
         chatroom_id: room.id,
         agent_id: agent.id,
         agent_name: agent.name.clone(),
-        waited_ms,
+        waited_ms: Timestamp::now().unix_millis() - waiting_since.unix_millis(),
+        via: if offered { events::AssignedVia::Offer } else { events::AssignedVia::Join },
     };
-    event(state, &room, Event::ChatroomAgentJoined(data)).await;
+    event(state, &room, Event::ChatroomAssigned(data)).await;
     Ok(Chatroom { last_seq: joined.seq, ..room })
+}
+
+/// Refuses the offer of a waiting chatroom: it passes the agent by, and routing offers it to the
+/// next agent.
+pub async fn decline(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
+    let room = state.repos.chatrooms.get(&agent.tenant, &chatroom).await?.ok_or_else(not_found)?;
+    let not_offered = || ChatError::new(Code::InvalidState, "this chatroom is not offered to you");
+    let offer = room.offer.as_ref().filter(|o| o.agent_id == agent.id && room.status == ChatroomStatus::Waiting);
+    let offer = offer.ok_or_else(not_offered)?;
+    let declined =
+        state.repos.chatrooms.change_offer(&agent.tenant, &room.id, Some(offer), None, Some(&agent.id)).await?;
+    let declined = declined.ok_or_else(not_offered)?;
+    routing::release_seat(state, agent.tenant, agent.id, room.id).await;
+    chatrooms_changed(state, room.tenant_id, true).await;
+    agents_changed(state, room.tenant_id).await;
+    Ok(declined)
+}
+
+/// Hands a chatroom the agent holds to another agent (online, available, below their limit),
+/// or back to the queue (`to` none); the visitor reads who has it now.
+pub async fn transfer(
+    state: &ChatService,
+    agent: &AgentActor,
+    chatroom: ChatroomId,
+    to: Option<UserId>,
+) -> Result<Chatroom, ChatError> {
+    let Some(to) = to else {
+        let room = leave_as(
+            state,
+            agent,
+            chatroom,
+            &format!("{} transferred the chat; the next available agent will join shortly", agent.name),
+        )
+        .await?;
+        let data = events::ChatroomTransferred { chatroom_id: room.id, from_agent_id: agent.id, to_agent_id: None };
+        event(state, &room, Event::ChatroomTransferred(data)).await;
+        return Ok(room);
+    };
+    let before = load_for(state, &Actor::Agent(agent.clone()), chatroom, false).await?;
+    if !matches!(before.status, ChatroomStatus::Active | ChatroomStatus::Standby) {
+        return Err(closed(&before));
+    }
+    let unavailable = |why: &str| ChatError::new(Code::AgentUnavailable, why.to_owned());
+    if to == agent.id {
+        return Err(unavailable("you hold this chatroom already"));
+    }
+    let target = state.repos.users.get(&agent.tenant, &to).await?;
+    let Some(target) = target.filter(|u| u.status == UserStatus::Active) else {
+        return Err(unavailable("no such agent"));
+    };
+    let online = state.presence.agents_online(agent.tenant).await.map_err(|err| {
+        tracing::warn!(error = %err, "presence unavailable");
+        ChatError::internal()
+    })?;
+    if !online.contains(&to) || target.availability != Availability::Online {
+        return Err(unavailable(&format!("{} is not available", target.name)));
+    }
+    let capacity = target.assigning.max_concurrent;
+    if !routing::take_seat(state, agent.tenant, to, capacity, chatroom).await? {
+        return Err(ChatError::new(
+            Code::TooManyChatrooms,
+            format!("{} holds {capacity} chatrooms or offers, their limit", target.name),
+        ));
+    }
+    let handover = Transition {
+        to: before.status,
+        agent: AgentChange::Set(AssignedAgent {
+            id: to,
+            name: target.name.as_str().to_owned(),
+            email: target.email.clone(),
+        }),
+        standby_until: before.standby_until,
+        close_reason: None,
+    };
+    let handed = state
+        .repos
+        .chatrooms
+        .transition(&agent.tenant, &chatroom, &[before.status], Some(&agent.id), &handover)
+        .await?;
+    let Some(room) = handed else {
+        routing::release_unused_seat(state, agent.tenant, to, chatroom).await;
+        return Err(ChatError::new(Code::InvalidState, "the chatroom changed meanwhile; look again"));
+    };
+    routing::settle_seats(state, &room).await;
+    tell_agent(state, to, NoticeKind::Assigned { chatroom_id: room.id }).await;
+    announce(state, &room, false).await;
+    agents_changed(state, room.tenant_id).await;
+    store_system_message(state, &room, &format!("{} transferred the chat to {}", agent.name, target.name)).await?;
+    let data = events::ChatroomTransferred { chatroom_id: room.id, from_agent_id: agent.id, to_agent_id: Some(to) };
+    event(state, &room, Event::ChatroomTransferred(data)).await;
+    Ok(room)
+}
+
+/// Records whether the agent takes offers; their team sees it, and routing goes by it.
+pub async fn set_availability(
+    state: &ChatService,
+    agent: &AgentActor,
+    availability: Availability,
+) -> Result<(), ChatError> {
+    let patch = UserPatch { availability: Some(availability), ..UserPatch::default() };
+    state.repos.users.update(&agent.tenant, &agent.id, &patch).await?;
+    agents_changed(state, agent.tenant).await;
+    Ok(())
 }
 
 async fn tell_agent(state: &ChatService, agent: UserId, kind: NoticeKind) {
@@ -505,6 +632,19 @@ async fn tell_agent(state: &ChatService, agent: UserId, kind: NoticeKind) {
 
 /// Hands the chatroom back to the queue (or, while the visitor is away, leaves it unheld).
 pub async fn leave(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId) -> Result<Chatroom, ChatError> {
+    let room = leave_as(state, agent, chatroom, &format!("{} left the chat", agent.name)).await?;
+    let data = events::ChatroomAgentLeft { chatroom_id: room.id, agent_id: agent.id };
+    event(state, &room, Event::ChatroomAgentLeft(data)).await;
+    Ok(room)
+}
+
+/// Lets go of the chatroom, telling the visitor `words`.
+async fn leave_as(
+    state: &ChatService,
+    agent: &AgentActor,
+    chatroom: ChatroomId,
+    words: &str,
+) -> Result<Chatroom, ChatError> {
     let room = load_for(state, &Actor::Agent(agent.clone()), chatroom, false).await?;
     let to = match room.status {
         ChatroomStatus::Active => ChatroomStatus::Waiting,
@@ -514,18 +654,14 @@ pub async fn leave(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId
     let change = Transition { to, agent: AgentChange::Clear, standby_until: room.standby_until, close_reason: None };
     let left =
         state.repos.chatrooms.transition(&agent.tenant, &room.id, &[room.status], Some(&agent.id), &change).await?;
-    let Some(room) = left else {
+    let Some(left) = left else {
         return Err(ChatError::new(Code::InvalidState, "the chatroom changed meanwhile; look again"));
     };
-    announce(state, &room, room.status == ChatroomStatus::Waiting).await;
-    store_system_message(state, &room, &format!("{} left the chat", agent.name)).await?;
-    event(
-        state,
-        &room,
-        Event::ChatroomAgentLeft(events::ChatroomAgentLeft { chatroom_id: room.id, agent_id: agent.id }),
-    )
-    .await;
-    Ok(room)
+    routing::settle_seats(state, &left).await;
+    announce(state, &left, left.status == ChatroomStatus::Waiting).await;
+    agents_changed(state, left.tenant_id).await;
+    store_system_message(state, &left, words).await?;
+    Ok(left)
 }
 
 /// Ends the chatroom: closed by its visitor or agent, marked stale, or blocked. An agent who does
@@ -551,6 +687,9 @@ pub async fn end(
     let Some(ended) = ended else {
         return Err(ChatError::new(Code::InvalidState, "the chatroom changed meanwhile; look again"));
     };
+    if routing::settle_seats(state, &ended).await > 0 {
+        agents_changed(state, ended.tenant_id).await;
+    }
     if reason == CloseReason::Blocked
         && let Actor::Agent(agent) = actor
     {
@@ -690,6 +829,10 @@ pub async fn go_standby(state: &ChatService, tenant: TenantId, chatroom: Chatroo
     let Some(room) = state.repos.chatrooms.transition(&tenant, &chatroom, &from, None, &change).await? else {
         return Ok(());
     };
+    // An offer ends when the visitor goes: its agent's seat is free again.
+    if room.agent_id.is_none() && routing::settle_seats(state, &room).await > 0 {
+        agents_changed(state, tenant).await;
+    }
     announce(state, &room, room.agent_id.is_none()).await;
     let data = events::ChatroomStandby { chatroom_id: room.id, standby_until: until };
     event(state, &room, Event::ChatroomStandby(data)).await;
@@ -712,6 +855,9 @@ pub async fn expire_standby(state: &ChatService, room: &Chatroom) -> Result<(), 
     let Some(closed) = state.repos.chatrooms.transition(&room.tenant_id, &room.id, &from, None, &change).await? else {
         return Ok(());
     };
+    if routing::settle_seats(state, &closed).await > 0 {
+        agents_changed(state, room.tenant_id).await;
+    }
     announce(state, &closed, false).await;
     let data = ended_data(&closed, CloseReason::VisitorLeft, SenderKind::System, None);
     event(state, &closed, Event::ChatroomClosed(data)).await;

@@ -127,6 +127,11 @@ impl Hub {
         self.registry().contains_key(&Route::Tenant(*tenant))
     }
 
+    /// Whether a visitor of the tenant is connected here (whose place in the queue this node shows).
+    pub fn has_visitors(&self, tenant: &TenantId) -> bool {
+        self.registry().contains_key(&Route::Visitors(*tenant))
+    }
+
     /// Whether a moderator of the tenant is connected here (whose open list this node shows).
     pub fn has_moderators(&self, tenant: &TenantId) -> bool {
         self.registry().contains_key(&Route::Moderators(*tenant))

@@ -20,8 +20,9 @@
 //!   close codes) and [`writer`] (its sending side);
 //! - [`session`] (one connection's identity and chatrooms) and [`commands`] (one module per
 //!   client frame), speaking [`protocol`];
-//! - [`chat`] (what happens in a chatroom, over the narrow [`chat::ChatService`]) and
-//!   [`waiting`] (the queue and the sweeper);
+//! - [`chat`] (what happens in a chatroom, over the narrow [`chat::ChatService`]),
+//!   [`waiting`] (the queue, the visitors' places in it, and the sweeper) and [`routing`] (who a
+//!   waiting chatroom is offered to, and the agents' seats that keep their limits);
 //! - [`hub`] (this node's connections by chatroom, tenant and agent), [`notice`] (what travels
 //!   between nodes), [`broker`] and [`presence`] (each behind a trait, on Redis or in memory);
 //! - [`backends`] (what a node runs on), [`node`] (start-up, background tasks, shutdown),
@@ -47,6 +48,7 @@ pub mod presence;
 pub mod protocol;
 pub mod recent;
 pub mod routes;
+pub mod routing;
 pub mod seqs;
 pub mod session;
 pub mod state;

@@ -2,9 +2,9 @@
 //!
 //! [`Node::start`] wires the [backends](crate::backends) together: the broker hands what it
 //! receives to this node's [`NodeHandler`] (notices to the hub, list changes to the list
-//! refresher); chat operations publish through the broker and fall back to the same handler.
-//! Background tasks: the broker subscription, the list refresher and the sweeper
-//! ([`waiting`](crate::waiting)), the heartbeat (below), and the outbox relay when the node runs
+//! refresher and the router); chat operations publish through the broker and fall back to the
+//! same handler. Background tasks: the broker subscription, the list refresher and the sweeper
+//! ([`waiting`](crate::waiting)), the router ([`routing`](crate::routing)), the heartbeat (below), and the outbox relay when the node runs
 //! one. [`Node::stop`] closes every connection with 1001, stops the tasks and sends the events
 //! still queued.
 
@@ -15,6 +15,7 @@ use std::{
 
 use shared::{
     auth::{AccessTokens, ChatbotAccess, ChatroomTokens},
+    domain::TenantId,
     error::ServiceError,
     events::EventQueue,
 };
@@ -33,6 +34,7 @@ use crate::{
     metrics::Metrics,
     notice::{Notice, NoticeKind, Route},
     presence::Beat,
+    routing::RouteRequests,
     state::{AppState, IpSlots, NodeInfo, NodeState},
     waiting::ListChange,
     web::WebAssets,
@@ -45,20 +47,37 @@ const EVENT_QUEUE: usize = 10_000;
 pub struct NodeHandler {
     node: String,
     hub: Arc<Hub>,
-    list_changes: mpsc::UnboundedSender<ListChange>,
+    list_changes: mpsc::UnboundedSender<(TenantId, ListChange)>,
+    routing: RouteRequests,
     metrics: Arc<Metrics>,
+}
+
+impl NodeHandler {
+    /// Rebuilds what changed for this node's connections, and routes the tenant's queue again
+    /// when it or the agents changed and this node has agents of the tenant.
+    fn changed(&self, tenant: TenantId, change: ListChange) {
+        if (change.queue || change.agents) && self.hub.has_tenant(&tenant) {
+            self.routing.route(tenant);
+        }
+        let _ = self.list_changes.send((tenant, change));
+    }
 }
 
 impl NoticeHandler for NodeHandler {
     fn on_notice(&self, notice: Notice) {
         self.metrics.notices_received.inc();
-        if let NoticeKind::ChatroomsChanged { queue } = notice.kind {
-            if let Route::Tenant(tenant) = notice.route
-                && self.hub.has_tenant(&tenant)
-            {
-                let _ = self.list_changes.send(ListChange { tenant, queue });
+        match (&notice.kind, notice.route) {
+            (NoticeKind::ChatroomsChanged { queue }, Route::Tenant(tenant)) => {
+                return self.changed(tenant, ListChange { queue: *queue, open: true, ..ListChange::default() });
             }
-            return;
+            (NoticeKind::ChatroomsChanged { .. }, Route::Visitors(tenant)) => {
+                return self.changed(tenant, ListChange { visitors: true, ..ListChange::default() });
+            }
+            (NoticeKind::AgentsChanged, Route::Tenant(tenant)) => {
+                return self.changed(tenant, ListChange { agents: true, ..ListChange::default() });
+            }
+            (NoticeKind::ChatroomsChanged { .. } | NoticeKind::AgentsChanged, _) => return,
+            _ => {}
         }
         let origin = notice.origin.as_ref().filter(|o| o.node == self.node).map(|o| o.conn);
         self.hub.dispatch(Arc::new(notice), origin);
@@ -88,11 +107,13 @@ impl Node {
         let (events, events_task) = EventQueue::spawn(backends.events, EVENT_QUEUE);
         let hub = Arc::new(Hub::new(backends.broker.clone()));
         let (list_changes_tx, list_changes) = mpsc::unbounded_channel();
+        let (routing, route_requests) = RouteRequests::channel();
         let metrics: Arc<Metrics> = Arc::default();
         let handler: Arc<dyn NoticeHandler> = Arc::new(NodeHandler {
             node: info.id.clone(),
             hub: hub.clone(),
             list_changes: list_changes_tx,
+            routing: routing.clone(),
             metrics: metrics.clone(),
         });
         let chat = ChatService {
@@ -107,6 +128,8 @@ impl Node {
             limits: config.limits,
             timing: config.timing,
             metrics: Arc::clone(&metrics),
+            routing,
+            estimates: Arc::default(),
         };
         let state = AppState::new(NodeState {
             access: ChatbotAccess::new(backends.repos.chatbots.clone(), config.identity.clone(), backends.cache),
@@ -134,7 +157,13 @@ impl Node {
             .map_err(|_| ServiceError::unreachable("the broker", "pub/sub", "no subscription within 10s"))?
             .map_err(|_| ServiceError::unreachable("the broker", "pub/sub", "the subscription ended"))?;
         let (chat, hub) = (state.chat.clone(), state.hub.clone());
-        tasks.push(tokio::spawn(crate::waiting::run_refresher(chat, hub, list_changes, shutdown.clone())));
+        tasks.push(tokio::spawn(crate::waiting::run_refresher(
+            chat.clone(),
+            hub.clone(),
+            list_changes,
+            shutdown.clone(),
+        )));
+        tasks.push(tokio::spawn(crate::routing::run_router(chat, hub, route_requests, shutdown.clone())));
         tasks.push(tokio::spawn(crate::waiting::run_sweeper(state.chat.clone(), shutdown.clone())));
         let (last_seqs, repos) = (state.chat.last_seqs.clone(), state.chat.repos.clone());
         tasks.push(tokio::spawn(crate::seqs::run_writer(last_seqs, repos, shutdown.clone())));

@@ -22,9 +22,12 @@ pub enum Route {
     Agent(UserId),
     /// The tenant's agents with `chatrooms:moderate` (who see every open chatroom).
     Moderators(TenantId),
+    /// The tenant's visitors (who see their place in the queue).
+    Visitors(TenantId),
 }
 
-/// The route as a name (`chatroom:<id>`, `tenant:<id>`, `agent:<id>`, `moderators:<id>`): the
+/// The route as a name (`chatroom:<id>`, `tenant:<id>`, `agent:<id>`, `moderators:<id>`,
+/// `visitors:<id>`): the
 /// Redis broker's channel for it ends with this.
 impl fmt::Display for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -33,6 +36,7 @@ impl fmt::Display for Route {
             Route::Tenant(id) => write!(f, "tenant:{id}"),
             Route::Agent(id) => write!(f, "agent:{id}"),
             Route::Moderators(id) => write!(f, "moderators:{id}"),
+            Route::Visitors(id) => write!(f, "visitors:{id}"),
         }
     }
 }
@@ -52,10 +56,18 @@ pub enum NoticeKind {
     Typing,
     Read,
     /// One of the tenant's chatrooms changed status (`queue`: the waiting queue changed too):
-    /// each node rebuilds the queue and the open list once for its agents.
+    /// each node rebuilds the queue and the open list once for its agents, and the visitors'
+    /// places in the queue. Sent to the tenant's agents and, when the queue changed, visitors.
     ChatroomsChanged {
         queue: bool,
     },
+    /// An agent's availability or load changed, or they opened or closed a console: each node
+    /// with agents of the tenant rebuilds the `agents` frame, and routes the queue again.
+    AgentsChanged,
+    /// An `agents` frame, built here, for this node's agents of the tenant.
+    Agents,
+    /// A `queue_position` frame, built here, for the chatroom's visitor.
+    Position,
     /// A `queue` frame, built here, for this node's agents of the tenant.
     Queue,
     /// An `open` frame, built here, for this node's moderators of the tenant.

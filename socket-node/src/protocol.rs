@@ -11,8 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 use shared::domain::{
-    Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason, Message, Sender, SenderKind, Timestamp, UserId,
-    VisitorInfo,
+    Availability, Chatroom, ChatroomId, ChatroomStatus, ClientMsgId, CloseReason, Message, Sender, SenderKind,
+    Timestamp, UserId, VisitorInfo,
 };
 
 /// The protocol version `ready` announces and `auth` may ask for.
@@ -85,6 +85,20 @@ pub enum ClientFrame {
         #[serde(default)]
         nonce: Option<String>,
     },
+    /// An agent says whether they take offers (`online`) or not (`away`).
+    Availability {
+        status: Availability,
+    },
+    /// An agent refuses the chatroom Parley offered them; it passes to the next agent.
+    Decline {
+        chatroom_id: ChatroomId,
+    },
+    /// An agent hands a chatroom they hold to another agent, or back to the queue (no `toAgentId`).
+    Transfer {
+        chatroom_id: ChatroomId,
+        #[serde(default)]
+        to_agent_id: Option<UserId>,
+    },
 }
 
 /// The kinds of client frame: each has its own rate per connection ([`crate::allowance`]).
@@ -104,10 +118,13 @@ pub enum FrameKind {
     Transcript,
     Mark,
     Ping,
+    Availability,
+    Decline,
+    Transfer,
 }
 
 impl FrameKind {
-    pub const ALL: [FrameKind; 14] = [
+    pub const ALL: [FrameKind; 17] = [
         Self::Auth,
         Self::Send,
         Self::Typing,
@@ -122,6 +139,9 @@ impl FrameKind {
         Self::Transcript,
         Self::Mark,
         Self::Ping,
+        Self::Availability,
+        Self::Decline,
+        Self::Transfer,
     ];
 
     /// The frame's `type`.
@@ -141,6 +161,9 @@ impl FrameKind {
             Self::Transcript => "transcript",
             Self::Mark => "mark",
             Self::Ping => "ping",
+            Self::Availability => "availability",
+            Self::Decline => "decline",
+            Self::Transfer => "transfer",
         }
     }
 
@@ -167,6 +190,9 @@ impl ClientFrame {
             Self::Transcript { .. } => FrameKind::Transcript,
             Self::Mark { .. } => FrameKind::Mark,
             Self::Ping { .. } => FrameKind::Ping,
+            Self::Availability { .. } => FrameKind::Availability,
+            Self::Decline { .. } => FrameKind::Decline,
+            Self::Transfer { .. } => FrameKind::Transfer,
         }
     }
 
@@ -177,7 +203,7 @@ impl ClientFrame {
     /// The chatroom the frame is about, if any (an `error` frame answering it names it).
     pub fn chatroom_id(&self) -> Option<ChatroomId> {
         match self {
-            Self::Auth { .. } | Self::Ping { .. } => None,
+            Self::Auth { .. } | Self::Ping { .. } | Self::Availability { .. } => None,
             Self::Send { chatroom_id, .. }
             | Self::Typing { chatroom_id, .. }
             | Self::Read { chatroom_id, .. }
@@ -189,7 +215,9 @@ impl ClientFrame {
             | Self::Leave { chatroom_id }
             | Self::Close { chatroom_id }
             | Self::Transcript { chatroom_id }
-            | Self::Mark { chatroom_id, .. } => Some(*chatroom_id),
+            | Self::Mark { chatroom_id, .. }
+            | Self::Decline { chatroom_id }
+            | Self::Transfer { chatroom_id, .. } => Some(*chatroom_id),
         }
     }
 
@@ -249,6 +277,17 @@ pub enum ServerFrame {
     /// Every open chatroom of the tenant, oldest first (agents with `chatrooms:moderate`).
     Open {
         chatrooms: Vec<ChatroomView>,
+    },
+    /// The tenant's agents: who is online, away or offline, and how loaded (agents only).
+    Agents {
+        agents: Vec<AgentStatusView>,
+    },
+    /// Where the visitor's waiting chatroom is in the queue (1 is next), and how long a wait
+    /// usually is (`null` before the tenant has history).
+    QueuePosition {
+        chatroom_id: ChatroomId,
+        position: u32,
+        estimated_wait_ms: Option<u64>,
     },
     /// A page of a chatroom's messages, in seq order: every stored message with a seq from
     /// `from_seq` up to the `before_seq` asked for. Older ones exist when `from_seq` is above 1.
@@ -314,9 +353,48 @@ pub struct ChatroomView {
     pub close_reason: Option<CloseReason>,
     /// The visitor asked for the transcript by email.
     pub transcript_requested: bool,
+    /// While it waits: since when (a chatroom handed back waits again from then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<Timestamp>,
+    /// While it waits: the agent it is offered to, until when.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offer: Option<OfferView>,
     /// What the visitor's browser told when the chatroom opened (address, browser, page, ...),
     /// for the agent's visitor panel. Boxed: frames stay small when they carry no chatroom.
     pub visitor: Box<VisitorInfo>,
+}
+
+/// An offer of a waiting chatroom to one agent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferView {
+    pub agent_id: UserId,
+    pub agent_name: String,
+    pub until: Timestamp,
+}
+
+/// One agent of the tenant, as the `agents` frame shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AgentStatusView {
+    pub id: UserId,
+    pub name: String,
+    /// `online` or `away` as they chose, `offline` with no console open.
+    pub availability: Presence,
+    /// Chatrooms they hold, and offers open to them.
+    pub load: u32,
+    pub max_concurrent: u32,
+    /// Whether automatic routing offers them chatrooms at all.
+    pub assigning: bool,
+}
+
+/// Whether an agent can be reached, as others see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Presence {
+    Online,
+    Away,
+    Offline,
 }
 
 /// The agent holding a chatroom, as the visitor sees them.
@@ -343,6 +421,12 @@ impl From<&Chatroom> for ChatroomView {
             standby_until: room.standby_until,
             close_reason: room.close_reason,
             transcript_requested: room.transcript_requested,
+            waiting_since: room.waiting_since(),
+            offer: room.offer.as_ref().filter(|_| room.status == ChatroomStatus::Waiting).map(|offer| OfferView {
+                agent_id: offer.agent_id,
+                agent_name: offer.agent_name.clone(),
+                until: offer.until,
+            }),
             visitor: Box::new(room.visitor.clone()),
         }
     }
@@ -399,8 +483,11 @@ pub enum Code {
     /// This needs the visitor: only they ask for their transcript.
     VisitorOnly,
     ChatroomAlreadyClaimed,
-    /// The agent holds `assigning.maxConcurrent` chatrooms already.
+    /// The agent holds `assigning.maxConcurrent` chatrooms already (or, for a transfer, the agent
+    /// it names does).
     TooManyChatrooms,
+    /// The agent a transfer names is not online and available, or is the sender.
+    AgentUnavailable,
     ChatroomClosed,
     MessageTooLarge,
     MessageEmpty,
@@ -431,6 +518,7 @@ impl Code {
             Self::VisitorOnly => "visitor_only",
             Self::ChatroomAlreadyClaimed => "chatroom_already_claimed",
             Self::TooManyChatrooms => "too_many_chatrooms",
+            Self::AgentUnavailable => "agent_unavailable",
             Self::ChatroomClosed => "chatroom_closed",
             Self::MessageTooLarge => "message_too_large",
             Self::MessageEmpty => "message_empty",

@@ -257,12 +257,17 @@ impl Session {
                     tracing::warn!(error = %err, "could not follow an assigned chatroom");
                 }
             }
-            NoticeKind::Typing | NoticeKind::Read | NoticeKind::Queue | NoticeKind::Open => {
+            NoticeKind::Typing
+            | NoticeKind::Read
+            | NoticeKind::Queue
+            | NoticeKind::Open
+            | NoticeKind::Agents
+            | NoticeKind::Position => {
                 if !self.out.push(Outgoing::Text(notice.frame.clone())).await {
                     return Some(Ending::Gone);
                 }
             }
-            NoticeKind::ChatroomsChanged { .. } => {}
+            NoticeKind::ChatroomsChanged { .. } | NoticeKind::AgentsChanged => {}
         }
         None
     }
@@ -278,6 +283,7 @@ impl Session {
             None => self.state.metrics.unauthenticated_connections.dec(),
             Some(Actor::Visitor { tenant, chatroom, .. }) => {
                 self.state.metrics.visitor_connections.dec();
+                self.state.hub.unsubscribe(Route::Visitors(tenant), self.id);
                 if let Err(err) = chat::visitor_departed(&self.state.chat, tenant, chatroom, self.id).await {
                     tracing::warn!(error = %err, "standby not started");
                 }
@@ -290,6 +296,9 @@ impl Session {
                 self.state.hub.unsubscribe(Route::Tenant(agent.tenant), self.id);
                 self.state.hub.unsubscribe(Route::Agent(agent.id), self.id);
                 self.state.hub.unsubscribe(Route::Moderators(agent.tenant), self.id);
+                // Their offers pass on, from this node even when it has no other agent of theirs.
+                chat::agents_changed(&self.state.chat, agent.tenant).await;
+                self.state.chat.routing.route(agent.tenant);
             }
         }
     }

@@ -77,6 +77,11 @@ pub struct Chatroom {
     /// When an agent first took it (joined, accepted an offer): the end of its first wait.
     #[serde(default)]
     pub assigned_at: Option<Timestamp>,
+    /// Not stored: the agents the last [`Transition`] applied to this value took the chatroom
+    /// from (its holder, when it was handed on, let go or ended; the agent it was offered to), so
+    /// whoever made the change frees their seats.
+    #[serde(skip)]
+    pub displaced: Vec<UserId>,
 }
 
 /// A waiting chatroom offered to one agent until `until`.
@@ -135,6 +140,7 @@ impl Chatroom {
             passed_by: Vec::new(),
             preferred_agent_id: None,
             assigned_at: None,
+            displaced: Vec::new(),
         }
     }
 
@@ -332,6 +338,8 @@ impl Transition {
 
     /// The change itself, at `now`.
     pub fn apply(&self, room: &mut Chatroom, now: Timestamp) {
+        let holder = room.agent_id;
+        room.displaced = room.offer.take().map(|offer| offer.agent_id).into_iter().collect();
         room.status = self.to;
         match &self.agent {
             AgentChange::Keep => {}
@@ -348,9 +356,13 @@ impl Transition {
             }
         }
         room.standby_until = self.standby_until;
-        // An offer lives within one wait: any change of status or agent ends it.
-        room.offer = None;
+        // An offer lives within one wait (any change of status or agent ended it above).
         room.passed_by.clear();
+        if let Some(holder) = holder
+            && (room.agent_id != Some(holder) || !self.to.is_open())
+        {
+            room.displaced.push(holder);
+        }
         if self.to == ChatroomStatus::Waiting {
             room.unclaimed_alert_at = None;
         }

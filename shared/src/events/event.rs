@@ -94,7 +94,12 @@ events! {
     ChatbotDeleted(ChatbotDeleted) = "chatbot.deleted" on Tenants,
     ChatbotKeyRotated(ChatbotKeyRotated) = "chatbot.key_rotated" on Tenants,
     ChatroomCreated(ChatroomCreated) = "chatroom.created" on Chatrooms,
-    ChatroomAgentJoined(ChatroomAgentJoined) = "chatroom.agent_joined" on Chatrooms,
+    /// Automatic routing offered a waiting chatroom to one agent.
+    ChatroomOffered(ChatroomOffered) = "chatroom.offered" on Chatrooms,
+    /// An agent took a waiting chatroom: joined it, or accepted the offer.
+    ChatroomAssigned(ChatroomAssigned) = "chatroom.assigned" on Chatrooms,
+    /// The agent holding a chatroom handed it to another agent, or back to the queue.
+    ChatroomTransferred(ChatroomTransferred) = "chatroom.transferred" on Chatrooms,
     ChatroomAgentLeft(ChatroomAgentLeft) = "chatroom.agent_left" on Chatrooms,
     ChatroomStandby(ChatroomStandby) = "chatroom.standby" on Chatrooms,
     ChatroomResumed(ChatroomResumed) = "chatroom.resumed" on Chatrooms,
@@ -127,7 +132,9 @@ impl Event {
     pub fn key(&self, tenant_id: &TenantId) -> String {
         match self {
             Self::ChatroomCreated(e) => e.chatroom_id.to_string(),
-            Self::ChatroomAgentJoined(e) => e.chatroom_id.to_string(),
+            Self::ChatroomOffered(e) => e.chatroom_id.to_string(),
+            Self::ChatroomAssigned(e) => e.chatroom_id.to_string(),
+            Self::ChatroomTransferred(e) => e.chatroom_id.to_string(),
             Self::ChatroomAgentLeft(e) => e.chatroom_id.to_string(),
             Self::ChatroomStandby(e) => e.chatroom_id.to_string(),
             Self::ChatroomResumed(e) => e.chatroom_id.to_string(),
@@ -306,11 +313,42 @@ pub struct ChatroomCreated {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ChatroomAgentJoined {
+pub struct ChatroomOffered {
+    pub chatroom_id: ChatroomId,
+    pub agent_id: UserId,
+    /// When the offer lapses unless the agent takes it.
+    pub offer_until: Timestamp,
+    /// The agent last helped this visitor.
+    pub returning_visitor: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatroomAssigned {
     pub chatroom_id: ChatroomId,
     pub agent_id: UserId,
     pub agent_name: String,
+    /// How long the visitor had waited in the queue.
     pub waited_ms: i64,
+    /// `join` (the agent picked it) or `offer` (they accepted Parley's offer).
+    pub via: AssignedVia,
+}
+
+/// How an agent came to take a chatroom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignedVia {
+    Join,
+    Offer,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatroomTransferred {
+    pub chatroom_id: ChatroomId,
+    pub from_agent_id: UserId,
+    /// The agent who holds it now; `null` when it went back to the queue.
+    pub to_agent_id: Option<UserId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

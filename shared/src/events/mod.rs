@@ -299,13 +299,33 @@ mod tests {
                 Topic::Chatrooms,
             ),
             (
-                Event::ChatroomAgentJoined(ChatroomAgentJoined {
+                Event::ChatroomOffered(ChatroomOffered {
+                    chatroom_id: room,
+                    agent_id: user,
+                    offer_until: at,
+                    returning_visitor: true,
+                }),
+                "chatroom.offered",
+                Topic::Chatrooms,
+            ),
+            (
+                Event::ChatroomAssigned(ChatroomAssigned {
                     chatroom_id: room,
                     agent_id: user,
                     agent_name: "Ivy".into(),
                     waited_ms: 1500,
+                    via: AssignedVia::Offer,
                 }),
-                "chatroom.agent_joined",
+                "chatroom.assigned",
+                Topic::Chatrooms,
+            ),
+            (
+                Event::ChatroomTransferred(ChatroomTransferred {
+                    chatroom_id: room,
+                    from_agent_id: user,
+                    to_agent_id: None,
+                }),
+                "chatroom.transferred",
                 Topic::Chatrooms,
             ),
             (
@@ -448,16 +468,17 @@ mod tests {
             json!({"chatbotId": chatbot.chatbot_id, "name": "Help", "status": "disabled", "allowedOrigins": [],
                    "enforceIdentity": true, "changes": ["status"]})
         );
-        let joined = Event::ChatroomAgentJoined(ChatroomAgentJoined {
+        let joined = Event::ChatroomAssigned(ChatroomAssigned {
             chatroom_id: room,
             agent_id: agent,
             agent_name: "Ivy".into(),
             waited_ms: 12,
+            via: AssignedVia::Join,
         });
         let outgoing = OutgoingEvent::new(tenant, joined);
         assert_eq!(
             outgoing.envelope.data,
-            json!({"chatroomId": room, "agentId": agent, "agentName": "Ivy", "waitedMs": 12})
+            json!({"chatroomId": room, "agentId": agent, "agentName": "Ivy", "waitedMs": 12, "via": "join"})
         );
         let invited = OutgoingEvent::new(tenant, Event::UserDeleted(UserDeleted { user_id: agent }));
         assert_eq!((invited.topic, invited.key), (Topic::Tenants, tenant.to_string()));

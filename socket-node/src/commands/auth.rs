@@ -73,6 +73,7 @@ async fn visitor(session: &mut Session, claims: ChatroomClaims) -> Result<(), Ch
         session.state.hub.unsubscribe(Route::Chatroom(chatroom), session.id);
         return Err(no_chatroom());
     };
+    session.subscribe(Route::Visitors(tenant)).await;
     session.actor = Some(Actor::Visitor { tenant, chatroom, name: room.name.as_str().to_owned() });
     session.token_expires = Some(expiry(claims.exp));
     session.follow(chatroom, room.last_seq).await;
@@ -82,6 +83,9 @@ async fn visitor(session: &mut Session, claims: ChatroomClaims) -> Result<(), Ch
         if room.status.is_open() { chat::visitor_arrived(&session.state.chat, &room, session.id).await? } else { room };
     let chatrooms = vec![ChatroomView::from(&room)];
     session.emit(&ServerFrame::Ready { v: protocol::VERSION, role: Role::Visitor, chatrooms }).await;
+    if let Some(place) = crate::waiting::position_of(&session.state.chat, &room).await? {
+        session.emit(&place).await;
+    }
     Ok(())
 }
 
@@ -137,9 +141,16 @@ async fn agent(session: &mut Session, claims: AccessClaims) -> Result<(), ChatEr
     if let Err(err) = session.state.chat.presence.agent_online(tenant, agent_id, session.id).await {
         tracing::warn!(error = %err, "agent presence not recorded; the next heartbeat records it");
     }
+    // Chatrooms held from before seats existed take theirs now, so the limit counts them.
+    let capacity = user.assigning.max_concurrent.max(u32::try_from(held.len()).unwrap_or(u32::MAX));
+    for room in &held {
+        crate::routing::take_seat(&session.state.chat, tenant, agent_id, capacity, room.id).await?;
+    }
+    chat::agents_changed(&session.state.chat, tenant).await;
     let chatrooms = held.iter().map(ChatroomView::from).collect();
     session.emit(&ServerFrame::Ready { v: protocol::VERSION, role: Role::Agent, chatrooms }).await;
     session.emit(&crate::waiting::queue_frame(&repos, &tenant).await?).await;
+    session.emit(&crate::routing::agents_frame(&session.state.chat, tenant).await?).await;
     if moderates {
         session.emit(&crate::waiting::open_frame(&repos, &tenant).await?).await;
     }

@@ -5,7 +5,9 @@
 //! [`on_text`] also takes each frame from its kind's [allowance](crate::allowance) first.
 
 pub mod auth;
+mod availability;
 mod close;
+mod decline;
 mod history;
 mod join;
 mod leave;
@@ -15,6 +17,7 @@ mod read;
 mod resume;
 mod send;
 mod transcript;
+mod transfer;
 mod typing;
 mod watch;
 
@@ -121,6 +124,11 @@ async fn run(session: &mut Session, frame: ClientFrame, actor: &Actor) -> Result
         ClientFrame::Mark { chatroom_id, mark } => {
             agent(actor)?;
             mark::run(session, actor, chatroom_id, mark).await
+        }
+        ClientFrame::Availability { status } => availability::run(session, agent(actor)?, status).await,
+        ClientFrame::Decline { chatroom_id } => decline::run(session, agent(actor)?, chatroom_id).await,
+        ClientFrame::Transfer { chatroom_id, to_agent_id } => {
+            transfer::run(session, agent(actor)?, chatroom_id, to_agent_id).await
         }
     }
 }

@@ -6,6 +6,7 @@
 use std::{
     collections::{BTreeSet, HashMap, HashSet},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Duration,
 };
 
 use async_trait::async_trait;
@@ -26,6 +27,10 @@ struct Space {
     nodes: HashMap<String, NodeReport>,
     /// Every connection of every node, by node.
     connections: HashMap<String, HashMap<ConnId, Present>>,
+    /// When routing last offered each agent a chatroom.
+    routed: HashMap<TenantId, HashMap<UserId, Timestamp>>,
+    /// Which node leads routing each tenant, until when.
+    leads: HashMap<TenantId, (String, Timestamp)>,
 }
 
 impl Space {
@@ -91,6 +96,34 @@ impl Presence for MemoryPresence {
     async fn agent_offline(&self, _tenant: TenantId, conn: ConnId) -> Result<(), PresenceError> {
         drop(self.record(conn, None));
         Ok(())
+    }
+
+    async fn lead_routing(&self, tenant: TenantId, ttl: Duration) -> Result<bool, PresenceError> {
+        let now = Timestamp::now();
+        let mut space = self.space.space();
+        match space.leads.get(&tenant) {
+            Some((node, until)) if *node != self.node && now < *until => Ok(false),
+            _ => {
+                space.leads.insert(tenant, (self.node.clone(), now.plus_std(ttl)));
+                Ok(true)
+            }
+        }
+    }
+
+    async fn end_routing(&self, tenant: TenantId) {
+        let mut space = self.space.space();
+        if space.leads.get(&tenant).is_some_and(|(node, _)| *node == self.node) {
+            space.leads.remove(&tenant);
+        }
+    }
+
+    async fn routed(&self, tenant: TenantId, agent: UserId, at: Timestamp) -> Result<(), PresenceError> {
+        self.space.space().routed.entry(tenant).or_default().insert(agent, at);
+        Ok(())
+    }
+
+    async fn last_routed(&self, tenant: TenantId) -> Result<HashMap<UserId, Timestamp>, PresenceError> {
+        Ok(self.space.space().routed.get(&tenant).cloned().unwrap_or_default())
     }
 
     async fn agents_online(&self, tenant: TenantId) -> Result<BTreeSet<UserId>, PresenceError> {

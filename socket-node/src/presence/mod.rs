@@ -14,7 +14,11 @@
 mod memory;
 mod redis;
 
-use std::{collections::BTreeSet, net::SocketAddr, time::Duration};
+use std::{
+    collections::{BTreeSet, HashMap},
+    net::SocketAddr,
+    time::Duration,
+};
 
 use async_trait::async_trait;
 pub use memory::{MemoryPresence, MemorySpace};
@@ -75,6 +79,22 @@ pub trait Presence: Send + Sync {
 
     /// The tenant's agents with a console open on a live node, each once.
     async fn agents_online(&self, tenant: TenantId) -> Result<BTreeSet<UserId>, PresenceError>;
+
+    /// Takes the lead of routing the tenant's queue for `ttl`, unless another node holds it: passes
+    /// on several nodes would each decide on loads the others are changing. (Seats and the
+    /// chatrooms' compare-and-set keep overlapping passes correct; the lead keeps them fair.)
+    async fn lead_routing(&self, tenant: TenantId, ttl: Duration) -> Result<bool, PresenceError>;
+
+    /// Gives the lead back, if this node still holds it.
+    async fn end_routing(&self, tenant: TenantId);
+
+    /// Records that routing offered the agent a chatroom at `at` (how long agents have been idle
+    /// decides between equally loaded ones).
+    async fn routed(&self, tenant: TenantId, agent: UserId, at: Timestamp) -> Result<(), PresenceError>;
+
+    /// When routing last offered each of the tenant's agents a chatroom (agents never offered one
+    /// are missing).
+    async fn last_routed(&self, tenant: TenantId) -> Result<HashMap<UserId, Timestamp>, PresenceError>;
 
     /// Reports this node and re-asserts its connections; removes the presence of nodes that
     /// stopped beating (exactly one node reaps each) and answers their chatrooms.

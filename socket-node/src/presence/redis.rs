@@ -10,6 +10,7 @@ use std::{
         Arc, Mutex, PoisonError,
         atomic::{AtomicBool, Ordering},
     },
+    time::Duration,
 };
 
 use async_trait::async_trait;
@@ -22,6 +23,11 @@ use shared::{
 
 use super::{Beat, Presence, PresenceError, Present};
 use crate::notice::ConnId;
+
+/// Deletes the lead (KEYS[1]) only if this node (ARGV[1]) still holds it.
+static END_LEAD: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0")
+});
 
 #[derive(Clone)]
 pub struct RedisPresence {
@@ -186,6 +192,43 @@ impl Presence for RedisPresence {
         self.local().remove(&conn);
         let mut redis = self.redis.conn.clone();
         Ok(redis.hdel(self.keys().agents(&tenant), self.member(conn)).await?)
+    }
+
+    async fn lead_routing(&self, tenant: TenantId, ttl: Duration) -> Result<bool, PresenceError> {
+        let mut redis = self.redis.conn.clone();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        let taken: Option<String> = redis::cmd("SET")
+            .arg(self.keys().routing_lead(&tenant))
+            .arg(&self.node)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis)
+            .query_async(&mut redis)
+            .await?;
+        Ok(taken.is_some())
+    }
+
+    async fn end_routing(&self, tenant: TenantId) {
+        let mut redis = self.redis.conn.clone();
+        let ended: redis::RedisResult<i64> =
+            END_LEAD.key(self.keys().routing_lead(&tenant)).arg(&self.node).invoke_async(&mut redis).await;
+        if let Err(err) = ended {
+            tracing::warn!(error = %err, "routing lead not given back; it lapses");
+        }
+    }
+
+    async fn routed(&self, tenant: TenantId, agent: UserId, at: Timestamp) -> Result<(), PresenceError> {
+        let mut redis = self.redis.conn.clone();
+        Ok(redis.hset(self.keys().routed(&tenant), agent.to_string(), at.unix_millis()).await?)
+    }
+
+    async fn last_routed(&self, tenant: TenantId) -> Result<HashMap<UserId, Timestamp>, PresenceError> {
+        let mut redis = self.redis.conn.clone();
+        let routed: HashMap<String, i64> = redis.hgetall(self.keys().routed(&tenant)).await?;
+        Ok(routed
+            .into_iter()
+            .filter_map(|(agent, at)| Some((agent.parse().ok()?, Timestamp::from_unix_millis(at))))
+            .collect())
     }
 
     async fn agents_online(&self, tenant: TenantId) -> Result<BTreeSet<UserId>, PresenceError> {

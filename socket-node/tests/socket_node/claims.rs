@@ -33,12 +33,12 @@ async fn two_agents_racing_for_a_chatroom_on_two_nodes_one_wins_the_other_is_tol
         let mut outcomes = [a_got.as_str(), b_got.as_str()];
         outcomes.sort_unstable();
         assert_eq!(outcomes, ["chatroom_already_claimed", "joined"]);
-        cluster.chatrooms_topic.wait_for("chatroom.agent_joined", |e| e["data"]["chatroomId"] == room).await;
+        cluster.chatrooms_topic.wait_for("chatroom.assigned", |e| e["data"]["chatroomId"] == room).await;
         a.close().await;
         b.close().await;
     }
     cluster.chatrooms_topic.caught_up().await;
-    assert_eq!(cluster.chatrooms_topic.of_type("chatroom.agent_joined").len(), 3, "one join per chatroom");
+    assert_eq!(cluster.chatrooms_topic.of_type("chatroom.assigned").len(), 3, "one join per chatroom");
 }
 
 #[tokio::test]

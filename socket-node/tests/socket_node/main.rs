@@ -15,6 +15,7 @@ mod operations;
 mod outages;
 mod presence;
 mod resume;
+mod routing;
 mod startup;
 mod story;
 mod support;

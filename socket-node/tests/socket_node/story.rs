@@ -64,7 +64,7 @@ async fn a_visitor_and_an_agent_on_different_nodes_chat_end_to_end() {
     let joined_note = visitor.next_where("message", |f| f["sender"]["kind"] == "system").await;
     assert!(joined_note["message"].as_str().unwrap().ends_with("joined the chat"), "{joined_note}");
     agent.next_where("queue", |f| f["chatrooms"] == json!([])).await;
-    cluster.chatrooms_topic.wait_for("chatroom.agent_joined", |e| e["data"]["chatroomId"] == room.as_str()).await;
+    cluster.chatrooms_topic.wait_for("chatroom.assigned", |e| e["data"]["chatroomId"] == room.as_str()).await;
 
     // Typing indicators both ways, not stored.
     agent.send(json!({"type": "typing", "chatroomId": room, "typing": true})).await;

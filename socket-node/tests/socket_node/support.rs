@@ -417,6 +417,11 @@ impl Client {
         }
     }
 
+    /// Forgets the frames kept for later reads: what follows is what the server sends from now.
+    pub fn forget(&mut self) {
+        self.pending.clear();
+    }
+
     /// The next frame of `kind`; frames of other types before it are kept for later reads.
     pub async fn next_of(&mut self, kind: &str) -> Value {
         self.next_where(kind, |_| true).await

@@ -145,7 +145,7 @@ pub struct Row {
     pub seq: Option<u64>,
     /// `message.sent`: the text's length in characters (the text itself is never sent).
     pub message_length: Option<u64>,
-    /// `chatroom.agent_joined` and `chatroom.unclaimed`: how long the visitor had waited.
+    /// `chatroom.assigned` and `chatroom.unclaimed`: how long the visitor had waited.
     pub waited_ms: Option<u64>,
     /// The chatroom's close reason, on the events that end it.
     pub close_reason: Option<String>,
@@ -194,7 +194,7 @@ impl Row {
                 row.chatroom_id = Some(e.chatroom_id.to_string());
                 row.chatbot_id = Some(e.chatbot_id.to_string());
             }
-            Event::ChatroomAgentJoined(e) => {
+            Event::ChatroomAssigned(e) => {
                 row.chatroom_id = Some(e.chatroom_id.to_string());
                 row.agent_id = Some(e.agent_id.to_string());
                 row.waited_ms = waited(e.waited_ms);
@@ -202,6 +202,14 @@ impl Row {
             Event::ChatroomAgentLeft(e) => {
                 row.chatroom_id = Some(e.chatroom_id.to_string());
                 row.agent_id = Some(e.agent_id.to_string());
+            }
+            Event::ChatroomOffered(e) => {
+                row.chatroom_id = Some(e.chatroom_id.to_string());
+                row.agent_id = Some(e.agent_id.to_string());
+            }
+            Event::ChatroomTransferred(e) => {
+                row.chatroom_id = Some(e.chatroom_id.to_string());
+                row.agent_id = e.to_agent_id.map(|id| id.to_string());
             }
             Event::ChatroomStandby(e) => row.chatroom_id = Some(e.chatroom_id.to_string()),
             Event::ChatroomResumed(e) => {

@@ -246,7 +246,7 @@ fn conversation(tenant: TenantId, private: &Private) -> (Vec<Envelope>, Vec<Valu
     );
     let joined = shared::testing::raw_event(
         shared::events::Topic::Chatrooms,
-        "chatroom.agent_joined",
+        "chatroom.assigned",
         tenant,
         room,
         json!({"chatroomId": room, "agentId": agent, "agentName": "Ivy Agentova", "waitedMs": 42_000}),

@@ -54,7 +54,7 @@ async fn two_workers_handling_one_event_at_once_send_once() {
 async fn events_that_send_nothing_leave_no_trace() {
     let h = harness().await;
     let tenant = h.tenant("Acme", None).await;
-    for kind in ["message.sent", "chatroom.agent_joined", "tenant.updated", "something.new"] {
+    for kind in ["message.sent", "chatroom.assigned", "tenant.updated", "something.new"] {
         let outcome = h.handle(&envelope(kind, tenant.id, json!({"chatroomId": "x"}))).await;
         assert!(matches!(outcome, Outcome::Ignored(_)), "{kind}: {outcome:?}");
     }

@@ -30,7 +30,8 @@ impl MemoryChatrooms {
         let mut rows = self.rows.lock().unwrap();
         let room = rows.get_mut(id).filter(|r| r.tenant_id == *tenant)?;
         let next = change(room)?;
-        *room = next.clone();
+        // As stored: what a change frees (`displaced`) is the caller's to know, not kept.
+        *room = Chatroom { displaced: Vec::new(), ..next.clone() };
         Some(next)
     }
 

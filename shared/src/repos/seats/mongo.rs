@@ -24,6 +24,19 @@ impl MongoSeats {
     pub(in crate::repos) fn new(db: &Database) -> Self {
         Self { collection: db.collection("agentSeats") }
     }
+
+    /// Two takes for one chatroom racing past the look for an existing seat each insert one: both
+    /// then keep the lowest and delete the rest, so the agent has one seat for it.
+    async fn keep_one(&self, theirs: mongodb::bson::Document) -> Result<(), RepoError> {
+        let seats: Vec<Seat> =
+            self.collection.find(theirs).await.map_err(classify)?.try_collect().await.map_err(classify)?;
+        let Some(kept) = seats.iter().map(|s| s.id.clone()).min() else { return Ok(()) };
+        let extra: Vec<String> = seats.into_iter().map(|s| s.id).filter(|id| *id != kept).collect();
+        if !extra.is_empty() {
+            self.collection.delete_many(doc! { "_id": { "$in": extra } }).await.map_err(classify)?;
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -41,12 +54,15 @@ impl SeatRepo for MongoSeats {
             "agentId": agent.to_string(),
             "chatroomId": chatroom.to_string(),
         };
-        if self.collection.find_one(theirs).await.map_err(classify)?.is_some() {
+        if self.collection.find_one(theirs.clone()).await.map_err(classify)?.is_some() {
             return Ok(true);
         }
         for n in 0..capacity {
             match self.collection.insert_one(Seat::new(*tenant, *agent, n, *chatroom, now)).await {
-                Ok(_) => return Ok(true),
+                Ok(_) => {
+                    self.keep_one(theirs).await?;
+                    return Ok(true);
+                }
                 Err(err) if is_duplicate_key(&err) => continue,
                 Err(err) => return Err(classify(err)),
             }

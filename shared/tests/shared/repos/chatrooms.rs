@@ -208,7 +208,10 @@ async fn a_transition_can_require_the_agent_holding_the_chatroom(b: Backend) {
     assert_eq!((closed.status, closed.close_reason), (ChatroomStatus::Closed, Some(CloseReason::ClosedByAgent)));
     assert_eq!(closed.closed_at, Some(closed.updated_at));
     assert_eq!(closed.agent(), Some(bob.clone()), "the agent who closed it stays on record");
-    assert_eq!(c.get(&a.id, &room.id).await.unwrap(), Some(closed));
+    assert_eq!(closed.displaced, [bob.id], "the change names whose seat it frees");
+    assert_eq!(released.displaced, [ada.id]);
+    let stored = Chatroom { displaced: Vec::new(), ..closed };
+    assert_eq!(c.get(&a.id, &room.id).await.unwrap(), Some(stored), "what a change frees is not stored");
     assert_eq!(c.count_for_agent(&a.id, &bob.id).await.unwrap(), 0, "a closed chatroom is held by nobody");
     assert_eq!(c.transition(&a.id, &room.id, &open, None, &close).await.unwrap(), None, "closed is final");
     assert_eq!(c.transition(&a.id, &room.id, &[], None, &close).await.unwrap(), None);
