@@ -66,7 +66,9 @@ export function App() {
             </a>
           ))}
         </nav>
-        <span class="who">{t.who(me.user.name, me.tenant.name)}</span>
+        <span class="who" title={t.who(me.user.name, me.tenant.name)}>
+          {t.who(me.user.name, me.tenant.name)}
+        </span>
         <AvailabilitySwitch />
         <button type="button" class="small" onClick={askForNotifications}>
           {t.notifyMe}

@@ -91,7 +91,8 @@ export const strings = {
     /** Handing a conversation to another agent, or back to the queue. */
     transfer: "Transfer",
     transferTitle: "Transfer to",
-    transferTo: (agent: string) => `Transfer to ${agent}`,
+    /** Before an agent's name in the menu, for screen readers ("Transfer to Max 1 / 5"). */
+    transferToBefore: "Transfer to ",
     agentLoad: (load: number, max: number) => `${load} / ${max}`,
     nobodyAvailable: "No other agent is online with room for another conversation.",
     backToQueue: "Back to queue",
@@ -187,7 +188,9 @@ export const strings = {
       /** Live, from the console's connection: whether each agent is offered conversations. */
       availability: "Availability",
       availabilities: { online: "Online", away: "Away", offline: "Offline" },
-      loadOf: (load: number, max: number) => `${load} / ${max} conversations`,
+      loadOf: (load: number, max: number) => `${load} / ${max}`,
+      /** After the load, for screen readers only. */
+      loadUnit: " conversations",
       noOffers: "never offered",
       unknownAvailability: "—",
       /** A person's state in the team list. */

@@ -220,3 +220,66 @@ test("a chat offered to the online agent is accepted, chatted in, then transferr
   await expect(next.getByRole("heading", { name: "Hank" })).toBeVisible();
   await expect(widget(second).getByRole("heading")).toHaveText(nextName);
 });
+
+test("a transfer the server refuses (the agent went away meanwhile) says why, and Back to queue works", async ({
+  browser,
+}) => {
+  test.setTimeout(180_000);
+  const { owner, token, bot, unique } = await team();
+  const max = await inviteAgent(token, "Max");
+  // Olive's console hears the server through this route, which can hold back the `agents`
+  // frames: her transfer menu then still lists Max after he went away, as in a race.
+  const olive = await (await browser.newContext()).newPage();
+  const held: { agents: { name: string; availability: string }[] }[] = [];
+  let holding = false;
+  await olive.routeWebSocket(/\/v1\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((message) => server.send(message));
+    server.onMessage((message) => {
+      const frame = JSON.parse(String(message));
+      if (holding && frame.type === "agents") held.push(frame);
+      else ws.send(message);
+    });
+  });
+  await signIn(olive, owner.email, owner.password);
+  const maxPage = await (await browser.newContext()).newPage();
+  await signIn(maxPage, max.email, max.password);
+
+  const visitor = await (await browser.newContext()).newPage();
+  await visitorOf(visitor, bot, "Grace", `grace-${unique}@visitor.test`);
+  // Offered to one of the two; Olive takes it either way (a join while offered to Max is allowed).
+  await expect(olive.locator("li.waiting", { hasText: "Grace" })).toBeVisible();
+  const take = olive.getByRole("button", { name: /^(Accept|Join) Grace$/ });
+  await take.click();
+  await expect(olive.getByRole("heading", { name: "Grace" })).toBeVisible();
+
+  await olive.getByRole("button", { name: "Transfer" }).click();
+  await expect(olive.getByRole("button", { name: "Transfer to Max" })).toBeVisible();
+  holding = true;
+  await maxPage.getByRole("radio", { name: "Away" }).check();
+  await expect
+    .poll(() => held.some((f) => f.agents.some((a) => a.name === "Max" && a.availability === "away")), {
+      message: "the server tells Olive's console that Max is away (held back)",
+    })
+    .toBe(true);
+  await olive.getByRole("button", { name: "Transfer to Max" }).click();
+  await expect(olive.getByRole("alert")).toHaveText(
+    "That agent can't take it now: they're away or offline. Choose someone else, or put it back in the queue.",
+  );
+  await expect(olive.getByRole("heading", { name: "Grace" })).toBeVisible();
+  await screenshot(olive, "routing-9-transfer-refused");
+
+  // The frames go through again: Max is no longer in the menu.
+  holding = false;
+  await maxPage.getByRole("radio", { name: "Online" }).check();
+  await maxPage.getByRole("radio", { name: "Away" }).check();
+  await olive.getByRole("button", { name: "Transfer" }).click();
+  await expect(olive.getByText("No other agent is online with room for another conversation.")).toBeVisible();
+  await olive.getByRole("button", { name: "Back to queue" }).click();
+  await expect(olive.getByText("You put this conversation back in the queue.")).toBeVisible();
+  await expect(widget(visitor).getByRole("log")).toContainText(
+    "Olive transferred the chat; the next available agent will join shortly",
+  );
+  await expect(olive.locator("li.waiting", { hasText: "Grace" })).toBeVisible();
+  await screenshot(olive, "routing-10-back-to-queue");
+});

@@ -230,6 +230,8 @@ function Conversation({ room }: { room: Room }) {
   const [refused, setRefused] = useState<{ error: Refusal; where: "join" | "transfer" } | null>(null);
   const typingSent = useRef(0);
   const ended = ["closed", "stale", "blocked"].includes(chatroom.status);
+  // Another agent's messages (before a transfer, or those a watcher reads) carry their name.
+  const me = live.me();
   const shown = useRef({ first: 0, last: 0, height: 0 });
 
   // A new message (or another conversation) scrolls to the end; an earlier page keeps the reader
@@ -350,7 +352,9 @@ function Conversation({ room }: { room: Room }) {
           <ol>
             {room.messages.map((m) => (
               <li key={m.seq} class={`msg ${m.sender.kind}`} data-seq={m.seq}>
-                {m.sender.kind === "visitor" && <span class="who">{m.sender.name}</span>}
+                {(m.sender.kind === "visitor" || (m.sender.kind === "agent" && m.sender.id !== me)) && (
+                  <span class="who">{m.sender.name}</span>
+                )}
                 <p class="bubble">{m.text}</p>
                 <span class="meta">
                   {time(m.sentAt)}
@@ -483,9 +487,12 @@ function Transfer(props: { chatroomId: string; onRefused: (error: Refusal | null
             <ul>
               {agents.map((a) => (
                 <li key={a.id}>
-                  <button type="button" aria-label={t.transferTo(a.name)} onClick={() => void hand(a.id)}>
+                  <button type="button" onClick={() => void hand(a.id)}>
                     <span class="dot online" aria-hidden="true" />
-                    <span class="agent-name">{a.name}</span>
+                    <span class="agent-name">
+                      <span class="visually-hidden">{t.transferToBefore}</span>
+                      {a.name}
+                    </span>
                     <span class="muted">{t.agentLoad(a.load, a.maxConcurrent)}</span>
                   </button>
                 </li>

@@ -135,7 +135,8 @@ export function Agents() {
 }
 
 /**
- * An agent's availability and load ("2 / 5 conversations"), as the live connection last heard;
+ * An agent's availability and load ("2 / 5": conversations held, offers open, of their most), as
+ * the live connection last heard;
  * a dash when it has not heard of them (an invited or disabled person).
  */
 function Presence({ id }: { id: string }) {
@@ -150,6 +151,7 @@ function Presence({ id }: { id: string }) {
       <br />
       <span class="muted small-text load">
         {t.loadOf(agent.load, agent.maxConcurrent)}
+        <span class="visually-hidden">{t.loadUnit}</span>
         {!agent.assigning && ` · ${t.noOffers}`}
       </span>
     </td>
