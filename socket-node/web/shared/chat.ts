@@ -32,10 +32,21 @@ export interface Chatroom {
   visitorReadSeq: number;
   agentReadSeq: number;
   createdAt: string;
+  /** Since when it waits in the queue; only while `status` is `waiting`. */
+  waitingSince?: string;
+  /** The agent Parley offers it to (automatic routing), until `until`; only while offered. */
+  offer?: Offer;
   standbyUntil?: string;
   closeReason?: string;
   transcriptRequested: boolean;
   visitor: VisitorInfo;
+}
+
+/** A waiting chatroom offered to one agent, who accepts it (joins) or declines it before `until`. */
+export interface Offer {
+  agentId: string;
+  agentName: string;
+  until: string;
 }
 
 /** A stored message as a client keeps it: placed by `seq`, each once. */

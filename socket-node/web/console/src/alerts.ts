@@ -1,5 +1,6 @@
 // A sound and, when the agent allowed them, a browser notification for a new chatroom in the
-// queue or a new visitor message in a chatroom the agent is not looking at.
+// queue, one offered to the agent or handed to them by another, or a new visitor message in a
+// chatroom the agent is not looking at.
 
 import type { Alert } from "./live";
 import { strings } from "./strings";
@@ -34,10 +35,11 @@ export function alert(event: Alert, viewing: string | null) {
   }
   chime();
   if (typeof Notification === "undefined" || Notification.permission !== "granted") return;
+  const who = t.queuedBody(event.chatroom.name, event.chatroom.email);
   const { title, body } =
-    event.kind === "queued"
-      ? { title: t.queued, body: t.queuedBody(event.chatroom.name, event.chatroom.email) }
-      : { title: t.wrote(event.chatroom.name), body: event.message.text.slice(0, 120) };
+    event.kind === "message"
+      ? { title: t.wrote(event.chatroom.name), body: event.message.text.slice(0, 120) }
+      : { title: t[event.kind], body: who };
   new Notification(title, { body, tag: event.chatroom.chatroomId });
 }
 

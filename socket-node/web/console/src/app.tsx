@@ -3,6 +3,7 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { alert, askForNotifications } from "./alerts";
+import { AvailabilitySwitch } from "./availability";
 import { live } from "./live";
 import { PAGES } from "./pages";
 import { ForgotPassword, Login, SetPassword, SignUp } from "./pages/auth";
@@ -65,7 +66,10 @@ export function App() {
             </a>
           ))}
         </nav>
-        <span class="who">{t.who(me.user.name, me.tenant.name)}</span>
+        <span class="who" title={t.who(me.user.name, me.tenant.name)}>
+          {t.who(me.user.name, me.tenant.name)}
+        </span>
+        <AvailabilitySwitch />
         <button type="button" class="small" onClick={askForNotifications}>
           {t.notifyMe}
         </button>

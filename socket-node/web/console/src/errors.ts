@@ -47,7 +47,7 @@ export function sentence(error: unknown, where?: string): string {
     return (where && SENTENCES[`${where}:${error.code}`]) || SENTENCES[error.code] || error.message;
   if (error && typeof error === "object" && "code" in error) {
     const { code, message } = error as { code: string; message?: string };
-    return SENTENCES[code] ?? message ?? code;
+    return (where && SENTENCES[`${where}:${code}`]) || SENTENCES[code] || message || code;
   }
   return strings.errors.codes.internal_error;
 }

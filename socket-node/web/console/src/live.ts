@@ -1,6 +1,8 @@
-// The agent's live connection (`/v1/ws`): the tenant's queue, the chatrooms this agent holds with
-// their messages, typing and read receipts, and for moderators every open chatroom and those they
-// watch. It authenticates with the access token (again with each renewed one), and after any drop
+// The agent's live connection (`/v1/ws`): the tenant's queue (with the offers of automatic
+// routing), the chatrooms this agent holds with their messages, typing and read receipts, for
+// moderators every open chatroom and those they watch, and the team's agents with their
+// availability and load (the `agents` frame: the availability switch, transfers, the team page).
+// It authenticates with the access token (again with each renewed one), and after any drop
 // reconnects with backoff and sends `resume {afterSeq}` for every chatroom it shows, so nothing is
 // missed; messages are kept by seq, each once. A chatroom starts with its latest messages; older
 // ones come a page at a time (`history`).
@@ -28,9 +30,29 @@ export interface Room {
 type Frame = { type: string; [field: string]: unknown };
 export type Link = "connecting" | "live" | "reconnecting";
 
+export type Availability = "online" | "away" | "offline";
+
+/** An agent of the tenant as the `agents` frame tells: who may be offered or handed a chatroom. */
+export interface TeamAgent {
+  id: string;
+  name: string;
+  /** `offline`: no console open. `away`: chose not to be offered chatrooms. */
+  availability: Availability;
+  /** Chatrooms held plus offers open. */
+  load: number;
+  maxConcurrent: number;
+  /** The account's `assigning.enabled`: false, never offered chatrooms automatically. */
+  assigning: boolean;
+}
+
+/** A refusal of something done in the queue or a conversation, in the server's words. */
+export type Refusal = { code: string; message: string };
+
 /** A hook the page can set to hear of what deserves a sound or a notification. */
 export type Alert =
   | { kind: "queued"; chatroom: Chatroom }
+  | { kind: "offered"; chatroom: Chatroom }
+  | { kind: "handed"; chatroom: Chatroom }
   | { kind: "message"; chatroom: Chatroom; message: ChatMessage };
 
 class Live {
@@ -41,6 +63,12 @@ class Live {
   /** Why a chatroom this moderator asked to watch is not shown, in the server's words. */
   refusedWatch = new Map<string, { code: string; message: string }>();
   rooms = new Map<string, Room>();
+  /** Every agent of the tenant (the `agents` frame), with their availability and load. */
+  agents: TeamAgent[] = [];
+  /** Chatrooms this agent held and handed on: to whom (null: back to the queue). */
+  handedOver = new Map<string, string | null>();
+  /** Why something done to a waiting chatroom (a decline) was refused, by chatroom. */
+  queueRefusals = new Map<string, Refusal>();
   onAlert: ((alert: Alert) => void) | null = null;
   private socket: WebSocket | null = null;
   private attempt = 0;
@@ -86,6 +114,9 @@ class Live {
     this.queue = [];
     this.open = [];
     this.rooms.clear();
+    this.agents = [];
+    this.handedOver.clear();
+    this.queueRefusals.clear();
     this.watched.clear();
     this.refusedWatch.clear();
   }
@@ -93,6 +124,45 @@ class Live {
   /** Claims a waiting chatroom; rejects with the server's refusal (another agent won, say). */
   join(chatroomId: string): Promise<void> {
     return this.ask(chatroomId, { type: "join", chatroomId });
+  }
+
+  /** The signed-in agent as the `agents` frame tells (undefined before it arrives). */
+  self(): TeamAgent | undefined {
+    const me = this.me();
+    return this.agents.find((a) => a.id === me);
+  }
+
+  /**
+   * Online (offered chatrooms automatically) or away. Shown at once; the server's next `agents`
+   * frame says what it kept.
+   */
+  setAvailability(status: "online" | "away") {
+    if (!this.send({ type: "availability", status })) return;
+    const me = this.self();
+    if (me) me.availability = status;
+    this.changed();
+  }
+
+  /** Refuses an offer made to this agent: Parley offers the chatroom to the next one. */
+  decline(chatroomId: string) {
+    this.queueRefusals.delete(chatroomId);
+    this.send({ type: "decline", chatroomId });
+    this.changed();
+  }
+
+  /**
+   * Hands a chatroom this agent holds to another agent, or back to the queue (no `toAgentId`).
+   * Resolves once the server names the new holder; rejects with its refusal
+   * (`agent_unavailable`, `too_many_chatrooms`, `not_in_chatroom`).
+   */
+  transfer(chatroomId: string, toAgentId?: string): Promise<void> {
+    return this.ask(chatroomId, { type: "transfer", chatroomId, ...(toAgentId ? { toAgentId } : {}) });
+  }
+
+  /** The agents a chatroom can be handed to: online, below their limit, not this agent. */
+  available(): TeamAgent[] {
+    const me = this.me();
+    return this.agents.filter((a) => a.id !== me && a.availability === "online" && a.load < a.maxConcurrent);
   }
 
   /** A moderator follows another agent's chatroom, read-only. */
@@ -233,22 +303,49 @@ class Live {
         break;
       }
       case "queue": {
-        const before = new Set(this.queue.map((c) => c.chatroomId));
+        const me = this.me();
+        const before = new Map(this.queue.map((c) => [c.chatroomId, c]));
         this.queue = frame.chatrooms as Chatroom[];
-        for (const chatroom of this.queue)
-          if (!before.has(chatroom.chatroomId)) this.onAlert?.({ kind: "queued", chatroom });
+        for (const chatroom of this.queue) {
+          const was = before.get(chatroom.chatroomId);
+          if (chatroom.offer?.agentId === me && was?.offer?.agentId !== me)
+            this.onAlert?.({ kind: "offered", chatroom });
+          else if (!was) this.onAlert?.({ kind: "queued", chatroom });
+        }
+        for (const id of this.queueRefusals.keys())
+          if (!this.queue.some((c) => c.chatroomId === id)) this.queueRefusals.delete(id);
         break;
       }
+      case "agents":
+        this.agents = frame.agents as TeamAgent[];
+        break;
       case "chatroom": {
         const chatroom = frame as unknown as Chatroom;
+        const id = chatroom.chatroomId;
         const mine = chatroom.agent?.id === this.me();
-        if (mine || this.rooms.has(chatroom.chatroomId) || this.watched.has(chatroom.chatroomId)) {
+        const held = this.rooms.get(id);
+        const waiter = this.waiters.get(id);
+        this.waiters.delete(id);
+        if (held && !held.watching && !mine && (chatroom.agent || chatroom.status === "waiting")) {
+          // Handed on (a transfer, or back to the queue): this console no longer follows it.
+          this.rooms.delete(id);
+          this.handedOver.set(id, chatroom.agent?.name ?? null);
+          waiter?.resolve();
+          break;
+        }
+        if (mine || held || this.watched.has(id)) {
           const room = this.room(chatroom);
           room.chatroom = chatroom;
-          room.watching = !mine && this.watched.has(chatroom.chatroomId);
-          if (mine) this.watched.delete(chatroom.chatroomId);
-          this.waiters.get(chatroom.chatroomId)?.resolve();
-          this.waiters.delete(chatroom.chatroomId);
+          room.watching = !mine && this.watched.has(id);
+          if (mine) {
+            this.watched.delete(id);
+            this.handedOver.delete(id);
+            // Neither joined nor watched from here: another agent handed it over.
+            if (!waiter && (!held || held.watching)) this.onAlert?.({ kind: "handed", chatroom });
+          }
+          waiter?.resolve();
+        } else if (waiter) {
+          this.waiters.set(id, waiter);
         }
         break;
       }
@@ -298,6 +395,8 @@ class Live {
           if (room) room.refusal = { code: frame.code as string, message: frame.message as string };
         } else if (id && this.watched.delete(id)) {
           this.refusedWatch.set(id, { code: frame.code as string, message: frame.message as string });
+        } else if (id && this.queue.some((c) => c.chatroomId === id)) {
+          this.queueRefusals.set(id, { code: frame.code as string, message: frame.message as string });
         }
         break;
       }
@@ -340,7 +439,8 @@ class Live {
     return room;
   }
 
-  private me(): string | undefined {
+  /** The signed-in user's id. */
+  me(): string | undefined {
     return session.state.status === "signed_in" ? session.state.me.user.id : undefined;
   }
 

@@ -44,6 +44,12 @@ export const strings = {
     analytics: "Analytics",
     who: (user: string, team: string) => `${user} · ${team}`,
     notifyMe: "Notify me",
+    /** The agent's availability switch: online agents are offered waiting conversations. */
+    availability: "Availability",
+    online: "Online",
+    away: "Away",
+    awayHint: "Away: no conversations are offered to you; you can still join from the queue.",
+    noOffersHint: "Your account is set to never be offered conversations; join them from the queue.",
     signOut: "Sign out",
     notFound: "Not found",
     noPage: "There is no page at this address.",
@@ -60,6 +66,14 @@ export const strings = {
     waited: (since: string) => `waiting ${since}`,
     join: "Join",
     joinNamed: (name: string) => `Join ${name}`,
+    /** A waiting conversation Parley offers to one agent (automatic routing). */
+    offeredToYou: "Offered to you",
+    offeredTo: (agent: string) => `Offered to ${agent}`,
+    offerLeft: (seconds: number) => `${seconds} s left`,
+    accept: "Accept",
+    acceptNamed: (name: string) => `Accept ${name}`,
+    decline: "Decline",
+    declineNamed: (name: string) => `Decline ${name}`,
     mine: (count: number) => `Mine (${count})`,
     mineEmpty: "Conversations you join appear here.",
     allOpen: (count: number) => `All open (${count})`,
@@ -74,6 +88,17 @@ export const strings = {
     away: " · the visitor is away; messages wait for them",
     watching: (agent: string | null) => ` · you are watching${agent ? `; ${agent} holds it` : ""}`,
     leave: "Leave",
+    /** Handing a conversation to another agent, or back to the queue. */
+    transfer: "Transfer",
+    transferTitle: "Transfer to",
+    /** Before an agent's name in the menu, for screen readers ("Transfer to Max 1 / 5"). */
+    transferToBefore: "Transfer to ",
+    agentLoad: (load: number, max: number) => `${load} / ${max}`,
+    nobodyAvailable: "No other agent is online with room for another conversation.",
+    backToQueue: "Back to queue",
+    transferring: "Transferring…",
+    handedTo: (agent: string) => `You transferred this conversation to ${agent}.`,
+    handedBack: "You put this conversation back in the queue.",
     markStale: "Mark stale",
     close: "Close",
     block: "Block",
@@ -120,6 +145,8 @@ export const strings = {
   alerts: {
     queued: "New conversation waiting",
     queuedBody: (name: string, email: string) => `${name} (${email})`,
+    offered: "A conversation is offered to you",
+    handed: "A conversation was transferred to you",
     wrote: (name: string) => `${name} wrote`,
   },
 
@@ -158,6 +185,14 @@ export const strings = {
       team: (count: number) => `Team (${count})`,
       roles: "Roles",
       status: "Status",
+      /** Live, from the console's connection: whether each agent is offered conversations. */
+      availability: "Availability",
+      availabilities: { online: "Online", away: "Away", offline: "Offline" },
+      loadOf: (load: number, max: number) => `${load} / ${max}`,
+      /** After the load, for screen readers only. */
+      loadUnit: " conversations",
+      noOffers: "never offered",
+      unknownAvailability: "—",
       /** A person's state in the team list. */
       states: { active: "Active", disabled: "Disabled", invited: "Invited" },
       unknownRole: "unknown role",
@@ -456,6 +491,11 @@ export const strings = {
       refresh_token_reused: "For your safety you were signed out everywhere. Sign in again.",
       chatroom_already_claimed: "Another agent got there first.",
       too_many_chatrooms: "You're at your limit of open conversations. Close one first.",
+      "transfer:too_many_chatrooms":
+        "That agent is at their limit of open conversations. Choose someone else, or put it back in the queue.",
+      agent_unavailable:
+        "That agent can't take it now: they're away or offline. Choose someone else, or put it back in the queue.",
+      "decline:invalid_state": "This conversation is no longer offered to you.",
       chatroom_closed: "This conversation has ended.",
       not_in_chatroom: "You're not in this conversation.",
       invalid_state: "This conversation can't take that right now (the visitor may be away).",

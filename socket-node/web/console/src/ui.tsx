@@ -1,9 +1,10 @@
 // Small pieces every page uses: labelled fields, a form's error line, page frames, an action that
-// keeps its error, a copy button, a confirmation.
+// keeps its error, a copy button, a confirmation, a redraw on what the live connection hears.
 
 import type { ComponentChildren, JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { sentence } from "./errors";
+import { live } from "./live";
 import { strings } from "./strings";
 
 export function Field(
@@ -200,4 +201,21 @@ export function useLoad<T>(load: () => Promise<T>) {
     };
   }, [round]);
   return { data, failure, reload: () => setRound((n) => n + 1), set: setData };
+}
+
+/** Draws again whenever the live connection hears something (and every `tickMs`, if given). */
+export function useLive(tickMs?: number) {
+  const [, redraw] = useState(0);
+  useEffect(() => {
+    const unsubscribe = live.subscribe(() => redraw((n) => n + 1));
+    redraw((n) => n + 1); // what arrived before this effect ran
+    return () => {
+      unsubscribe();
+    };
+  }, []);
+  useEffect(() => {
+    if (!tickMs) return;
+    const tick = window.setInterval(() => redraw((n) => n + 1), tickMs);
+    return () => clearInterval(tick);
+  }, [tickMs]);
 }

@@ -1,29 +1,23 @@
-// The agent's inbox: the tenant's queue (oldest first, with how long each has waited), the
-// chatrooms this agent holds, for moderators every open chatroom, and the conversation open in
-// the middle with its visitor beside it. A moderator opening another agent's conversation
+// The agent's inbox: the tenant's queue (oldest first, with how long each has waited, and which
+// are offered to whom: one offered to this agent stands out, to accept or decline before the
+// offer lapses), the chatrooms this agent holds, for moderators every open chatroom, and the
+// conversation open in the middle with its visitor beside it, which its holder can transfer to
+// another agent or put back in the queue. A moderator opening another agent's conversation
 // watches it, read-only, until they open another.
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Chatroom } from "../../../shared/chat";
 import { sentence } from "../errors";
-import { live, type Room } from "../live";
+import { live, type Refusal, type Room } from "../live";
 import { navigate, ROOT } from "../router";
 import { session } from "../session";
 import { strings } from "../strings";
+import { useLive } from "../ui";
 
 const t = strings.inbox;
 
 export function Inbox({ open }: { open: string | null }) {
-  const [, redraw] = useState(0);
-  useEffect(() => {
-    const unsubscribe = live.subscribe(() => redraw((n) => n + 1));
-    redraw((n) => n + 1); // what arrived before this effect ran
-    return unsubscribe;
-  }, []);
-  useEffect(() => {
-    const tick = window.setInterval(() => redraw((n) => n + 1), 30_000);
-    return () => clearInterval(tick);
-  }, []);
+  useLive(30_000);
   const moderator = session.can("chatrooms:moderate");
   useEffect(() => {
     if (!open || !moderator || live.rooms.has(open)) return;
@@ -33,6 +27,7 @@ export function Inbox({ open }: { open: string | null }) {
   const mine = [...live.rooms.values()].filter((r) => !r.watching);
   const room = open ? live.rooms.get(open) : undefined;
   const refused = open ? live.refusedWatch.get(open) : undefined;
+  const handed = open ? live.handedOver.get(open) : undefined;
   return (
     <div class="inbox">
       <nav class="lists" aria-label={t.lists}>
@@ -71,7 +66,19 @@ export function Inbox({ open }: { open: string | null }) {
         <Conversation room={room} />
       ) : (
         <section class="placeholder">
-          <p>{refused ? sentence(refused) : open ? (moderator ? t.opening : t.notYours) : t.pick}</p>
+          <p>
+            {handed !== undefined
+              ? handed === null
+                ? t.handedBack
+                : t.handedTo(handed)
+              : refused
+                ? sentence(refused)
+                : open
+                  ? moderator
+                    ? t.opening
+                    : t.notYours
+                  : t.pick}
+          </p>
         </section>
       )}
     </div>
@@ -106,46 +113,89 @@ function AllOpen({ current }: { current: string | null }) {
 }
 
 function Queue() {
+  const me = live.me();
+  // An offer to this agent counts down by the second; otherwise the minutes waited are enough.
+  useLive(live.queue.some((c) => c.offer && c.offer.agentId === me) ? 1_000 : 30_000);
   const [refusals, setRefusals] = useState<Record<string, string>>({});
   const join = async (chatroom: Chatroom) => {
     try {
       await live.join(chatroom.chatroomId);
       navigate(`${ROOT}/chatrooms/${chatroom.chatroomId}`);
     } catch (error) {
-      const frame = error as { code: string; message: string };
+      const frame = error as Refusal;
       const text = frame.code === "chatroom_already_claimed" ? t.wonBy(frame.message) : sentence(frame);
       setRefusals((all) => ({ ...all, [chatroom.chatroomId]: text }));
     }
   };
+  const decline = (chatroom: Chatroom) => {
+    setRefusals(({ [chatroom.chatroomId]: _, ...others }) => others);
+    live.decline(chatroom.chatroomId);
+  };
+  // Offers to this agent first, then the queue as it is (oldest first).
+  const queue = [...live.queue].sort(
+    (a, b) => Number(b.offer?.agentId === me && !!me) - Number(a.offer?.agentId === me && !!me),
+  );
   return (
     <section aria-labelledby="queue-title">
       <h2 id="queue-title">{t.waiting(live.queue.length)}</h2>
-      {live.queue.length === 0 ? (
+      {queue.length === 0 ? (
         <p class="empty">{t.nobodyWaiting}</p>
       ) : (
         <ul class="rooms">
-          {live.queue.map((c) => (
-            <li key={c.chatroomId} class="waiting">
-              <div>
-                <strong>{c.name}</strong> <span class="muted">{c.email}</span>
-                {c.identityVerified && <span class="badge">{t.visitor.verified}</span>}
-                <span class="muted">{t.waited(since(c.createdAt))}</span>
-              </div>
-              <button
-                type="button"
-                class="primary small"
-                onClick={() => join(c)}
-                aria-label={t.joinNamed(c.name)}
-              >
-                {t.join}
-              </button>
-              {refusals[c.chatroomId] && (
-                <p class="field-error" role="alert">
-                  {refusals[c.chatroomId]}
-                </p>
-              )}
-            </li>
-          ))}
+          {queue.map((c) => {
+            const offered = !!c.offer && !!me && c.offer.agentId === me;
+            const refusal = refusals[c.chatroomId] ?? queueRefusal(c.chatroomId);
+            return (
+              <li key={c.chatroomId} class={offered ? "waiting offered" : "waiting"}>
+                {offered && (
+                  <p class="offer">
+                    <strong>{t.offeredToYou}</strong>
+                    <span class="countdown">{t.offerLeft(secondsLeft(c.offer?.until))}</span>
+                  </p>
+                )}
+                <div>
+                  <strong>{c.name}</strong> <span class="muted">{c.email}</span>
+                  {c.identityVerified && <span class="badge">{t.visitor.verified}</span>}
+                  <span class="muted">{t.waited(since(c.waitingSince ?? c.createdAt))}</span>
+                  {c.offer && !offered && <span class="offered-to">{t.offeredTo(c.offer.agentName)}</span>}
+                </div>
+                {offered ? (
+                  <span class="offer-actions">
+                    <button
+                      type="button"
+                      class="primary small"
+                      onClick={() => join(c)}
+                      aria-label={t.acceptNamed(c.name)}
+                    >
+                      {t.accept}
+                    </button>
+                    <button
+                      type="button"
+                      class="small"
+                      onClick={() => decline(c)}
+                      aria-label={t.declineNamed(c.name)}
+                    >
+                      {t.decline}
+                    </button>
+                  </span>
+                ) : (
+                  <button
+                    type="button"
+                    class="primary small"
+                    onClick={() => join(c)}
+                    aria-label={t.joinNamed(c.name)}
+                  >
+                    {t.join}
+                  </button>
+                )}
+                {refusal && (
+                  <p class="field-error" role="alert">
+                    {refusal}
+                  </p>
+                )}
+              </li>
+            );
+          })}
         </ul>
       )}
       {Object.entries(refusals)
@@ -159,15 +209,29 @@ function Queue() {
   );
 }
 
+/** Why the server refused something done to a waiting chatroom (a decline), in words. */
+function queueRefusal(chatroomId: string): string | undefined {
+  const refusal = live.queueRefusals.get(chatroomId);
+  return refusal && sentence(refusal, "decline");
+}
+
+/** Whole seconds until `until`, never below zero. */
+function secondsLeft(until: string | undefined): number {
+  return until ? Math.max(0, Math.ceil((new Date(until).getTime() - Date.now()) / 1000)) : 0;
+}
+
 function Conversation({ room }: { room: Room }) {
   const { chatroom } = room;
   const id = chatroom.chatroomId;
   const log = useRef<HTMLDivElement>(null);
   const [text, setText] = useState("");
   const [confirming, setConfirming] = useState(false);
-  const [joinRefusal, setJoinRefusal] = useState<{ code: string; message: string } | null>(null);
+  // The last refusal of a join or a transfer made here, and where (its sentence may differ).
+  const [refused, setRefused] = useState<{ error: Refusal; where: "join" | "transfer" } | null>(null);
   const typingSent = useRef(0);
   const ended = ["closed", "stale", "blocked"].includes(chatroom.status);
+  // Another agent's messages (before a transfer, or those a watcher reads) carry their name.
+  const me = live.me();
   const shown = useRef({ first: 0, last: 0, height: 0 });
 
   // A new message (or another conversation) scrolls to the end; an earlier page keeps the reader
@@ -223,8 +287,8 @@ function Conversation({ room }: { room: Room }) {
                     class="primary"
                     onClick={() =>
                       live.join(id).then(
-                        () => setJoinRefusal(null),
-                        (frame: { code: string; message: string }) => setJoinRefusal(frame),
+                        () => setRefused(null),
+                        (error: Refusal) => setRefused({ error, where: "join" }),
                       )
                     }
                   >
@@ -232,9 +296,15 @@ function Conversation({ room }: { room: Room }) {
                   </button>
                 )
               ) : (
-                <button type="button" onClick={() => live.leave(id)}>
-                  {t.leave}
-                </button>
+                <>
+                  <Transfer
+                    chatroomId={id}
+                    onRefused={(error) => setRefused(error && { error, where: "transfer" })}
+                  />
+                  <button type="button" onClick={() => live.leave(id)}>
+                    {t.leave}
+                  </button>
+                </>
               )}
               <button type="button" onClick={() => live.mark(id, "stale")}>
                 {t.markStale}
@@ -266,9 +336,9 @@ function Conversation({ room }: { room: Room }) {
             </button>
           </div>
         )}
-        {(room.refusal ?? joinRefusal) && (
+        {(room.refusal ?? refused) && (
           <p class="form-error" role="alert">
-            {sentence(room.refusal ?? joinRefusal)}
+            {room.refusal ? sentence(room.refusal) : sentence(refused?.error, refused?.where)}
           </p>
         )}
         <div class="log" role="log" aria-label={t.messages} ref={log}>
@@ -282,7 +352,9 @@ function Conversation({ room }: { room: Room }) {
           <ol>
             {room.messages.map((m) => (
               <li key={m.seq} class={`msg ${m.sender.kind}`} data-seq={m.seq}>
-                {m.sender.kind === "visitor" && <span class="who">{m.sender.name}</span>}
+                {(m.sender.kind === "visitor" || (m.sender.kind === "agent" && m.sender.id !== me)) && (
+                  <span class="who">{m.sender.name}</span>
+                )}
                 <p class="bubble">{m.text}</p>
                 <span class="meta">
                   {time(m.sentAt)}
@@ -354,6 +426,85 @@ function Conversation({ room }: { room: Room }) {
         </dl>
       </aside>
     </>
+  );
+}
+
+/**
+ * "Transfer": a menu of the agents who can take the conversation now (online, below their
+ * limit, not this agent) with their load, and "Back to queue". The menu follows the `agents`
+ * frames while open; a refusal (the agent went away meanwhile, say) goes to `onRefused`.
+ */
+function Transfer(props: { chatroomId: string; onRefused: (error: Refusal | null) => void }) {
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const outside = (event: MouseEvent) => {
+      if (!box.current?.contains(event.target as Node)) setOpen(false);
+    };
+    const onEscape = (event: KeyboardEvent) => {
+      if (event.key === "Escape") setOpen(false);
+    };
+    document.addEventListener("mousedown", outside);
+    document.addEventListener("keydown", onEscape);
+    return () => {
+      document.removeEventListener("mousedown", outside);
+      document.removeEventListener("keydown", onEscape);
+    };
+  }, [open]);
+  const hand = async (toAgentId?: string) => {
+    setBusy(true);
+    props.onRefused(null);
+    try {
+      await live.transfer(props.chatroomId, toAgentId);
+    } catch (error) {
+      props.onRefused(error as Refusal);
+    } finally {
+      setBusy(false);
+      setOpen(false);
+    }
+  };
+  const agents = live.available();
+  const menu = `transfer-${props.chatroomId}`;
+  return (
+    <div class="transfer" ref={box}>
+      <button
+        type="button"
+        aria-expanded={open}
+        aria-controls={menu}
+        disabled={busy}
+        onClick={() => setOpen(!open)}
+      >
+        {busy ? t.transferring : t.transfer} <span aria-hidden="true">▾</span>
+      </button>
+      {open && (
+        <fieldset class="transfer-menu" id={menu}>
+          <legend>{t.transferTitle}</legend>
+          {agents.length === 0 ? (
+            <p class="empty">{t.nobodyAvailable}</p>
+          ) : (
+            <ul>
+              {agents.map((a) => (
+                <li key={a.id}>
+                  <button type="button" onClick={() => void hand(a.id)}>
+                    <span class="dot online" aria-hidden="true" />
+                    <span class="agent-name">
+                      <span class="visually-hidden">{t.transferToBefore}</span>
+                      {a.name}
+                    </span>
+                    <span class="muted">{t.agentLoad(a.load, a.maxConcurrent)}</span>
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          <button type="button" class="back-to-queue" onClick={() => void hand()}>
+            {t.backToQueue}
+          </button>
+        </fieldset>
+      )}
+    </div>
   );
 }
 

@@ -2,14 +2,27 @@
 // then arrives), and edits each person's name, roles, grants and denies (the effective
 // permissions shown live: the roles' permissions and the grants, less the denies), how many
 // conversations they take, the addresses they may sign in from; disables, enables and deletes.
+// Beside each person, live from the console's connection (the `agents` frame): whether they are
+// online, away or offline, and how many conversations they hold (with offers open) of their most.
 
 import { useState } from "preact/hooks";
 import { BASE } from "../../api/http";
 import type { Invitation, Permission, Role, User, UserUpdate } from "../../api/types";
 import { fieldSentence, invalidField, sentence } from "../../errors";
+import { live } from "../../live";
 import { session } from "../../session";
 import { strings } from "../../strings";
-import { AdminFrame, AdminPending, Area, Confirm, Field, FormError, useAction, useLoad } from "../../ui";
+import {
+  AdminFrame,
+  AdminPending,
+  Area,
+  Confirm,
+  Field,
+  FormError,
+  useAction,
+  useLive,
+  useLoad,
+} from "../../ui";
 
 const USERS = `${BASE.tenant}/users`;
 
@@ -34,6 +47,7 @@ async function loadTeam(): Promise<Team> {
 
 export function Agents() {
   const team = useLoad(loadTeam);
+  useLive();
   const [selected, setSelected] = useState<string | null>(null);
   const [notice, setNotice] = useState("");
   if (!team.data) return <AdminPending title={t.title} intro={t.intro} failure={team.failure} />;
@@ -56,6 +70,7 @@ export function Agents() {
                 <th scope="col">{common.name}</th>
                 <th scope="col">{t.roles}</th>
                 <th scope="col">{t.status}</th>
+                <th scope="col">{t.availability}</th>
                 <th scope="col">
                   <span class="visually-hidden">{common.actions}</span>
                 </th>
@@ -73,6 +88,7 @@ export function Agents() {
                   <td>
                     <span class={`pill ${statusOf(u)}`}>{t.states[statusOf(u)]}</span>
                   </td>
+                  <Presence id={u.id} />
                   <td>
                     <button
                       type="button"
@@ -115,6 +131,30 @@ export function Agents() {
         )}
       </div>
     </AdminFrame>
+  );
+}
+
+/**
+ * An agent's availability and load ("2 / 5": conversations held, offers open, of their most), as
+ * the live connection last heard;
+ * a dash when it has not heard of them (an invited or disabled person).
+ */
+function Presence({ id }: { id: string }) {
+  const agent = live.agents.find((a) => a.id === id);
+  if (!agent) return <td class="muted">{t.unknownAvailability}</td>;
+  return (
+    <td>
+      <span class={`presence ${agent.availability}`}>
+        <span class={`dot ${agent.availability}`} aria-hidden="true" />
+        {t.availabilities[agent.availability]}
+      </span>
+      <br />
+      <span class="muted small-text load">
+        {t.loadOf(agent.load, agent.maxConcurrent)}
+        <span class="visually-hidden">{t.loadUnit}</span>
+        {!agent.assigning && ` · ${t.noOffers}`}
+      </span>
+    </td>
   );
 }
 
