@@ -330,14 +330,17 @@ pub struct ChatroomAssigned {
     pub agent_name: String,
     /// How long the visitor had waited in the queue.
     pub waited_ms: i64,
-    /// `join` (the agent picked it) or `offer` (they accepted Parley's offer).
+    /// `join` (the agent picked it) or `offer` (they accepted Parley's offer); `join` on events
+    /// from before offers existed (`chatroom.agent_joined`'s data).
+    #[serde(default)]
     pub via: AssignedVia,
 }
 
 /// How an agent came to take a chatroom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AssignedVia {
+    #[default]
     Join,
     Offer,
 }
