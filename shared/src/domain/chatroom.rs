@@ -356,12 +356,16 @@ impl Transition {
             }
         }
         room.standby_until = self.standby_until;
-        // An offer lives within one wait (any change of status or agent ended it above).
+        // An offer lives within one wait (any change of status or agent ended it above). A new
+        // wait passes by the agent who handed the chatroom back: routing offers it to others.
         room.passed_by.clear();
         if let Some(holder) = holder
             && (room.agent_id != Some(holder) || !self.to.is_open())
         {
             room.displaced.push(holder);
+            if room.agent_id.is_none() && self.to.is_open() {
+                room.passed_by.push(holder);
+            }
         }
         if self.to == ChatroomStatus::Waiting {
             room.unclaimed_alert_at = None;
@@ -394,6 +398,22 @@ mod tests {
 
     fn ada() -> AssignedAgent {
         AssignedAgent { id: UserId::new(), name: "Ada".into(), email: "ada@example.com".parse().unwrap() }
+    }
+
+    #[test]
+    fn a_chatroom_handed_back_to_the_queue_passes_its_agent_by_until_someone_takes_it() {
+        let (mut room, agent, now) = (room(), ada(), Timestamp::from_unix_millis(2_000));
+        Transition::claim(agent.clone()).apply(&mut room, now);
+        assert!(room.passed_by.is_empty() && room.displaced.is_empty());
+        let back = Transition { agent: AgentChange::Clear, ..Transition::to(ChatroomStatus::Waiting) };
+        back.apply(&mut room, now);
+        assert_eq!(
+            (room.passed_by.as_slice(), room.displaced.as_slice()),
+            ([agent.id].as_slice(), [agent.id].as_slice())
+        );
+        let bob = AssignedAgent { id: UserId::new(), name: "Bob".into(), email: "bob@example.com".parse().unwrap() };
+        Transition::claim(bob).apply(&mut room, now);
+        assert!(room.passed_by.is_empty(), "a new wait starts afresh");
     }
 
     #[test]
