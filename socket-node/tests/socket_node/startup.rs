@@ -13,6 +13,9 @@ use shared::{
 /// The binary with the keys it needs besides the services.
 fn socket_node_binary() -> tokio::process::Command {
     let mut command = binary(env!("CARGO_BIN_EXE_socket-node"));
+    // Any free port, unless a test names one: the default (8090) is one address for every test
+    // running at once, and a node that finds it taken ends for that, not for what a test checks.
+    command.env("PARLEY_HTTP_ADDR", "127.0.0.1:0");
     command.env("PARLEY_JWT_KEYS", "k1:0123456789abcdef0123456789abcdef0123");
     command.env("PARLEY_IDENTITY_KEYS", "i1:0123456789abcdef0123456789abcdef0123");
     command
