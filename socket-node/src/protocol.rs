@@ -560,7 +560,7 @@ pub mod close {
 pub fn parse(text: &str) -> Result<ClientFrame, (Code, String)> {
     serde_json::from_str(text).map_err(|err| {
         let detail = shared::json::without_values(&err.to_string());
-        if err.is_data() && detail.starts_with("unknown variant") {
+        if err.is_data() && detail.starts_with("unknown variant") && !names_a_known_type(text) {
             (Code::UnknownType, format!("unknown frame type: {detail}"))
         } else if err.is_syntax() || err.is_eof() {
             (Code::InvalidFrame, "the frame is not valid JSON".to_owned())
@@ -568,6 +568,18 @@ pub fn parse(text: &str) -> Result<ClientFrame, (Code, String)> {
             (Code::InvalidFrame, format!("the frame does not have the expected shape: {detail}"))
         }
     })
+}
+
+/// Whether the frame's `type` is one this version knows (then an unknown variant is a field's
+/// value, such as `availability`'s `status`: the frame's shape is wrong, not its type). Read only
+/// for a refused frame.
+fn names_a_known_type(text: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Tagged {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    serde_json::from_str::<Tagged>(text).is_ok_and(|t| FrameKind::ALL.iter().any(|k| k.name() == t.kind))
 }
 
 #[cfg(test)]
@@ -605,6 +617,10 @@ mod tests {
         assert_eq!(code("[]"), Code::InvalidFrame);
         assert_eq!(code(r#"{"type":"dance"}"#), Code::UnknownType);
         assert_eq!(code(r#"{"message":"no type"}"#), Code::InvalidFrame);
+        // A known type with a value its field does not take: the shape is wrong, not the type.
+        assert_eq!(code(r#"{"type":"availability","status":"busy"}"#), Code::InvalidFrame);
+        let room = ChatroomId::new();
+        assert_eq!(code(&format!(r#"{{"type":"mark","chatroomId":"{room}","as":"spam"}}"#)), Code::InvalidFrame);
         let Err((_, message)) = parse(r#"{"type":"auth","token":12345678}"#) else { panic!("a number is no token") };
         assert!(!message.contains("12345678"), "{message}");
     }
