@@ -487,8 +487,8 @@ pub async fn join(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId)
         state.repos.chatrooms.transition(&agent.tenant, &chatroom, &[ChatroomStatus::Waiting], None, &claim).await?;
     let Some(room) = claimed else {
         let room = state.repos.chatrooms.get(&agent.tenant, &chatroom).await?.ok_or_else(not_found)?;
-        if seated && !routing::occupies(&room, &agent.id) {
-            routing::release_seat(state, agent.tenant, agent.id, chatroom).await;
+        if seated {
+            routing::release_unless_in(state, &room, agent.id).await;
         }
         return Err(match room.status {
             ChatroomStatus::Active | ChatroomStatus::Standby if room.agent_id == Some(agent.id) => {
@@ -505,10 +505,12 @@ pub async fn join(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId)
             _ => closed(&room),
         });
     };
-    routing::settle_seats(state, &room).await;
+    // The agent's seat changed the team's loads whether or not another's was freed.
+    if !routing::settle_seats(state, &room).await {
+        agents_changed(state, room.tenant_id).await;
+    }
     tell_agent(state, agent.id, NoticeKind::Assigned { chatroom_id: room.id }).await;
     announce(state, &room, true).await;
-    agents_changed(state, room.tenant_id).await;
     let joined = store_system_message(state, &room, &format!("{} joined the chat", agent.name)).await?;
     let waiting_since = before.waiting_since().unwrap_or(before.created_at);
     let offered = before.offer.as_ref().is_some_and(|offer| offer.agent_id == agent.id);
@@ -571,10 +573,7 @@ pub async fn transfer(
     let Some(target) = target.filter(|u| u.status == UserStatus::Active) else {
         return Err(unavailable("no such agent"));
     };
-    let online = state.presence.agents_online(agent.tenant).await.map_err(|err| {
-        tracing::warn!(error = %err, "presence unavailable");
-        ChatError::internal()
-    })?;
+    let online = state.presence.agents_online(agent.tenant).await.map_err(routing::presence_failed)?;
     if !online.contains(&to) || target.availability != Availability::Online {
         return Err(unavailable(&format!("{} is not available", target.name)));
     }
@@ -604,10 +603,12 @@ pub async fn transfer(
         routing::release_unused_seat(state, agent.tenant, to, chatroom).await;
         return Err(ChatError::new(Code::InvalidState, "the chatroom changed meanwhile; look again"));
     };
-    routing::settle_seats(state, &room).await;
+    // The target's seat changed the team's loads whether or not the sender's was freed.
+    if !routing::settle_seats(state, &room).await {
+        agents_changed(state, room.tenant_id).await;
+    }
     tell_agent(state, to, NoticeKind::Assigned { chatroom_id: room.id }).await;
     announce(state, &room, false).await;
-    agents_changed(state, room.tenant_id).await;
     store_system_message(state, &room, &format!("{} transferred the chat to {}", agent.name, target.name)).await?;
     let data = events::ChatroomTransferred { chatroom_id: room.id, from_agent_id: agent.id, to_agent_id: Some(to) };
     event(state, &room, Event::ChatroomTransferred(data)).await;
@@ -659,7 +660,6 @@ async fn leave_as(
     };
     routing::settle_seats(state, &left).await;
     announce(state, &left, left.status == ChatroomStatus::Waiting).await;
-    agents_changed(state, left.tenant_id).await;
     store_system_message(state, &left, words).await?;
     Ok(left)
 }
@@ -687,9 +687,7 @@ pub async fn end(
     let Some(ended) = ended else {
         return Err(ChatError::new(Code::InvalidState, "the chatroom changed meanwhile; look again"));
     };
-    if routing::settle_seats(state, &ended).await > 0 {
-        agents_changed(state, ended.tenant_id).await;
-    }
+    routing::settle_seats(state, &ended).await;
     if reason == CloseReason::Blocked
         && let Actor::Agent(agent) = actor
     {
@@ -830,9 +828,7 @@ pub async fn go_standby(state: &ChatService, tenant: TenantId, chatroom: Chatroo
         return Ok(());
     };
     // An offer ends when the visitor goes: its agent's seat is free again.
-    if room.agent_id.is_none() && routing::settle_seats(state, &room).await > 0 {
-        agents_changed(state, tenant).await;
-    }
+    routing::settle_seats(state, &room).await;
     announce(state, &room, room.agent_id.is_none()).await;
     let data = events::ChatroomStandby { chatroom_id: room.id, standby_until: until };
     event(state, &room, Event::ChatroomStandby(data)).await;
@@ -855,9 +851,7 @@ pub async fn expire_standby(state: &ChatService, room: &Chatroom) -> Result<(), 
     let Some(closed) = state.repos.chatrooms.transition(&room.tenant_id, &room.id, &from, None, &change).await? else {
         return Ok(());
     };
-    if routing::settle_seats(state, &closed).await > 0 {
-        agents_changed(state, room.tenant_id).await;
-    }
+    routing::settle_seats(state, &closed).await;
     announce(state, &closed, false).await;
     let data = ended_data(&closed, CloseReason::VisitorLeft, SenderKind::System, None);
     event(state, &closed, Event::ChatroomClosed(data)).await;

@@ -110,23 +110,33 @@ pub async fn release_seat(chat: &ChatService, tenant: TenantId, agent: UserId, c
 /// in it now: another change of theirs (a join racing an offer) found the seat and stood.
 pub async fn release_unused_seat(chat: &ChatService, tenant: TenantId, agent: UserId, chatroom: ChatroomId) {
     match chat.repos.chatrooms.get(&tenant, &chatroom).await {
-        Ok(Some(room)) if occupies(&room, &agent) => {}
-        Ok(_) => release_seat(chat, tenant, agent, chatroom).await,
+        Ok(Some(room)) => release_unless_in(chat, &room, agent).await,
+        Ok(None) => release_seat(chat, tenant, agent, chatroom).await,
         // Left behind for now; `take_seat` frees it when the agent is full.
         Err(err) => tracing::warn!(error = %err, "seat kept: the chatroom could not be read"),
     }
 }
 
+/// [`release_unused_seat`] with the chatroom as the caller has just read it.
+pub async fn release_unless_in(chat: &ChatService, room: &Chatroom, agent: UserId) {
+    if !occupies(room, &agent) {
+        release_seat(chat, room.tenant_id, agent, room.id).await;
+    }
+}
+
 /// After a change of the chatroom that left it as `after`: frees the seats of the agents the
 /// change took it from (its holder when handed on, let go or ended; the agent it was offered to),
-/// as the change itself names them ([`Chatroom::displaced`]). Answers how many.
-pub async fn settle_seats(chat: &ChatService, after: &Chatroom) -> usize {
-    let mut freed = 0;
-    for agent in after.displaced.iter().filter(|agent| !occupies(after, agent)) {
-        release_seat(chat, after.tenant_id, *agent, after.id).await;
-        freed += 1;
+/// as the change itself names them ([`Chatroom::displaced`]), and tells the team when it freed
+/// any. Answers whether it did.
+pub async fn settle_seats(chat: &ChatService, after: &Chatroom) -> bool {
+    let freed: Vec<&UserId> = after.displaced.iter().filter(|agent| !occupies(after, agent)).collect();
+    for agent in &freed {
+        release_seat(chat, after.tenant_id, **agent, after.id).await;
     }
-    freed
+    if !freed.is_empty() {
+        crate::chat::agents_changed(chat, after.tenant_id).await;
+    }
+    !freed.is_empty()
 }
 
 /// An agent routing may offer a chatroom to.
@@ -215,7 +225,7 @@ impl Team {
     }
 }
 
-fn presence_failed(err: crate::presence::PresenceError) -> ChatError {
+pub fn presence_failed(err: crate::presence::PresenceError) -> ChatError {
     tracing::warn!(error = %err, "presence unavailable");
     ChatError::internal()
 }

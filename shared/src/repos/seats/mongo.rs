@@ -2,7 +2,10 @@
 
 use async_trait::async_trait;
 use futures::TryStreamExt as _;
-use mongodb::{Collection, Database, bson::doc};
+use mongodb::{
+    Collection, Database,
+    bson::{Document, doc},
+};
 
 use super::{Seat, SeatRepo};
 use crate::{
@@ -16,6 +19,11 @@ pub(in crate::repos) async fn ensure_indexes(db: &Database) -> Result<(), RepoEr
     create_indexes(db, "agentSeats", indexes).await
 }
 
+/// The agent's seats for the chatroom (one, but for a moment while two takes race).
+fn theirs(tenant: &TenantId, agent: &UserId, chatroom: &ChatroomId) -> Document {
+    doc! { "tenantId": tenant.to_string(), "agentId": agent.to_string(), "chatroomId": chatroom.to_string() }
+}
+
 pub(in crate::repos) struct MongoSeats {
     collection: Collection<Seat>,
 }
@@ -27,7 +35,7 @@ impl MongoSeats {
 
     /// Two takes for one chatroom racing past the look for an existing seat each insert one: both
     /// then keep the lowest and delete the rest, so the agent has one seat for it.
-    async fn keep_one(&self, theirs: mongodb::bson::Document) -> Result<(), RepoError> {
+    async fn keep_one(&self, theirs: Document) -> Result<(), RepoError> {
         let seats: Vec<Seat> =
             self.collection.find(theirs).await.map_err(classify)?.try_collect().await.map_err(classify)?;
         let Some(kept) = seats.iter().map(|s| s.id.clone()).min() else { return Ok(()) };
@@ -49,11 +57,7 @@ impl SeatRepo for MongoSeats {
         capacity: u32,
         now: Timestamp,
     ) -> Result<bool, RepoError> {
-        let theirs = doc! {
-            "tenantId": tenant.to_string(),
-            "agentId": agent.to_string(),
-            "chatroomId": chatroom.to_string(),
-        };
+        let theirs = theirs(tenant, agent, chatroom);
         if self.collection.find_one(theirs.clone()).await.map_err(classify)?.is_some() {
             return Ok(true);
         }
@@ -71,12 +75,7 @@ impl SeatRepo for MongoSeats {
     }
 
     async fn release(&self, tenant: &TenantId, agent: &UserId, chatroom: &ChatroomId) -> Result<(), RepoError> {
-        let theirs = doc! {
-            "tenantId": tenant.to_string(),
-            "agentId": agent.to_string(),
-            "chatroomId": chatroom.to_string(),
-        };
-        self.collection.delete_many(theirs).await.map_err(classify)?;
+        self.collection.delete_many(theirs(tenant, agent, chatroom)).await.map_err(classify)?;
         Ok(())
     }
 

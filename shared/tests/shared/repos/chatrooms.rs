@@ -5,8 +5,8 @@ use futures::future::join_all;
 use mongodb::bson::{Bson, Document, doc};
 use shared::{
     domain::{
-        AgentChange, AssignedAgent, Chatroom, ChatroomId, ChatroomStatus, CloseReason, SenderKind, TenantId, Timestamp,
-        Transition,
+        AgentChange, AssignedAgent, ChatbotId, Chatroom, ChatroomId, ChatroomStatus, CloseReason, Offer, SenderKind,
+        TenantId, Timestamp, Transition,
     },
     repos::Repos,
     testing::TestDatabase,
@@ -28,6 +28,8 @@ contract!(
     a_transcript_is_requested_only_while_open,
     the_last_seq_written_behind_only_moves_up,
     unclaimed_chatrooms_are_alerted_once_per_wait,
+    an_offer_changes_only_from_the_offer_expected_and_never_moves_the_wait,
+    a_returning_visitor_s_last_agent_and_the_recent_assignments_are_found,
 );
 
 async fn room_in(repos: &Repos, tenant: &TenantId, status: ChatroomStatus) -> Chatroom {
@@ -428,4 +430,56 @@ async fn the_last_seq_written_behind_only_moves_up(b: Backend) {
     c.raise_last_seq(&a.id, &room.id, 9, at(50)).await.unwrap();
     let later = c.get(&a.id, &room.id).await.unwrap().unwrap();
     assert_eq!((later.last_seq, later.last_activity_at), (9, at(100)), "activity never goes back in time");
+}
+
+async fn an_offer_changes_only_from_the_offer_expected_and_never_moves_the_wait(b: Backend) {
+    let (c, a) = (&b.repos.chatrooms, tenant(&b.repos, "A").await);
+    let room = room(&b.repos, &a.id).await;
+    let (ada, bob) = (agent("Ada"), agent("Bob"));
+    let to = |agent: &AssignedAgent| Offer { agent_id: agent.id, agent_name: agent.name.clone(), until: at(60_000) };
+    let offered = c.change_offer(&a.id, &room.id, None, Some(&to(&ada)), None).await.unwrap().unwrap();
+    assert_eq!(offered.offer, Some(to(&ada)));
+    assert_eq!(offered.waiting_since(), room.waiting_since(), "an offer leaves the start of the wait");
+    // Of two nodes offering it at once, the second expected no offer: refused.
+    assert_eq!(c.change_offer(&a.id, &room.id, None, Some(&to(&bob)), None).await.unwrap(), None);
+    let passed = c.change_offer(&a.id, &room.id, Some(&to(&ada)), None, Some(&ada.id)).await.unwrap().unwrap();
+    assert_eq!((passed.offer, passed.passed_by.clone()), (None, vec![ada.id]));
+    let stored = c.get(&a.id, &room.id).await.unwrap().unwrap();
+    assert_eq!((stored.offer, stored.passed_by), (None, vec![ada.id]));
+    // Taken: the offer and who passed it by end with the wait; nothing waiting takes an offer.
+    c.change_offer(&a.id, &room.id, None, Some(&to(&bob)), None).await.unwrap().unwrap();
+    let taken = claim(&b.repos, &room, &bob).await.unwrap();
+    assert_eq!((taken.offer, taken.passed_by.is_empty(), taken.displaced), (None, true, vec![bob.id]));
+    assert_eq!(c.change_offer(&a.id, &room.id, None, Some(&to(&ada)), None).await.unwrap(), None);
+    let other = tenant(&b.repos, "B").await;
+    assert_eq!(c.change_offer(&other.id, &room.id, None, None, None).await.unwrap(), None, "another tenant's");
+}
+
+async fn a_returning_visitor_s_last_agent_and_the_recent_assignments_are_found(b: Backend) {
+    let (c, a) = (&b.repos.chatrooms, tenant(&b.repos, "A").await);
+    let (ada, bob) = (agent("Ada"), agent("Bob"));
+    let first = new_room(&a.id, at(0));
+    let (chatbot, email) = (first.chatbot_id, first.email.clone());
+    assert_eq!(c.last_agent_for(&a.id, &chatbot, &email).await.unwrap(), None, "never helped");
+    c.insert(&first).await.unwrap();
+    claim(&b.repos, &first, &ada).await.unwrap();
+    let second = Chatroom { id: ChatroomId::new(), created_at: at(1_000), ..first.clone() };
+    c.insert(&second).await.unwrap();
+    assert_eq!(c.last_agent_for(&a.id, &chatbot, &email).await.unwrap(), Some(ada.id), "the latest one an agent held");
+    claim(&b.repos, &second, &bob).await.unwrap();
+    assert_eq!(c.last_agent_for(&a.id, &chatbot, &email).await.unwrap(), Some(bob.id));
+    assert_eq!(c.last_agent_for(&a.id, &ChatbotId::new(), &email).await.unwrap(), None, "another chatbot");
+
+    let assigned = c.list_assigned_since(&a.id, Timestamp::now().minus_std(std::time::Duration::from_secs(60)), 10);
+    let assigned = assigned.await.unwrap();
+    assert_eq!(ids(&assigned), [second.id, first.id], "latest taken first");
+    assert!(assigned.iter().all(|room| room.assigned_at.is_some()));
+    let limited = c.list_assigned_since(&a.id, at(0), 1).await.unwrap();
+    assert_eq!(ids(&limited), [second.id]);
+    assert!(
+        c.list_assigned_since(&a.id, Timestamp::now().plus_std(std::time::Duration::from_secs(60)), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

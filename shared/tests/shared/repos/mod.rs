@@ -45,6 +45,7 @@ mod chatbots;
 mod chatrooms;
 mod messages;
 mod roles;
+mod seats;
 mod sessions;
 mod tenants;
 mod users;
@@ -64,6 +65,9 @@ async fn ensure_indexes_is_idempotent() {
         ("blocks", "tenant_chatbot_email"),
         ("blocks", "tenant_chatbot_ip"),
         ("blocks", "tenant_created"),
+        ("chatrooms", "tenant_chatbot_email_created"),
+        ("chatrooms", "tenant_assigned"),
+        ("agentSeats", "tenant_agent_chatroom"),
     ];
     for (collection, index) in expected {
         let names = db.db.collection::<mongodb::bson::Document>(collection).list_index_names().await.unwrap();
