@@ -72,6 +72,11 @@ pub struct Config {
     pub email: Option<email::Config>,
     pub status: analytics::config::StatusConfig,
     pub reports: analytics::config::ReportsConfig,
+    /// `PARLEY_TINYBIRD_TOKEN` (`scripts/dev` sets it to its local stand-in's): events streamed
+    /// to Tinybird, with Kafka.
+    pub tinybird: Option<analytics::config::TinybirdConfig>,
+    /// `PARLEY_TINYBIRD_READ_TOKEN`: the console's real-time charts, read from Tinybird's pipes.
+    pub live: Option<analytics::config::LiveConfig>,
 }
 
 impl Config {
@@ -106,6 +111,8 @@ impl Config {
             email,
             status: analytics::config::StatusConfig::from_env(&env)?,
             reports: analytics::config::ReportsConfig::from_env(&env)?,
+            tinybird: analytics::config::TinybirdConfig::from_env(&env)?,
+            live: analytics::config::LiveConfig::from_env(&env)?,
             services,
         })
     }
@@ -174,12 +181,39 @@ impl Parley {
         let analytics = match (&services.db, &services.redis, &services.kafka) {
             (Some(db), Some(redis), Some((kafka, _))) => {
                 let tokens = AccessTokens::new(&config.auth);
-                let state =
-                    analytics::AppState::new(db, redis.clone(), kafka.clone(), tokens, config.status.clone()).await?;
+                let state = analytics::AppState::new(db, redis.clone(), kafka.clone(), tokens, config.status.clone())
+                    .await?
+                    .reading(config.live.as_ref())?;
                 if let Some(interval) = config.reports.interval {
-                    let job = analytics::reports::job::run_every(state.clone(), interval, config.reports.days, stopped);
+                    let job = analytics::reports::job::run_every(
+                        state.clone(),
+                        interval,
+                        config.reports.days,
+                        stopped.clone(),
+                    );
                     tasks.push(tokio::spawn(job));
                 }
+                if let Some(tinybird) = &config.tinybird {
+                    let ingest = analytics::tinybird::Ingest::new(tinybird)?;
+                    let (kafka_config, tinybird, stopped) =
+                        (config.services.kafka.clone(), tinybird.clone(), stopped.clone());
+                    tasks.push(tokio::spawn(async move {
+                        let Some(kafka_config) = kafka_config else { return };
+                        let streamed =
+                            analytics::tinybird::consumer::run(&ingest, &kafka_config, &tinybird, until(stopped));
+                        if let Err(err) = streamed.await {
+                            tracing::error!(error = %err, "the Tinybird stream stopped");
+                        }
+                    }));
+                }
+                let tinybird = match (&config.tinybird, &config.live) {
+                    (Some(t), Some(_)) => format!("events streamed to {}, live charts read from it", t.url),
+                    (Some(t), None) => {
+                        format!("events streamed to {} (no PARLEY_TINYBIRD_READ_TOKEN: no live charts)", t.url)
+                    }
+                    (None, _) => "off (no PARLEY_TINYBIRD_TOKEN)".to_owned(),
+                };
+                described.push(("tinybird", tinybird));
                 Some(state)
             }
             _ => {

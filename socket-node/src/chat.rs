@@ -243,7 +243,7 @@ pub async fn open(state: &ChatService, chatbot: &Chatbot, visitor: NewVisitor) -
         visitor: room.visitor.clone(),
         created_at: room.created_at,
     };
-    event(state, &room, Event::ChatroomCreated(created)).await;
+    queue_event(state, OutgoingEvent::at(room.tenant_id, Event::ChatroomCreated(created), room.created_at)).await;
     Ok(room)
 }
 
@@ -425,7 +425,7 @@ pub async fn message_sent(state: &ChatService, message: &Message) {
         message: message.message.clone(),
         sent_at: message.sent_at,
     };
-    let event = OutgoingEvent::new(message.tenant_id, Event::MessageSent(sent));
+    let event = OutgoingEvent::at(message.tenant_id, Event::MessageSent(sent), message.sent_at);
     queue_event(state, event).await;
 }
 
@@ -514,14 +514,16 @@ pub async fn join(state: &ChatService, agent: &AgentActor, chatroom: ChatroomId)
     let joined = store_system_message(state, &room, &format!("{} joined the chat", agent.name)).await?;
     let waiting_since = before.waiting_since().unwrap_or(before.created_at);
     let offered = before.offer.as_ref().is_some_and(|offer| offer.agent_id == agent.id);
+    // The claim's own moment (the chatroom's `updatedAt`, its first `assignedAt`).
+    let assigned_at = room.updated_at;
     let data = events::ChatroomAssigned {
         chatroom_id: room.id,
         agent_id: agent.id,
         agent_name: agent.name.clone(),
-        waited_ms: Timestamp::now().unix_millis() - waiting_since.unix_millis(),
+        waited_ms: assigned_at.unix_millis() - waiting_since.unix_millis(),
         via: if offered { events::AssignedVia::Offer } else { events::AssignedVia::Join },
     };
-    event(state, &room, Event::ChatroomAssigned(data)).await;
+    queue_event(state, OutgoingEvent::at(room.tenant_id, Event::ChatroomAssigned(data), assigned_at)).await;
     Ok(Chatroom { last_seq: joined.seq, ..room })
 }
 

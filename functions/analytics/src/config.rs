@@ -23,6 +23,8 @@ pub struct Config {
     pub reports: ReportsConfig,
     /// Set when `PARLEY_TINYBIRD_TOKEN` is: then events are streamed to Tinybird.
     pub tinybird: Option<TinybirdConfig>,
+    /// Set when `PARLEY_TINYBIRD_READ_TOKEN` is: then `/live/...` reads Tinybird's pipes.
+    pub live: Option<LiveConfig>,
     /// On Lambda, which of the function's three jobs this deployment does.
     pub role: Role,
 }
@@ -36,6 +38,7 @@ impl Config {
             status: StatusConfig::from_env(env)?,
             reports: ReportsConfig::from_env(env)?,
             tinybird: TinybirdConfig::from_env(env)?,
+            live: LiveConfig::from_env(env)?,
             role: env.or("PARLEY_ANALYTICS_ROLE", Role::Api)?,
         })
     }
@@ -152,25 +155,48 @@ pub struct TinybirdConfig {
 impl TinybirdConfig {
     pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
         let Some(token) = env.secret_any(&["PARLEY_TINYBIRD_TOKEN"]) else { return Ok(None) };
-        let url: String = env.or("PARLEY_TINYBIRD_URL", "https://api.tinybird.co".to_owned())?;
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains('@') || url.contains('?') {
-            return Err(ConfigError {
-                var: "PARLEY_TINYBIRD_URL".into(),
-                reason: "expected an http(s):// base address without credentials or query".into(),
-            });
-        }
+        let url = tinybird_url(env)?;
         let batch_rows: usize = env.or("PARLEY_TINYBIRD_BATCH", 500)?;
         if !(1..=10_000).contains(&batch_rows) {
             return Err(ConfigError { var: "PARLEY_TINYBIRD_BATCH".into(), reason: "expected 1 to 10000".into() });
         }
         Ok(Some(Self {
-            url: url.trim_end_matches('/').to_owned(),
+            url,
             token,
             datasource: env.or("PARLEY_TINYBIRD_DATASOURCE", "parley_events".to_owned())?,
             batch_rows,
             batch_wait: Duration::from_millis(env.or("PARLEY_TINYBIRD_WAIT_MS", 1_000)?),
             group_id: env.or("PARLEY_TINYBIRD_GROUP", "parley-analytics".to_owned())?,
         }))
+    }
+}
+
+/// `PARLEY_TINYBIRD_URL` (default `https://api.tinybird.co`), without a trailing `/`.
+fn tinybird_url(env: &Env) -> Result<String, ConfigError> {
+    let url: String = env.or("PARLEY_TINYBIRD_URL", "https://api.tinybird.co".to_owned())?;
+    if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains('@') || url.contains('?') {
+        return Err(ConfigError {
+            var: "PARLEY_TINYBIRD_URL".into(),
+            reason: "expected an http(s):// base address without credentials or query".into(),
+        });
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Reading Tinybird's pipes for the console's real-time charts (`/live/...`).
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// `PARLEY_TINYBIRD_URL`, as for streaming.
+    pub url: String,
+    /// `PARLEY_TINYBIRD_READ_TOKEN`: a token with `PIPES:READ` on the pipes of `infra/tinybird`
+    /// and nothing else. Sent as a bearer header, never in the URL; never given to a browser.
+    pub token: SecretString,
+}
+
+impl LiveConfig {
+    pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
+        let Some(token) = env.secret_any(&["PARLEY_TINYBIRD_READ_TOKEN"]) else { return Ok(None) };
+        Ok(Some(Self { url: tinybird_url(env)?, token }))
     }
 }
 

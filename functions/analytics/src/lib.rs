@@ -8,6 +8,9 @@
 //! - `GET /reports`, `GET /reports/agents`, `GET /reports/chatrooms` (`analytics:view`): daily
 //!   usage reports, per-agent figures and one row per chatroom, as JSON or CSV. A job (a timer
 //!   self-hosted, an EventBridge schedule on Lambda) computes the daily reports from MongoDB.
+//! - `GET /live/activity`, `/live/response-times`, `/live/response-time-distribution`,
+//!   `/live/browsers` (`analytics:view`): real-time figures, the pipes of `infra/tinybird` read
+//!   from Tinybird for the caller's tenant (with `PARLEY_TINYBIRD_READ_TOKEN`; [`routes::live`]).
 //! - With `PARLEY_TINYBIRD_TOKEN`, chatroom and message events are streamed to Tinybird's Events
 //!   API ([`tinybird`]).
 //!

@@ -9,14 +9,15 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use crate::routes::{chatbots, reports, status};
+use crate::routes::{chatbots, live, reports, status};
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Parley analytics function", description = "The live status of the system, what each chatbot \
-        is doing, and usage reports (JSON or CSV). Errors answer {\"code\", \"message\"}; docs/protocol.md lists \
+        is doing, usage reports (JSON or CSV) and real-time figures read from Tinybird. Errors answer {\"code\", \"message\"}; docs/protocol.md lists \
         the codes."),
-    paths(status::status, chatbots::status, reports::daily, reports::agents, reports::chatrooms),
+    paths(status::status, chatbots::status, reports::daily, reports::agents, reports::chatrooms, live::activity,
+        live::response_times, live::distribution, live::browsers),
     components(schemas(reports::Format)),
     modifiers(&BearerAuth, &StatusToken),
 )]

@@ -12,7 +12,13 @@ use shared::{
     services::{Service, Services},
 };
 
-use crate::{Config, config::StatusConfig, reports::ReportStore, source::Source};
+use crate::{
+    Config,
+    config::{LiveConfig, StatusConfig},
+    reports::ReportStore,
+    source::Source,
+    tinybird::pipes::Pipes,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -28,6 +34,8 @@ pub struct AppState {
     pub reports: ReportStore,
     /// Checks the functions' health URLs.
     pub http: reqwest::Client,
+    /// Reads Tinybird's pipes for `/live/...`; `None` without `PARLEY_TINYBIRD_READ_TOKEN`.
+    pub live: Option<Pipes>,
 }
 
 impl AppState {
@@ -38,7 +46,13 @@ impl AppState {
         let db = Service::Mongo.need(services.db)?;
         let redis = Service::Redis.need(services.redis)?;
         let (kafka, _) = Service::Kafka.need(services.kafka)?;
-        Self::new(&db, redis, kafka, AccessTokens::new(&config.auth), config.status.clone()).await
+        let state = Self::new(&db, redis, kafka, AccessTokens::new(&config.auth), config.status.clone()).await?;
+        state.reading(config.live.as_ref())
+    }
+
+    /// The state reading Tinybird's pipes with `live` (nothing when `None`).
+    pub fn reading(self, live: Option<&LiveConfig>) -> Result<Self, ServiceError> {
+        Ok(Self { live: live.map(Pipes::new).transpose()?, ..self })
     }
 
     /// The state over connections already made (how tests point it at their own database and
@@ -71,6 +85,7 @@ impl AppState {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| ServiceError::misconfigured("the HTTP client", e.to_string()))?,
+            live: None,
         })
     }
 }

@@ -99,6 +99,13 @@ pub struct OutgoingEvent {
 impl OutgoingEvent {
     /// The envelope of `event`, with a fresh id, occurring now, bound for its topic under its key.
     pub fn new(tenant_id: TenantId, event: Event) -> Self {
+        Self::at(tenant_id, event, Timestamp::now())
+    }
+
+    /// The same, occurring at `occurred_at`: the moment the stored change names (a chatroom's
+    /// `createdAt`, a message's `sentAt`), so that figures computed from the events and from the
+    /// store agree to the millisecond.
+    pub fn at(tenant_id: TenantId, event: Event, occurred_at: Timestamp) -> Self {
         // The payloads are plain structs with string keys: serialising them cannot fail.
         let data = serde_json::to_value(&event).unwrap_or(serde_json::Value::Null);
         Self {
@@ -108,7 +115,7 @@ impl OutgoingEvent {
                 id: EventId::new(),
                 event_type: event.event_type().to_owned(),
                 tenant_id,
-                occurred_at: Timestamp::now(),
+                occurred_at,
                 data,
             },
         }

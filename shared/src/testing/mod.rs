@@ -21,6 +21,7 @@
 //! - [`openapi`]: the committed OpenAPI documents the console is typed from, kept current;
 //! - [`snapshot`]: everything a test's app could change (MongoDB, Redis, Kafka) read at once
 //!   ([`StateSnapshot`]), and what changed between two readings;
+//! - [`tinybird`]: the local Tinybird stand-in on chDB ([`TinybirdStandIn`]);
 //! - [`adversarial`]: every operation of an OpenAPI document attacked with hostile tokens,
 //!   another tenant's ids and operator injection, checking the answer and that nothing changed.
 
@@ -40,6 +41,7 @@ pub mod mailbox;
 pub mod openapi;
 pub mod private_kafka;
 pub mod snapshot;
+pub mod tinybird;
 
 pub use accounts::{ALL_PERMISSIONS, Account, Invitation, Tokens};
 pub use client::{
@@ -51,6 +53,7 @@ pub use hostile_tokens::{HostileToken, hostile_tokens};
 pub use mailbox::{Mail, Mailbox, PrivateMailpit};
 pub use private_kafka::PrivateKafka;
 pub use snapshot::{StateSnapshot, Watch};
+pub use tinybird::TinybirdStandIn;
 
 use crate::config::{ConfigError, Env, KafkaConfig, MongoConfig, RedisConfig};
 

@@ -119,7 +119,6 @@ impl Timings {
     pub fn of(mut millis: Vec<i64>) -> Self {
         millis.sort_unstable();
         let n = millis.len();
-        let secs = |ms: f64| (ms / 1000.0 * 1000.0).round() / 1000.0;
         let median = (n > 0).then(|| {
             let middle =
                 if n % 2 == 1 { millis[n / 2] as f64 } else { (millis[n / 2 - 1] + millis[n / 2]) as f64 / 2.0 };
@@ -129,6 +128,11 @@ impl Timings {
         let p90 = (n > 0).then(|| secs(millis[(n * 9).div_ceil(10) - 1] as f64));
         Self { count: n as u64, median_secs: median, p90_secs: p90 }
     }
+}
+
+/// Milliseconds as seconds, to the millisecond (a median can fall on a half).
+pub fn secs(ms: f64) -> f64 {
+    ms.round() / 1000.0
 }
 
 /// One agent's share of a day.

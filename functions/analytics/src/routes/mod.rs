@@ -1,6 +1,7 @@
 //! The analytics function's routes, one module per resource.
 
 pub mod chatbots;
+pub mod live;
 pub mod reports;
 pub mod status;
 
@@ -20,6 +21,7 @@ pub fn router(state: AppState) -> Router {
     let tenant_routes = Router::new()
         .merge(chatbots::routes())
         .merge(reports::routes())
+        .merge(live::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), require_analytics_view));
     Router::new()
         .merge(tenant_routes)

@@ -15,12 +15,16 @@
 //! the datasource (`infra/tinybird/datasources/parley_events.datasource`) is a
 //! `ReplacingMergeTree` sorted by `(tenant_id, event_id)`.
 //!
+//! [`pipes`] reads the other way: it runs the pipes of `infra/tinybird` for one tenant, for the
+//! console's real-time charts.
+//!
 //! What a row carries is an allowlist of ids, kinds, counts and states. Never a message's text,
 //! the visitor's name, email or address, or a token; the `tenants` topic (password-reset tokens,
 //! invitations) is not streamed at all.
 
 pub mod consumer;
 pub mod lambda;
+pub mod pipes;
 
 use std::{sync::Arc, time::Duration};
 
@@ -97,15 +101,8 @@ impl Ingest {
         let mut endpoint = Url::parse(&format!("{}/v0/events", config.url))
             .map_err(|e| bad(format!("PARLEY_TINYBIRD_URL: {e} (got {:?})", config.url)))?;
         endpoint.query_pairs_mut().append_pair("name", &config.datasource).append_pair("wait", "true");
-        let mut authorization = HeaderValue::from_str(&format!("Bearer {}", config.token.expose_secret()))
-            .map_err(|_| bad("PARLEY_TINYBIRD_TOKEN: not usable in an HTTP header".to_owned()))?;
-        authorization.set_sensitive(true);
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| bad(format!("the HTTP client: {e}")))?;
+        let authorization = bearer(&config.token, "PARLEY_TINYBIRD_TOKEN")?;
+        let http = client(Duration::from_secs(30))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -116,6 +113,24 @@ impl Ingest {
             }),
         })
     }
+}
+
+/// `Bearer <token>`, marked sensitive so that it never shows in a `Debug` output.
+fn bearer(token: &SecretString, var: &str) -> Result<HeaderValue, ServiceError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+        .map_err(|_| ServiceError::misconfigured("Tinybird", format!("{var}: not usable in an HTTP header")))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// An HTTP client for Tinybird's API: no redirects followed (a token is never sent elsewhere).
+fn client(timeout: Duration) -> Result<reqwest::Client, ServiceError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ServiceError::misconfigured("Tinybird", format!("the HTTP client: {e}")))
 }
 
 fn is_datasource_name(name: &str) -> bool {
@@ -151,6 +166,11 @@ pub struct Row {
     pub close_reason: Option<String>,
     /// The chatroom's status, on the events that carry it (`chatroom.resumed`).
     pub status: Option<String>,
+    /// `chatroom.created`: the family of the visitor's browser (`Chrome`, `Firefox`, ...), as the
+    /// socket-node read it from the user agent; never the user agent itself.
+    pub browser: Option<String>,
+    /// `chatroom.created`: the family of the visitor's operating system (`iOS`, `Windows`, ...).
+    pub os: Option<String>,
 }
 
 const OCCURRED_AT: &[BorrowedFormatItem<'static>] =
@@ -176,6 +196,8 @@ impl Row {
             waited_ms: None,
             close_reason: None,
             status: None,
+            browser: None,
+            os: None,
         };
         let event = match envelope.event() {
             Ok(event) => event,
@@ -193,6 +215,8 @@ impl Row {
             Event::ChatroomCreated(e) => {
                 row.chatroom_id = Some(e.chatroom_id.to_string());
                 row.chatbot_id = Some(e.chatbot_id.to_string());
+                row.browser = e.visitor.browser;
+                row.os = e.visitor.os;
             }
             Event::ChatroomAssigned(e) => {
                 row.chatroom_id = Some(e.chatroom_id.to_string());
@@ -395,14 +419,18 @@ impl Ingest {
         Err(Failure::Refused { status, error })
     }
 
-    /// The `error` field of Tinybird's answer, shortened, with the token blanked out should
-    /// Tinybird ever echo it.
     fn error_of(&self, body: &str) -> Option<String> {
-        let error = serde_json::from_str::<Value>(body).ok()?.get("error")?.as_str()?.to_owned();
-        let token = self.inner.token.expose_secret();
-        let error = if token.is_empty() { error } else { error.replace(token, "[token]") };
-        Some(error.chars().take(MAX_ERROR_CHARS).collect())
+        error_of(body, &self.inner.token)
     }
+}
+
+/// The `error` field of Tinybird's answer, shortened, with the token blanked out should Tinybird
+/// ever echo it.
+fn error_of(body: &str, token: &SecretString) -> Option<String> {
+    let error = serde_json::from_str::<Value>(body).ok()?.get("error")?.as_str()?.to_owned();
+    let token = token.expose_secret();
+    let error = if token.is_empty() { error } else { error.replace(token, "[token]") };
+    Some(error.chars().take(MAX_ERROR_CHARS).collect())
 }
 
 /// An error and its causes on one line (reqwest's own message says little: "error sending
@@ -477,8 +505,8 @@ mod tests {
 
     #[test]
     fn the_datasource_collapses_redelivered_events() {
-        assert!(DATASOURCE.contains("ENGINE \"ReplacingMergeTree\""), "{DATASOURCE}");
-        assert!(DATASOURCE.contains("ENGINE_SORTING_KEY \"tenant_id, event_id\""), "{DATASOURCE}");
+        assert!(DATASOURCE.contains("ENGINE ReplacingMergeTree\n"), "{DATASOURCE}");
+        assert!(DATASOURCE.contains("ENGINE_SORTING_KEY tenant_id, event_id\n"), "{DATASOURCE}");
     }
 
     fn message_sent(sender: Sender) -> Envelope {

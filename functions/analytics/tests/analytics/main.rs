@@ -2,6 +2,7 @@
 //! MongoDB, Redis, Kafka); Tinybird, which cannot be reached, through a local stand-in.
 
 mod adversarial;
+mod live;
 mod openapi;
 mod reports;
 mod source;

@@ -7,7 +7,17 @@ use serde_json::Value;
 use crate::support::{anonymous, expect_status, spawn_app};
 
 /// The routes of docs/protocol.md's analytics section.
-const ROUTES: [&str; 5] = ["/status", "/chatbots/status", "/reports", "/reports/agents", "/reports/chatrooms"];
+const ROUTES: [&str; 9] = [
+    "/status",
+    "/chatbots/status",
+    "/reports",
+    "/reports/agents",
+    "/reports/chatrooms",
+    "/live/activity",
+    "/live/response-times",
+    "/live/response-time-distribution",
+    "/live/browsers",
+];
 const REPORTS: [&str; 3] = ["/reports", "/reports/agents", "/reports/chatrooms"];
 
 async fn document() -> Value {
