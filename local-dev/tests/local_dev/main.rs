@@ -3,6 +3,7 @@
 //! everything; the demo page and its chatbot.
 
 mod demo;
+mod live_analytics;
 mod runner;
 mod story;
 mod support;

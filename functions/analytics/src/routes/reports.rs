@@ -301,6 +301,8 @@ pub struct ChatroomRow {
     visitor_email: String,
     /// Every message of the chatroom, the system's included.
     messages: u64,
+    /// Creation to the first agent taking it; null while nobody did.
+    assignment_secs: Option<f64>,
     /// Creation to the first agent message; null when no agent answered.
     first_response_secs: Option<f64>,
     /// Creation to end, whatever ended it; null while open.
@@ -337,6 +339,7 @@ impl From<&Chatroom> for ChatroomRow {
             visitor_name: room.name.as_str().to_owned(),
             visitor_email: room.email.to_string(),
             messages: room.last_seq,
+            assignment_secs: room.assigned_at.map(|at| secs_between(room.created_at, at)),
             first_response_secs: room.first_agent_reply_at.map(|at| secs_between(room.created_at, at)),
             duration_secs: room.closed_at.map(|at| secs_between(room.created_at, at)),
         }
@@ -387,6 +390,7 @@ pub async fn chatrooms(
         "visitor_name",
         "visitor_email",
         "messages",
+        "assignment_secs",
         "first_response_secs",
         "duration_secs",
     ]);
@@ -403,6 +407,7 @@ pub async fn chatrooms(
             text(&row.visitor_name),
             text(&row.visitor_email),
             number(row.messages),
+            optional(row.assignment_secs),
             optional(row.first_response_secs),
             optional(row.duration_secs),
         ]);
