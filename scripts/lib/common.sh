@@ -44,7 +44,10 @@ start_script() {
     shift 2
     : >"$log"
     env -u MONGODB_URL -u REDIS_URL -u KAFKA_BROKERS -u PARLEY_MONGODB_URL -u PARLEY_REDIS_URL \
-        -u PARLEY_KAFKA_BROKERS -u PARLEY_SMTP_HOST -u PARLEY_SMTP_PORT "$@" "scripts/$name" >"$log" 2>&1 &
+        -u PARLEY_KAFKA_BROKERS -u PARLEY_SMTP_HOST -u PARLEY_SMTP_PORT \
+        -u PARLEY_TINYBIRD_STANDIN_URL -u PARLEY_TINYBIRD_STANDIN_APPEND_TOKEN -u PARLEY_TINYBIRD_STANDIN_READ_TOKEN \
+        -u PARLEY_TINYBIRD_TOKEN -u PARLEY_TINYBIRD_URL -u PARLEY_TINYBIRD_READ_TOKEN \
+        "$@" "scripts/$name" >"$log" 2>&1 &
     SCRIPT_PID=$!
     local deadline=$((SECONDS + 600))
     until grep -q '^Press Ctrl-C' "$log"; do

@@ -10,6 +10,9 @@
 #   Kafka     Apache Kafka 3.9.1 in single-node KRaft mode, assembled from Maven Central
 #   SMTP      Mailpit 1.33.1, built from the Go module proxy: an SMTP server that keeps every
 #             message and shows it over HTTP (tests read mail back through its API)
+#   Tinybird  a stand-in for Tinybird's HTTP API (scripts/services/tinybird/standin.py) on chDB,
+#             ClickHouse inside a Python process, serving infra/tinybird's datasources and pipes;
+#             chDB and Tinybird's CLI are installed from PyPI into a venv
 #
 # Source this file, call `services_start`, and `services_stop` when done (scripts/test traps it).
 # `services_start` exports PARLEY_MONGODB_URL, PARLEY_REDIS_URL and PARLEY_KAFKA_BROKERS, and
@@ -17,15 +20,19 @@
 # stop and restart (shared::testing::PrivateKafka, which repeats start_kafka's command line and
 # properties: keep the two alike). It also exports PARLEY_SMTP_HOST and PARLEY_SMTP_PORT (Mailpit's
 # SMTP side), PARLEY_MAILPIT_URL (its HTTP API and web UI) and PARLEY_MAILPIT_BIN (from which tests
-# start private SMTP servers: shared::testing::PrivateMailpit).
+# start private SMTP servers: shared::testing::PrivateMailpit). For the Tinybird stand-in it exports
+# PARLEY_TINYBIRD_STANDIN_URL, PARLEY_TINYBIRD_STANDIN_APPEND_TOKEN (may only append rows) and
+# PARLEY_TINYBIRD_STANDIN_READ_TOKEN (may only read pipes): not the PARLEY_TINYBIRD_* names that
+# configure Parley itself, so no test streams to it by accident (scripts/dev maps them).
 # When MONGODB_URL, REDIS_URL or KAFKA_BROKERS is already set, that service is used as it is and
 # nothing is started for it (Kafka's jars are provisioned all the same, for the private brokers).
 #
 # Downloads and builds are cached in $PARLEY_CACHE_DIR (default ~/.cache/parley), outside the
 # clone, so a second run starts in seconds. Each run keeps its data in a fresh directory under
 # $PARLEY_CACHE_DIR/runs that `services_stop` removes, unless PARLEY_SERVICES_DIR names a
-# directory to keep (scripts/dev): then FerretDB's, Kafka's and Mailpit's data stay there between
-# runs, and so do the ports, which are reused while they are free. PostgreSQL will not run as
+# directory to keep (scripts/dev): then FerretDB's, Kafka's, Mailpit's and the Tinybird stand-in's
+# data stay there between runs, and so do the ports, which are reused while they are free, and the
+# stand-in's tokens (in a file only its owner can read). PostgreSQL will not run as
 # root: as root its data lives under /var/tmp/parley-postgres (where the postgres user can reach
 # it), keyed by the run's directory, and the server runs as that user.
 
@@ -141,6 +148,28 @@ provision_mailpit() {
     mkdir -p "$(dirname "$MAILPIT_BIN")"
     GOBIN=$(dirname "$MAILPIT_BIN") GOFLAGS=-buildvcs=false go install -trimpath \
         "github.com/axllent/mailpit@$MAILPIT_VERSION" || die "could not build Mailpit"
+}
+
+# chDB and Tinybird's CLI in a venv of their own, keyed by the hash of requirements.txt, so an edit
+# to it makes a new venv and an unchanged one is reused; pip's downloads are cached beside it.
+provision_tinybird() {
+    local requirements=$SERVICES_DIR/tinybird/requirements.txt hash
+    hash=$(sha256sum "$requirements" | cut -c1-12)
+    TINYBIRD_VENV=$PARLEY_CACHE_DIR/tinybird-$hash
+    [ -f "$TINYBIRD_VENV/.complete" ] && return
+    say "installing chDB and Tinybird's CLI from PyPI into a venv (once; cached in $PARLEY_CACHE_DIR)"
+    # Venvs of an older requirements.txt are of no further use (each is about 1 GB).
+    rm -rf "$PARLEY_CACHE_DIR"/tinybird-*
+    mkdir -p "$PARLEY_CACHE_DIR"
+    # Debian ships `python3 -m venv` (ensurepip) in a package of its own.
+    python3 -m venv "$TINYBIRD_VENV" >/dev/null 2>&1 || {
+        rm -rf "$TINYBIRD_VENV"
+        apt_install python3-venv
+        python3 -m venv "$TINYBIRD_VENV" >&2
+    } || die "python3 -m venv could not make $TINYBIRD_VENV"
+    PIP_CACHE_DIR=$PARLEY_CACHE_DIR/pip "$TINYBIRD_VENV/bin/pip" install --quiet --disable-pip-version-check \
+        --no-input -r "$requirements" >&2 || die "pip could not install $requirements"
+    touch "$TINYBIRD_VENV/.complete"
 }
 
 # --- start and stop ----------------------------------------------------------------------------
@@ -297,6 +326,40 @@ start_mailpit() {
     say "Mailpit $MAILPIT_VERSION: SMTP on 127.0.0.1:$smtp_port, web UI and API on $PARLEY_MAILPIT_URL"
 }
 
+# A token for the stand-in: random, URL-safe, never on a command line or in a log.
+_tinybird_token() {
+    python3 -c 'import secrets; print(secrets.token_urlsafe(32))'
+}
+
+# The Tinybird stand-in on infra/tinybird's datafiles. Its tokens are new each run; with kept data
+# (scripts/dev) they are kept too, in tokens.env (mode 600), so what holds them keeps working.
+start_tinybird() {
+    local port dir=$_services_run_dir/tinybird append="" reader="" datafiles
+    port=$(service_port tinybird)
+    datafiles=$(cd "$SERVICES_DIR/../../infra/tinybird" && pwd)
+    mkdir -p "$dir/data"
+    if $_services_keep && [ -f "$dir/tokens.env" ]; then
+        append=$(sed -n 's/^append=//p' "$dir/tokens.env")
+        reader=$(sed -n 's/^read=//p' "$dir/tokens.env")
+    fi
+    if [ -z "$append" ] || [ -z "$reader" ]; then
+        append=$(_tinybird_token)
+        reader=$(_tinybird_token)
+        if $_services_keep; then
+            (umask 077 && printf 'append=%s\nread=%s\n' "$append" "$reader" >"$dir/tokens.env.tmp") &&
+                mv "$dir/tokens.env.tmp" "$dir/tokens.env"
+        fi
+    fi
+    TINYBIRD_STANDIN_APPEND_TOKEN=$append TINYBIRD_STANDIN_READ_TOKEN=$reader \
+        "$TINYBIRD_VENV/bin/python" "$SERVICES_DIR/tinybird/standin.py" --port "$port" --data "$dir/data" \
+        --datafiles "$datafiles" >"$dir/standin.log" 2>&1 &
+    _services_pids+=($!)
+    wait_for_port "Tinybird stand-in" "$port" "$dir/standin.log" $! 60
+    export PARLEY_TINYBIRD_STANDIN_URL=http://127.0.0.1:$port
+    export PARLEY_TINYBIRD_STANDIN_APPEND_TOKEN=$append PARLEY_TINYBIRD_STANDIN_READ_TOKEN=$reader
+    say "Tinybird stand-in (chDB $(sed -n 's/^chdb==//p' "$SERVICES_DIR/tinybird/requirements.txt")) listening on $PARLEY_TINYBIRD_STANDIN_URL"
+}
+
 services_start() {
     if [ -n "${PARLEY_SERVICES_DIR:-}" ]; then
         _services_keep=true
@@ -334,6 +397,8 @@ services_start() {
     else
         start_kafka
     fi
+    provision_tinybird
+    start_tinybird
     provision_mailpit
     export PARLEY_MAILPIT_BIN=$MAILPIT_BIN
     start_mailpit
