@@ -175,7 +175,6 @@ struct ActivityRow {
     chatrooms: u64,
     visitor_messages: u64,
     agent_messages: u64,
-    system_messages: u64,
 }
 
 /// One minute with something in it.
@@ -189,8 +188,6 @@ pub struct ActivityMinute {
     chatrooms: u64,
     visitor_messages: u64,
     agent_messages: u64,
-    /// Greetings and notices Parley wrote.
-    system_messages: u64,
 }
 
 /// `GET /live/activity`.
@@ -205,7 +202,8 @@ pub struct Activity {
     minutes: Vec<ActivityMinute>,
 }
 
-/// Chatrooms opened and messages sent per minute (default: the last 3 hours; at most 24).
+/// Chatrooms opened and messages sent by visitors and agents per minute (default: the last 3
+/// hours; at most 24).
 #[utoipa::path(get, path = "/live/activity", operation_id = "live_activity", tag = "live", security(("bearer" = [])), params(LiveQuery),
     responses((status = 200, body = Activity),
         (status = 400, description = "invalid_time, invalid_range, invalid_query"),
@@ -229,7 +227,6 @@ pub async fn activity(
                 chatrooms: row.chatrooms,
                 visitor_messages: row.visitor_messages,
                 agent_messages: row.agent_messages,
-                system_messages: row.system_messages,
             })
         })
         .collect::<Result<_, ApiError>>()?;

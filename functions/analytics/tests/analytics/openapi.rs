@@ -150,6 +150,7 @@ async fn the_schemas_name_the_report_fields() {
                 "visitorName",
                 "visitorEmail",
                 "messages",
+                "assignmentSecs",
                 "firstResponseSecs",
                 "durationSecs",
             ],

@@ -256,7 +256,7 @@ async fn one_row_per_chatroom_with_its_timings() {
             "createdAt": "2026-11-20T09:00:00Z", "status": "closed", "closeReason": "closed_by_agent",
             "closedAt": "2026-11-20T09:10:00Z", "agentId": s.ada.id.to_string(), "agentName": "Ada",
             "visitorName": "=HYPERLINK(\"http://evil\")", "visitorEmail": r1.email.to_string(),
-            "messages": 4, "firstResponseSecs": 30.0, "durationSecs": 600.0,
+            "messages": 4, "assignmentSecs": 20.0, "firstResponseSecs": 30.0, "durationSecs": 600.0,
         })
     );
     assert_eq!(
@@ -272,7 +272,7 @@ async fn one_row_per_chatroom_with_its_timings() {
     assert_eq!(
         lines[1],
         format!(
-            "{},{},2026-11-20T09:00:00Z,closed,closed_by_agent,2026-11-20T09:10:00Z,{},Ada,\"'=HYPERLINK(\"\"http://evil\"\")\",{},4,30,600",
+            "{},{},2026-11-20T09:00:00Z,closed,closed_by_agent,2026-11-20T09:10:00Z,{},Ada,\"'=HYPERLINK(\"\"http://evil\"\")\",{},4,20,30,600",
             r1.id, r1.chatbot_id, s.ada.id, r1.email
         ),
         "the visitor's name cannot run as a formula"

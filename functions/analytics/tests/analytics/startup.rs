@@ -20,7 +20,7 @@ use shared::{
 
 use crate::{
     support::*,
-    tinybird::{TinybirdStandIn, encoded},
+    tinybird::{EventsStandIn, encoded},
 };
 
 /// The services of one test and the variables that point the binary at them.
@@ -59,7 +59,7 @@ impl Harness {
     }
 }
 
-fn tinybird_vars(tinybird: &TinybirdStandIn) -> Vec<(&'static str, String)> {
+fn tinybird_vars(tinybird: &EventsStandIn) -> Vec<(&'static str, String)> {
     let config = tinybird.config(100);
     vec![
         ("PARLEY_TINYBIRD_URL", config.url),
@@ -88,7 +88,7 @@ fn chatroom_created(tenant: &Tenant) -> OutgoingEvent {
 async fn self_hosted_it_serves_computes_reports_streams_to_a_local_tinybird_stand_in_and_stops_on_sigterm() {
     let h = Harness::new().await;
     let tenant = h.tenant().await;
-    let tinybird = TinybirdStandIn::start().await;
+    let tinybird = EventsStandIn::start().await;
     let port = closed_port();
     let mut extra = tinybird_vars(&tinybird);
     extra.extend([("PARLEY_HTTP_ADDR", format!("127.0.0.1:{port}")), ("PARLEY_REPORT_INTERVAL_SECS", "1".into())]);
@@ -220,7 +220,7 @@ async fn on_lambda_the_api_role_answers_http_events() {
 async fn on_lambda_the_ingest_role_streams_a_kafka_batch_to_a_local_tinybird_stand_in() {
     let h = Harness::new().await;
     let tenant = Tenant::new("Acme".parse::<Name>().unwrap());
-    let tinybird = TinybirdStandIn::start().await;
+    let tinybird = EventsStandIn::start().await;
     let (first, second) = (chatroom_created(&tenant).envelope, chatroom_created(&tenant).envelope);
     let batch = json!({
         "eventSource": "aws:kafka",

@@ -30,6 +30,9 @@ use shared::{
     testing::{EVENT_TIMEOUT, eventually, kafka_config, lambda::kafka_record, random_string, unique_email},
 };
 
+/// A visitor's user agent: only the families it names (Firefox, Linux) are streamed.
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+
 const DATASOURCE_FILE: &str = include_str!("../../../../infra/tinybird/datasources/parley_events.datasource");
 
 /// The `json:$.<field>` paths the datasource declares: exactly the fields a line must have.
@@ -70,12 +73,12 @@ struct Shared {
 }
 
 /// The local Tinybird stand-in.
-pub(crate) struct TinybirdStandIn {
+pub(crate) struct EventsStandIn {
     url: String,
     shared: Shared,
 }
 
-impl TinybirdStandIn {
+impl EventsStandIn {
     pub(crate) async fn start() -> Self {
         let shared = Shared {
             token: format!("p.{}", random_string(40)),
@@ -218,7 +221,9 @@ impl Private {
 
     fn assert_absent_from(&self, bodies: &str) {
         assert!(!bodies.is_empty(), "nothing was sent");
-        for private in [self.visitor_email.as_str(), self.visitor_name, self.visitor_ip, self.text, "Ivy Agentova"] {
+        for private in
+            [self.visitor_email.as_str(), self.visitor_name, self.visitor_ip, self.text, "Ivy Agentova", FIREFOX]
+        {
             assert!(!bodies.contains(private), "{private:?} was sent to Tinybird: {bodies}");
         }
     }
@@ -241,7 +246,8 @@ fn conversation(tenant: TenantId, private: &Private) -> (Vec<Envelope>, Vec<Valu
         room,
         json!({"chatroomId": room, "chatbotId": chatbot, "name": private.visitor_name, "email": private.visitor_email,
                "identityVerified": false,
-               "visitor": {"ip": private.visitor_ip, "userAgent": "Firefox", "pageUrl": "https://acme.test/help"},
+               "visitor": {"ip": private.visitor_ip, "userAgent": FIREFOX, "browser": "Firefox", "os": "Linux",
+                           "pageUrl": "https://acme.test/help"},
                "createdAt": "2026-11-25T10:00:00Z"}),
     );
     let joined = shared::testing::raw_event(
@@ -297,7 +303,8 @@ fn conversation(tenant: TenantId, private: &Private) -> (Vec<Envelope>, Vec<Valu
         let mut row = json!({
             "event_id": envelope.id, "event_type": envelope.event_type, "tenant_id": tenant, "occurred_at": at,
             "chatroom_id": room, "chatbot_id": null, "agent_id": null, "sender_kind": null, "seq": null,
-            "message_length": null, "waited_ms": null, "close_reason": null, "status": null,
+            "message_length": null, "waited_ms": null, "close_reason": null, "status": null, "browser": null,
+            "os": null,
         });
         for (name, value) in fields.as_object().unwrap() {
             row[name] = value.clone();
@@ -306,7 +313,11 @@ fn conversation(tenant: TenantId, private: &Private) -> (Vec<Envelope>, Vec<Valu
     };
     let agent = agent.to_string();
     let expected = vec![
-        row(&envelopes[0], "2026-11-25T10:00:00.000Z", json!({"chatbot_id": chatbot})),
+        row(
+            &envelopes[0],
+            "2026-11-25T10:00:00.000Z",
+            json!({"chatbot_id": chatbot, "browser": "Firefox", "os": "Linux"}),
+        ),
         row(&envelopes[1], "2026-11-25T10:00:42.000Z", json!({"agent_id": agent, "waited_ms": 42_000})),
         row(
             &envelopes[2],
@@ -326,7 +337,7 @@ fn conversation(tenant: TenantId, private: &Private) -> (Vec<Envelope>, Vec<Valu
 
 #[tokio::test]
 async fn on_a_local_tinybird_stand_in_handle_sends_one_row_per_event_in_order_in_batches_and_nothing_private() {
-    let tinybird = TinybirdStandIn::start().await;
+    let tinybird = EventsStandIn::start().await;
     let private = Private::new();
     let (envelopes, expected) = conversation(TenantId::new(), &private);
 
@@ -339,7 +350,7 @@ async fn on_a_local_tinybird_stand_in_handle_sends_one_row_per_event_in_order_in
     assert_eq!(tinybird.answers(), [200, 200], "asked with wait=true, so answered once written");
 
     // A batch of one row per request, and an empty batch, which sends nothing.
-    let tinybird = TinybirdStandIn::start().await;
+    let tinybird = EventsStandIn::start().await;
     let sent = handle(&tinybird.ingest(1), &envelopes[..3]).await.unwrap();
     assert_eq!((sent.rows, sent.requests), (3, 3));
     assert_eq!(tinybird.rows(), expected[..3]);
@@ -352,7 +363,7 @@ const UNAVAILABLE: Scripted =
 
 #[tokio::test]
 async fn on_a_local_tinybird_stand_in_throttling_and_outages_are_retried_and_the_rows_arrive_once() {
-    let tinybird = TinybirdStandIn::start().await;
+    let tinybird = EventsStandIn::start().await;
     let (envelopes, expected) = conversation(TenantId::new(), &Private::new());
     let throttled =
         Scripted { status: StatusCode::TOO_MANY_REQUESTS, retry_after: Some(1), error: "Too many requests" };
@@ -368,7 +379,7 @@ async fn on_a_local_tinybird_stand_in_throttling_and_outages_are_retried_and_the
 
 #[tokio::test]
 async fn on_a_local_tinybird_stand_in_an_outage_outlasting_the_retries_fails_the_batch_and_its_redelivery_arrives() {
-    let tinybird = TinybirdStandIn::start().await;
+    let tinybird = EventsStandIn::start().await;
     let (envelopes, expected) = conversation(TenantId::new(), &Private::new());
     tinybird.answer_first(&[UNAVAILABLE; 4]);
     let ingest = tinybird.ingest(10);
@@ -384,7 +395,7 @@ async fn on_a_local_tinybird_stand_in_an_outage_outlasting_the_retries_fails_the
 
 #[tokio::test]
 async fn on_a_local_tinybird_stand_in_a_refusal_is_an_error_naming_the_status_and_never_the_token() {
-    let tinybird = TinybirdStandIn::start().await;
+    let tinybird = EventsStandIn::start().await;
     let (envelopes, _) = conversation(TenantId::new(), &Private::new());
     let token = tinybird.shared.token.clone();
     let unauthorized =
@@ -423,7 +434,7 @@ pub(crate) fn encoded(envelope: &Envelope) -> Vec<u8> {
 
 #[tokio::test]
 async fn on_a_local_tinybird_stand_in_the_lambda_adapter_streams_a_kafka_batch_in_offset_order() {
-    let tinybird = TinybirdStandIn::start().await;
+    let tinybird = EventsStandIn::start().await;
     let tenant = TenantId::new();
     let private = Private::new();
     let (e, expected) = conversation(tenant, &private);
@@ -476,7 +487,7 @@ async fn on_a_local_tinybird_stand_in_the_lambda_adapter_streams_a_kafka_batch_i
 
 #[tokio::test]
 async fn on_a_local_tinybird_stand_in_the_consumer_group_streams_chatroom_and_message_events_in_batches() {
-    let tinybird = TinybirdStandIn::start().await;
+    let tinybird = EventsStandIn::start().await;
     let kafka = kafka_config();
     ensure_topics(&kafka, &[Topic::Chatrooms, Topic::Messages, Topic::Tenants]).await.expect("topics");
     let publisher = KafkaPublisher::connect(&kafka).await.expect("producer");
