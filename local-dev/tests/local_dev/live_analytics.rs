@@ -32,16 +32,7 @@ async fn visitor(runner: &Runner, tenant: &str, api_key: &str, user_agent: &str)
     let suffix = random_string(6).to_lowercase();
     let session =
         json!({"tenantId": tenant, "apiKey": api_key, "name": "Val", "email": format!("val-{suffix}@example.net")});
-    let response = reqwest::Client::new()
-        .post(runner.url("/v1/visitor/sessions"))
-        .header("origin", SITE)
-        .header("user-agent", user_agent)
-        .json(&session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let session: Value = response.json().await.unwrap();
+    let session = open_session(runner, SITE, Some(user_agent), &session).await;
     let room = session["chatroomId"].as_str().unwrap().to_owned();
     let (client, _) = Client::authenticated(&runner.ws_url(), session["token"].as_str().unwrap()).await;
     (room, client)

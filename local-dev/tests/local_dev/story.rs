@@ -71,15 +71,7 @@ pub async fn story(runner: &Runner) -> Told {
         "tenantId": tenant_id, "apiKey": api_key, "name": "Vera", "email": visitor_email,
         "visitor": {"language": "en-GB", "pageUrl": format!("{SITE}/pricing"), "timezone": "Europe/London"},
     });
-    let response = reqwest::Client::new()
-        .post(runner.url("/v1/visitor/sessions"))
-        .header("origin", SITE)
-        .json(&session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let session: Value = response.json().await.unwrap();
+    let session = open_session(runner, SITE, None, &session).await;
     let room = session["chatroomId"].as_str().unwrap().to_owned();
     let (mut visitor, ready) = Client::authenticated(&runner.ws_url(), session["token"].as_str().unwrap()).await;
     assert_eq!(ready["chatrooms"][0]["status"], "waiting");

@@ -215,6 +215,18 @@ async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// A visitor on `site` opens a conversation (`POST /v1/visitor/sessions`), from `user_agent`
+/// when given; answers the session (chatroom id and token).
+pub async fn open_session(runner: &Runner, site: &str, user_agent: Option<&str>, session: &Value) -> Value {
+    let mut request = reqwest::Client::new().post(runner.url("/v1/visitor/sessions")).header("origin", site);
+    if let Some(user_agent) = user_agent {
+        request = request.header("user-agent", user_agent);
+    }
+    let response = request.json(session).send().await.expect("the runner answers");
+    assert_eq!(response.status(), 201);
+    response.json().await.unwrap()
+}
+
 // --- WebSocket -----------------------------------------------------------------------------------
 
 type Stream = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
