@@ -63,75 +63,6 @@ async function live<T>(path: string): Promise<T> {
   return api<T>("GET", `/api/analytics/live/${path}?${query}`, undefined, { token: seeded.bot.accessToken });
 }
 
-test.beforeAll(async () => {
-  const unique = Math.random().toString(36).slice(2, 10);
-  const email = `ada-${unique}@shop.test`;
-  const password = `a long passphrase ${unique}`;
-  const botName = `Night desk ${unique}`;
-  const signup = await api<{ tenant: { id: string }; tokens: { accessToken: string } }>(
-    "POST",
-    "/api/tenant/tenants",
-    { tenantName: `Shop ${unique}`, adminName: "Ada", adminEmail: email, adminPassword: password },
-  );
-  const created = await api<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>(
-    "POST",
-    "/api/chatbots/chatbots",
-    { name: botName, allowedOrigins: [await shopOrigin()] },
-    { token: signup.tokens.accessToken },
-  );
-  const bot: Chatbot = {
-    tenantId: signup.tenant.id,
-    chatbotId: created.chatbot.id,
-    apiKey: created.apiKey,
-    identitySecret: created.identitySecret,
-    accessToken: signup.tokens.accessToken,
-    agentName: "Ada",
-  };
-
-  // Three conversations, two from Chrome on Windows and one from Firefox on Linux; Ada takes and
-  // answers Grace's, the other two wait.
-  const agent = await Agent.connect(bot);
-  const sockets = [agent];
-  const visitors = [
-    ["Grace", CHROME_ON_WINDOWS],
-    ["Linus", CHROME_ON_WINDOWS],
-    ["Margaret", FIREFOX_ON_LINUX],
-  ] as const;
-  for (const [i, [name, userAgent]] of visitors.entries()) {
-    const visitorEmail = `${name.toLowerCase()}-${unique}@visitor.test`;
-    const session = await api<{ chatroomId: string; token: string }>(
-      "POST",
-      "/v1/visitor/sessions",
-      { tenantId: bot.tenantId, apiKey: bot.apiKey, name, email: visitorEmail },
-      { headers: { origin: await shopOrigin(), "user-agent": userAgent } },
-    );
-    const socket = await Agent.connect({ accessToken: session.token });
-    sockets.push(socket);
-    await socket.send(session.chatroomId, `Hello, I am ${name}`);
-    await agent.waiting(visitorEmail);
-    if (i === 0) {
-      await agent.join(session.chatroomId);
-      await agent.send(session.chatroomId, `Hi ${name}, how can I help?`);
-    }
-  }
-  seeded = { bot, botName, email, password, sockets };
-
-  // Tinybird has every event: three chatrooms today, one taken and answered.
-  await expect
-    .poll(
-      async () => {
-        const { tenant } = await live<ResponseTimes>("response-times");
-        return [tenant.chatrooms, tenant.wait.count, tenant.firstResponse.count];
-      },
-      { timeout: 60_000, message: "Tinybird's figures for the three conversations" },
-    )
-    .toEqual([3, 1, 1]);
-});
-
-test.afterAll(() => {
-  for (const socket of seeded?.sockets ?? []) socket.close();
-});
-
 /** Each body row's cells, as text. */
 const cells = (table: Locator) =>
   table
@@ -152,101 +83,190 @@ const row = (f: ResponseFigures) => [
   duration(f.firstResponse.p90Secs),
 ];
 
-test("the live page shows today's figures as the API has them, and refreshes while open", async ({
-  page,
-}) => {
-  const asked: string[] = [];
-  page.on("request", (request) => {
-    if (request.url().includes("/api/analytics/live/")) asked.push(request.url());
+// The seeded tenant is for the first test alone: the second runs on another Parley.
+test.describe("with Tinybird", () => {
+  test.beforeAll(async () => {
+    const unique = Math.random().toString(36).slice(2, 10);
+    const email = `ada-${unique}@shop.test`;
+    const password = `a long passphrase ${unique}`;
+    const botName = `Night desk ${unique}`;
+    const signup = await api<{ tenant: { id: string }; tokens: { accessToken: string } }>(
+      "POST",
+      "/api/tenant/tenants",
+      { tenantName: `Shop ${unique}`, adminName: "Ada", adminEmail: email, adminPassword: password },
+    );
+    const created = await api<{ chatbot: { id: string }; apiKey: string; identitySecret: string }>(
+      "POST",
+      "/api/chatbots/chatbots",
+      { name: botName, allowedOrigins: [await shopOrigin()] },
+      { token: signup.tokens.accessToken },
+    );
+    const bot: Chatbot = {
+      tenantId: signup.tenant.id,
+      chatbotId: created.chatbot.id,
+      apiKey: created.apiKey,
+      identitySecret: created.identitySecret,
+      accessToken: signup.tokens.accessToken,
+      agentName: "Ada",
+    };
+
+    // Three conversations, two from Chrome on Windows and one from Firefox on Linux; Ada takes and
+    // answers Grace's, the other two wait.
+    const agent = await Agent.connect(bot);
+    const sockets = [agent];
+    const visitors = [
+      ["Grace", CHROME_ON_WINDOWS],
+      ["Linus", CHROME_ON_WINDOWS],
+      ["Margaret", FIREFOX_ON_LINUX],
+    ] as const;
+    for (const [i, [name, userAgent]] of visitors.entries()) {
+      const visitorEmail = `${name.toLowerCase()}-${unique}@visitor.test`;
+      const session = await api<{ chatroomId: string; token: string }>(
+        "POST",
+        "/v1/visitor/sessions",
+        { tenantId: bot.tenantId, apiKey: bot.apiKey, name, email: visitorEmail },
+        { headers: { origin: await shopOrigin(), "user-agent": userAgent } },
+      );
+      const socket = await Agent.connect({ accessToken: session.token });
+      sockets.push(socket);
+      await socket.send(session.chatroomId, `Hello, I am ${name}`);
+      await agent.waiting(visitorEmail);
+      if (i === 0) {
+        await agent.join(session.chatroomId);
+        await agent.send(session.chatroomId, `Hi ${name}, how can I help?`);
+      }
+    }
+    seeded = { bot, botName, email, password, sockets };
+
+    // Tinybird has every event: three chatrooms today, one taken and answered.
+    await expect
+      .poll(
+        async () => {
+          const { tenant } = await live<ResponseTimes>("response-times");
+          return [tenant.chatrooms, tenant.wait.count, tenant.firstResponse.count];
+        },
+        { timeout: 60_000, message: "Tinybird's figures for the three conversations" },
+      )
+      .toEqual([3, 1, 1]);
   });
-  await page.clock.install();
-  await signIn(page, seeded.email, seeded.password);
-  await page.getByRole("link", { name: "Analytics" }).click();
-  await page.getByRole("link", { name: "Live figures" }).click();
-  await expect(page).toHaveURL(/\/console\/analytics\/live$/);
-  await expect(page.getByRole("link", { name: "Live figures" })).toHaveAttribute("aria-current", "page");
 
-  const totals = page.locator(".totals");
-  await expect(totals).toContainText("Chatrooms opened3");
-  await expect(totals).toContainText("Answered by an agent1");
-  await expect(totals).toContainText("Messages from visitors3");
-  await expect(totals).toContainText("Messages from agents1");
+  test.afterAll(() => {
+    for (const socket of seeded?.sockets ?? []) socket.close();
+  });
 
-  const times = await live<ResponseTimes>("response-times");
-  const table = (name: string) => page.getByRole("table", { name, exact: true });
-  const { wait, firstResponse } = times.tenant;
-  await expect
-    .poll(() => cells(table("Whole team")))
-    .toEqual([
-      ["Wait for an agent", count(wait.count), duration(wait.medianSecs), duration(wait.p90Secs)],
-      [
-        "First response",
-        count(firstResponse.count),
-        duration(firstResponse.medianSecs),
-        duration(firstResponse.p90Secs),
-      ],
+  test("the live page shows today's figures as the API has them, and refreshes while open", async ({
+    page,
+  }) => {
+    const asked: string[] = [];
+    page.on("request", (request) => {
+      if (request.url().includes("/api/analytics/live/")) asked.push(request.url());
+    });
+    await page.clock.install();
+    await signIn(page, seeded.email, seeded.password);
+    await page.getByRole("link", { name: "Analytics" }).click();
+    await page.getByRole("link", { name: "Live figures" }).click();
+    await expect(page).toHaveURL(/\/console\/analytics\/live$/);
+    await expect(page.getByRole("link", { name: "Live figures" })).toHaveAttribute("aria-current", "page");
+
+    const totals = page.locator(".totals");
+    await expect(totals).toContainText("Chatrooms opened3");
+    await expect(totals).toContainText("Answered by an agent1");
+    await expect(totals).toContainText("Messages from visitors3");
+    await expect(totals).toContainText("Messages from agents1");
+
+    const times = await live<ResponseTimes>("response-times");
+    const table = (name: string) => page.getByRole("table", { name, exact: true });
+    const { wait, firstResponse } = times.tenant;
+    await expect
+      .poll(() => cells(table("Whole team")))
+      .toEqual([
+        ["Wait for an agent", count(wait.count), duration(wait.medianSecs), duration(wait.p90Secs)],
+        [
+          "First response",
+          count(firstResponse.count),
+          duration(firstResponse.medianSecs),
+          duration(firstResponse.p90Secs),
+        ],
+      ]);
+    expect(times.chatbots.map((c) => c.name)).toEqual([seeded.botName]);
+    expect(await cells(table("Per chatbot"))).toEqual(times.chatbots.map(row));
+    expect(times.agents.map((a) => a.name)).toEqual(["Ada"]);
+    expect(await cells(table("Per agent"))).toEqual(times.agents.map(row));
+    await expect(table("Per chatbot")).toContainText(seeded.botName);
+    await expect(table("Per agent").getByRole("row", { name: /^Ada 1 1 / })).toBeVisible();
+
+    // The distribution's bands and the browsers, as the API answers them.
+    const { bands } = await live<{
+      bands: { lowerSecs: number; upperSecs?: number | null; waits: number; firstResponses: number }[];
+    }>("response-time-distribution");
+    expect(await cells(table("How long visitors waited, today"))).toEqual(
+      bands.map((b) => [band(b.lowerSecs, b.upperSecs), count(b.waits), count(b.firstResponses)]),
+    );
+    expect(bands.map((b) => band(b.lowerSecs, b.upperSecs))).toEqual([
+      "under 15 s",
+      "15–30 s",
+      "30 s–1 min",
+      "1–2 min",
+      "2–5 min",
+      "5–10 min",
+      "10 min or more",
     ]);
-  expect(times.chatbots.map((c) => c.name)).toEqual([seeded.botName]);
-  expect(await cells(table("Per chatbot"))).toEqual(times.chatbots.map(row));
-  expect(times.agents.map((a) => a.name)).toEqual(["Ada"]);
-  expect(await cells(table("Per agent"))).toEqual(times.agents.map(row));
-  await expect(table("Per chatbot")).toContainText(seeded.botName);
-  await expect(table("Per agent").getByRole("row", { name: /^Ada 1 1 / })).toBeVisible();
+    const { browsers } = await live<{ browsers: { browser: string; os: string; chatrooms: number }[] }>(
+      "browsers",
+    );
+    expect(browsers).toEqual([
+      { browser: "Chrome", os: "Windows", chatrooms: 2 },
+      { browser: "Firefox", os: "Linux", chatrooms: 1 },
+    ]);
+    expect(await cells(table("Chatrooms by browser and system, today"))).toEqual([
+      ["Chrome", "Windows", "2", "67%"],
+      ["Firefox", "Linux", "1", "33%"],
+    ]);
+    // The last 3 hours per minute: the three chatrooms are in them.
+    const perMinute = await cells(table("Chatrooms opened per minute, last 3 hours"));
+    expect(perMinute.reduce((sum, [, n]) => sum + Number(n), 0)).toBe(3);
 
-  // The distribution's bands and the browsers, as the API answers them.
-  const { bands } = await live<{
-    bands: { lowerSecs: number; upperSecs?: number | null; waits: number; firstResponses: number }[];
-  }>("response-time-distribution");
-  expect(await cells(table("How long visitors waited, today"))).toEqual(
-    bands.map((b) => [band(b.lowerSecs, b.upperSecs), count(b.waits), count(b.firstResponses)]),
-  );
-  expect(bands.map((b) => band(b.lowerSecs, b.upperSecs))).toEqual([
-    "under 15 s",
-    "15–30 s",
-    "30 s–1 min",
-    "1–2 min",
-    "2–5 min",
-    "5–10 min",
-    "10 min or more",
-  ]);
-  const { browsers } = await live<{ browsers: { browser: string; os: string; chatrooms: number }[] }>(
-    "browsers",
-  );
-  expect(browsers).toEqual([
-    { browser: "Chrome", os: "Windows", chatrooms: 2 },
-    { browser: "Firefox", os: "Linux", chatrooms: 1 },
-  ]);
-  expect(await cells(table("Chatrooms by browser and system, today"))).toEqual([
-    ["Chrome", "Windows", "2", "67%"],
-    ["Firefox", "Linux", "1", "33%"],
-  ]);
-  // The last 3 hours per minute: the three chatrooms are in them.
-  const perMinute = await cells(table("Chatrooms opened per minute, last 3 hours"));
-  expect(perMinute.reduce((sum, [, n]) => sum + Number(n), 0)).toBe(3);
+    await expect(page.locator(".plot canvas")).toHaveCount(3);
+    await screenshot(page, "live-1-figures");
+    await page.locator("#response-title").evaluate((title) => title.scrollIntoView());
+    await screenshot(page, "live-2-response-times");
+    await page.locator("#distribution-title").evaluate((title) => title.scrollIntoView());
+    await screenshot(page, "live-3-distribution-and-browsers");
+    await noSeriousViolations(page, "the live page");
 
-  await expect(page.locator(".plot canvas")).toHaveCount(3);
-  await screenshot(page, "live-1-figures");
-  await page.locator("#response-title").evaluate((title) => title.scrollIntoView());
-  await screenshot(page, "live-2-response-times");
-  await page.locator("#distribution-title").evaluate((title) => title.scrollIntoView());
-  await screenshot(page, "live-3-distribution-and-browsers");
-  await noSeriousViolations(page, "the live page");
+    // 15 seconds on, the page asks again and says when.
+    const updated = page.getByText(/^Updated \d\d:\d\d:\d\d$/);
+    const before = await updated.textContent();
+    const first = asked.length;
+    await page.clock.fastForward(15_000);
+    await expect(updated).not.toHaveText(before ?? "");
+    expect(asked.length).toBe(first + 4);
 
-  // 15 seconds on, the page asks again and says when.
-  const updated = page.getByText(/^Updated \d\d:\d\d:\d\d$/);
-  const before = await updated.textContent();
-  const first = asked.length;
-  await page.clock.fastForward(15_000);
-  await expect(updated).not.toHaveText(before ?? "");
-  expect(asked.length).toBe(first + 4);
+    // Tinybird does not answer a refresh: the figures stay, and the page says it tries again.
+    await page.route("**/api/analytics/live/**", (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: "application/json",
+        body: JSON.stringify({ code: "tinybird_unavailable", message: "Tinybird did not answer" }),
+      }),
+    );
+    await page.clock.fastForward(15_000);
+    await expect(page.getByRole("alert")).toHaveText(
+      "The refresh failed: Tinybird, where the live figures come from, didn't answer. Trying again every 15 seconds.",
+    );
+    await expect(totals).toContainText("Chatrooms opened3");
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await screenshot(page, "live-5-refresh-failed");
+    await page.unrouteAll();
 
-  // Once the page is left, nothing more is asked.
-  await page.getByRole("link", { name: "Usage reports" }).click();
-  await expect(page.getByRole("heading", { name: "Usage reports" })).toBeVisible();
-  const left = asked.length;
-  await page.clock.fastForward(60_000);
-  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
-  expect(asked.length).toBe(left);
+    // Once the page is left, nothing more is asked.
+    await page.getByRole("link", { name: "Usage reports" }).click();
+    await expect(page.getByRole("heading", { name: "Usage reports" })).toBeVisible();
+    const left = asked.length;
+    await page.clock.fastForward(60_000);
+    await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+    expect(asked.length).toBe(left);
+  });
 });
 
 /** Signs a team up on the Parley at `base` and signs its admin in to that console. */

@@ -41,7 +41,10 @@ export function draw(host: HTMLElement, spec: ChartSpec, none: string): () => vo
   const bars = (i: number) =>
     spec.kind === "bars"
       ? uPlot.paths.bars?.(
-          paired ? { size: [0.4, 32], gap: 1, align: i === 0 ? -1 : 1 } : { size: [0.7, 48], gap: 1 },
+          paired
+            ? { size: [0.4, 32], gap: 1, align: i === 0 ? -1 : 1 }
+            : // Minutes by the hundred are a few pixels each: no gap, or nothing would show.
+              { size: [xs.length > 60 ? 1 : 0.7, 48], gap: xs.length > 60 ? 0 : 1 },
         )
       : undefined;
   const points = spec.kind === "lines" && xs.length <= 100;

@@ -128,7 +128,7 @@ export function LiveAnalytics() {
 /** What a person running Parley sets to have the page, in the server's words. */
 function NotConfigured({ message }: { message: string }) {
   return (
-    <section class="panel notice" aria-labelledby="tinybird-title">
+    <section class="panel not-configured" aria-labelledby="tinybird-title">
       <h2 id="tinybird-title">{t.notConfigured}</h2>
       <p>{t.notConfiguredIntro}</p>
       <p class="server-says">{message}</p>
