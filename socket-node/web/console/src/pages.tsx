@@ -7,6 +7,7 @@ import { Blocks } from "./pages/admin/blocks";
 import { Chatbots } from "./pages/admin/chatbots";
 import { Roles } from "./pages/admin/roles";
 import { Settings } from "./pages/admin/settings";
+import { LiveAnalytics } from "./pages/analytics/live";
 import { Reports } from "./pages/analytics/reports";
 import { AnalyticsStatus } from "./pages/analytics/status";
 import { Inbox } from "./pages/inbox";
@@ -45,5 +46,6 @@ export const PAGES: Page[] = [
     nav: { label: t.analytics, href: "/analytics", permission: "analytics:view" },
     draw: () => <AnalyticsStatus />,
   },
+  { path: /^\/analytics\/live$/, draw: () => <LiveAnalytics /> },
   { path: /^\/analytics\/reports$/, draw: () => <Reports /> },
 ];

@@ -376,9 +376,16 @@ export const strings = {
   },
 
   analytics: {
+    /** The links between the analytics pages, at the top of each. */
+    pages: {
+      label: "Analytics pages",
+      status: "System status",
+      live: "Live figures",
+      reports: "Usage reports",
+    },
+
     status: {
       title: "Analytics",
-      reports: "Usage reports",
       system: "System status",
       checking: "Checking…",
       /** The whole system's state, after its pill. */
@@ -423,7 +430,6 @@ export const strings = {
 
     reports: {
       title: "Usage reports",
-      system: "System status",
       range: "Range",
       from: "From",
       to: "To",
@@ -459,6 +465,71 @@ export const strings = {
       download: (label: string) => `Download ${label.toLowerCase()} (CSV)`,
     },
 
+    /** Today's figures as they happen, read from Tinybird every 15 seconds. */
+    live: {
+      title: "Live figures",
+      updated: (time: string) => `Updated ${time}`,
+      /** The refresh failed while earlier figures are shown (Tinybird did not answer, say). */
+      refreshFailed: (reason: string) => `The refresh failed: ${reason} Trying again every 15 seconds.`,
+      today: "Today so far",
+      todayNote: "Since midnight, your time.",
+      chatroomsToday: "Chatrooms opened",
+      answeredToday: "Answered by an agent",
+      visitorMessagesToday: "Messages from visitors",
+      agentMessagesToday: "Messages from agents",
+      noChatroom: "No chatrooms yet today. The figures appear here as soon as a visitor starts one.",
+      chatroomsPerMinute: "Chatrooms opened per minute, last 3 hours",
+      messagesPerMinute: "Messages per minute, last 3 hours",
+      minute: "Minute",
+      chatrooms: "Chatrooms",
+      visitor: "Visitor",
+      agent: "Agent",
+      responseTimes: "Wait for an agent and first response, today",
+      responseNote:
+        "Wait: from a chatroom opening to an agent taking it. First response: to the first agent message.",
+      whole: "Whole team",
+      measure: "Measure",
+      wait: "Wait for an agent",
+      firstResponse: "First response",
+      count: "Chatrooms",
+      median: "Median",
+      p90: "p90",
+      chatbots: "Per chatbot",
+      agents: "Per agent",
+      chatbot: "Chatbot",
+      agentName: "Agent",
+      opened: "Opened",
+      taken: "Taken",
+      waitMedian: "Wait, median",
+      waitP90: "Wait, p90",
+      answered: "Answered",
+      firstResponseMedian: "First response, median",
+      firstResponseP90: "First response, p90",
+      noChatbotRow: "No chatbot had a chatroom today.",
+      noAgentRow: "No agent has taken a chatroom today.",
+      /** A chatbot or agent deleted since, by the start of its id. */
+      deleted: (id: string) => `deleted (${id})`,
+      distribution: "How long visitors waited, today",
+      band: "Time",
+      waits: "Waits for an agent",
+      firstResponses: "First responses",
+      browsers: "Chatrooms by browser and system, today",
+      browser: "Browser",
+      system: "System",
+      other: "Other",
+      share: "Share",
+      percent: (share: number) => `${share}%`,
+      noBrowser: "No chatroom today says which browser it came from.",
+      /** When Tinybird is not configured: what it is for and what to set. */
+      notConfigured: "Live figures need Tinybird",
+      notConfiguredIntro:
+        "Real-time analytics come from Tinybird, and this Parley isn't connected to it. Whoever runs Parley sets it up; the server says exactly what to set:",
+      notConfiguredReadme: "How to create the Tinybird workspace and push its pipes:",
+      readme: "infra/tinybird/README.md",
+      inRepository: "in Parley's repository.",
+      notConfiguredReports: "The day reports work without Tinybird:",
+    },
+
     /** How figures read (format.ts); a chart's tooltip says `none` where a day has no figure. */
     format: {
       none: "none",
@@ -467,6 +538,12 @@ export const strings = {
       minutes: (mins: string) => `${mins} min`,
       hours: (hours: string) => `${hours} h`,
       never: "never",
+      /** A band of durations: "under 15 s", "15–30 s", "30 s–1 min", "10 min or more". */
+      under: (upper: string) => `under ${upper}`,
+      secondsBand: (lower: number, upper: number) => `${lower}–${upper} s`,
+      minutesBand: (lower: number, upper: number) => `${lower}–${upper} min`,
+      between: (lower: string, upper: string) => `${lower}–${upper}`,
+      orMore: (lower: string) => `${lower} or more`,
     },
   },
 
@@ -530,6 +607,13 @@ export const strings = {
       invalid_range: "The first day must come before the last, and a range can't be longer than 366 days.",
       invalid_format: "Reports can only be downloaded as CSV.",
       too_many_rows: "That range has more than 10,000 conversations. Choose a shorter range.",
+      tinybird_not_configured: "Live figures need Tinybird, and this Parley isn't connected to it.",
+      tinybird_unavailable: "Tinybird, where the live figures come from, didn't answer.",
+      tinybird_refused:
+        "Tinybird refused to give the live figures: its pipes may not be pushed, or the read token can't read them. Tell whoever runs Parley.",
+      tinybird_unexpected_answer:
+        "Tinybird answered figures this Parley doesn't expect: its pipes need pushing again. Tell whoever runs Parley.",
+      invalid_time: "Something went wrong on our side. Reload the page and try again.",
       analytics_unavailable: "Analytics needs MongoDB, Redis and Kafka, and this Parley runs without them.",
       status_token_required:
         "This Parley keeps its system status behind a status token, so the console can't show it. Ask whoever runs it.",

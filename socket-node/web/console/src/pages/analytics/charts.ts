@@ -1,4 +1,4 @@
-// The reports' charts, drawn with uPlot. The reports page loads this module with `import()`, so
+// The analytics pages' charts, drawn with uPlot. The pages load this module with `import()`, so
 // uPlot is fetched only when a chart is about to be drawn and the console's first load stays
 // small. Every chart has a table of the same figures beside it (the page's): the canvas is for
 // the eye only. A tooltip follows the cursor with the figures under it.
@@ -13,10 +13,15 @@ export interface ChartSeries {
 }
 
 export interface ChartSpec {
-  /** One label per slot of the x axis (days, hours). */
+  /** One label per slot of the x axis (days, hours, minutes). */
   labels: string[];
+  /** The slots the x axis labels (on the hour, say); uPlot picks evenly spaced ones when absent. */
+  ticks?: number[];
   series: ChartSeries[];
-  /** Bars for one series of counts; lines (with points) to compare several. */
+  /**
+   * Bars for counts (two series side by side in each slot, at most); lines to compare several,
+   * with points while there are few enough slots to tell them apart.
+   */
   kind: "bars" | "lines";
   /** How a value reads on the y axis and in the tooltip. */
   format: (value: number) => string;
@@ -31,7 +36,18 @@ const HEIGHT = 220;
  */
 export function draw(host: HTMLElement, spec: ChartSpec, none: string): () => void {
   const xs = spec.labels.map((_, i) => i);
-  const bars = spec.kind === "bars" ? uPlot.paths.bars?.({ size: [0.7, 48], gap: 1 }) : undefined;
+  const paired = spec.series.length === 2;
+  // Two series of bars share each slot, the first to the left of its centre, the second to the right.
+  const bars = (i: number) =>
+    spec.kind === "bars"
+      ? uPlot.paths.bars?.(
+          paired
+            ? { size: [0.4, 32], gap: 1, align: i === 0 ? -1 : 1 }
+            : // Minutes by the hundred are a few pixels each: no gap, or nothing would show.
+              { size: [xs.length > 60 ? 1 : 0.7, 48], gap: xs.length > 60 ? 0 : 1 },
+        )
+      : undefined;
+  const points = spec.kind === "lines" && xs.length <= 100;
   const options: uPlot.Options = {
     width: Math.max(host.clientWidth, 240),
     height: HEIGHT,
@@ -46,6 +62,7 @@ export function draw(host: HTMLElement, spec: ChartSpec, none: string): () => vo
         incrs: [1, 2, 3, 4, 6, 7, 14, 30, 61, 91],
         // Room for a day's label ("28 Nov") and a gap: fewer ticks rather than labels run together.
         space: 60,
+        ...(spec.ticks ? { splits: () => spec.ticks ?? [] } : {}),
         values: (_u, splits) => splits.map((i) => spec.labels[i] ?? ""),
         grid: { show: false },
         stroke: "#4b5563",
@@ -59,16 +76,17 @@ export function draw(host: HTMLElement, spec: ChartSpec, none: string): () => vo
     ],
     series: [
       {},
-      ...spec.series.map(
-        (s): uPlot.Series => ({
+      ...spec.series.map((s, i): uPlot.Series => {
+        const paths = bars(i);
+        return {
           label: s.label,
           stroke: s.colour,
           // Bars are filled, not outlined: a day with nothing draws nothing, not a hairline.
-          width: bars ? 0 : 2,
+          width: paths ? 0 : 2,
           ...(s.dash ? { dash: s.dash } : {}),
-          ...(bars ? { paths: bars, fill: s.colour, points: { show: false } } : { points: { show: true } }),
-        }),
-      ),
+          ...(paths ? { paths, fill: s.colour, points: { show: false } } : { points: { show: points } }),
+        };
+      }),
     ],
     plugins: [tooltip(spec, none)],
   };

@@ -43,3 +43,21 @@ export function moment(iso: string | null | undefined): string {
     ? at.toLocaleTimeString("en-GB")
     : at.toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
 }
+
+/** A moment as the reader's local time of day to the minute: "14:30". */
+export const clock = (at: number | Date) =>
+  new Date(at).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit" });
+
+/** A moment as the reader's local time of day to the second: "14:30:05". */
+export const clockSecs = (at: number | Date) => new Date(at).toLocaleTimeString("en-GB");
+
+/** A band of durations by its first second and the next band's: "15–30 s", "10 min or more". */
+export function band(lowerSecs: number, upperSecs: number | null | undefined): string {
+  const inMinutes = (secs: number) => secs >= 60 && secs % 60 === 0;
+  const whole = (secs: number) => (inMinutes(secs) ? t.minutes(String(secs / 60)) : t.seconds(secs));
+  if (upperSecs == null) return t.orMore(whole(lowerSecs));
+  if (lowerSecs === 0) return t.under(whole(upperSecs));
+  if (upperSecs < 60) return t.secondsBand(lowerSecs, upperSecs);
+  if (inMinutes(lowerSecs) && inMinutes(upperSecs)) return t.minutesBand(lowerSecs / 60, upperSecs / 60);
+  return t.between(whole(lowerSecs), whole(upperSecs));
+}

@@ -4,15 +4,14 @@
 // default range (the 30 days to today); the range it answered fills the form.
 
 import type { JSX } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { BASE } from "../../api/http";
 import type { AgentReports, DailyReport, DailyReports } from "../../api/types";
 import { sentence } from "../../errors";
-import { ROOT } from "../../router";
 import { session } from "../../session";
 import { strings } from "../../strings";
 import { Field, FormError } from "../../ui";
-import type { ChartSpec } from "./charts";
+import { AnalyticsNav, ChartPanel, Table } from "./figures";
 import { count, daysBetween, duration, hour, shortDay } from "./format";
 
 interface Loaded {
@@ -77,7 +76,7 @@ export function Reports() {
     <main class="analytics">
       <header class="analytics-head">
         <h1>{t.title}</h1>
-        <a href={`${ROOT}/analytics`}>{t.system}</a>
+        <AnalyticsNav here="/analytics/reports" />
       </header>
       <form class="range panel" onSubmit={submit} aria-label={t.range}>
         <Field
@@ -289,75 +288,6 @@ function Figures({ loaded }: { loaded: Loaded }) {
         )}
       </section>
     </>
-  );
-}
-
-/** A chart with its figures in a table only screen readers (and tests) read. */
-function ChartPanel(props: {
-  id: string;
-  title: string;
-  spec: ChartSpec;
-  head: string[];
-  rows: string[][];
-  wide?: boolean;
-}) {
-  return (
-    <section class={`panel chart${props.wide ? " wide" : ""}`} aria-labelledby={`${props.id}-title`}>
-      <h2 id={`${props.id}-title`}>{props.title}</h2>
-      <Chart spec={props.spec} />
-      <div class="visually-hidden">
-        <Table caption={props.title} head={props.head} rows={props.rows} />
-      </div>
-    </section>
-  );
-}
-
-function Chart({ spec }: { spec: ChartSpec }) {
-  const host = useRef<HTMLDivElement>(null);
-  // Drawn again when the figures change, not at every render of the page (a keystroke in the form).
-  const figures = JSON.stringify([spec.kind, spec.labels, spec.series]);
-  useEffect(() => {
-    let remove: (() => void) | null = null;
-    let live = true;
-    void import("./charts").then(({ draw }) => {
-      if (live && host.current) remove = draw(host.current, spec, strings.analytics.format.none);
-    });
-    return () => {
-      live = false;
-      remove?.();
-    };
-  }, [figures]);
-  return <div class="plot" ref={host} aria-hidden="true" />;
-}
-
-/** A table of figures; the columns from `figuresFrom` on are numbers, aligned right. */
-function Table(props: { caption: string; head: string[]; rows: string[][]; figuresFrom?: number }) {
-  const { caption, head, rows, figuresFrom = 1 } = props;
-  const align = (column: number) => (column >= figuresFrom ? "num" : undefined);
-  return (
-    <table class="data">
-      <caption class="visually-hidden">{caption}</caption>
-      <thead>
-        <tr>
-          {head.map((h, i) => (
-            <th key={h} scope="col" class={align(i)}>
-              {h}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((row) => (
-          <tr key={row.join("\u0000")}>
-            {row.map((cell, i) => (
-              <td key={i} class={align(i)}>
-                {cell}
-              </td>
-            ))}
-          </tr>
-        ))}
-      </tbody>
-    </table>
   );
 }
 

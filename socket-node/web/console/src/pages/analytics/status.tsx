@@ -5,9 +5,9 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, BASE, call } from "../../api/http";
 import type { ChatbotsStatus, Check, SystemStatus } from "../../api/types";
 import { sentence } from "../../errors";
-import { ROOT } from "../../router";
 import { session } from "../../session";
 import { strings } from "../../strings";
+import { AnalyticsNav } from "./figures";
 import { count, moment } from "./format";
 
 const REFRESH_MS = 5_000;
@@ -60,9 +60,7 @@ export function AnalyticsStatus() {
     <main class="analytics">
       <header class="analytics-head">
         <h1>{t.title}</h1>
-        <a class="primary button" href={`${ROOT}/analytics/reports`}>
-          {t.reports}
-        </a>
+        <AnalyticsNav here="/analytics" />
       </header>
       <section aria-labelledby="system-title" class="panel">
         <h2 id="system-title">{t.system}</h2>
