@@ -5,9 +5,11 @@ import { strings } from "../../strings";
 
 const t = strings.analytics.format;
 
-/** A duration in seconds: "45 s", "12.5 min", "3.2 h"; a dash when there is none. */
+/** A duration in seconds: "0.4 s", "45 s", "12.5 min", "3.2 h"; a dash when there is none. */
 export function duration(secs: number | null | undefined): string {
   if (secs == null) return t.noDuration;
+  // Under 10 s a tenth counts: a team answering in 0.4 s is not answering in "0 s".
+  if (secs < 9.95) return t.seconds(Number(secs.toFixed(1)));
   if (secs < 90) return t.seconds(Math.round(secs));
   if (secs < 90 * 60) return t.minutes((secs / 60).toFixed(1));
   return t.hours((secs / 3600).toFixed(1));
