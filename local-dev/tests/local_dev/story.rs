@@ -5,7 +5,7 @@
 //! email works too. Then, on the real services, Ctrl-C and a restart on the same data: the
 //! tenant logs in and the conversation is all there.
 
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::{
     events::Topic,
     testing::{EventLog, random_string},
