@@ -64,8 +64,9 @@ const notConfigured = (failure: unknown) =>
 
 /**
  * The figures, read now and again 15 seconds after each answer (so two refreshes never overlap)
- * until the page is left; the last figures stay when a refresh fails. Without Tinybird nothing
- * is asked again: that takes a restart with the settings, and a reload then.
+ * until the page is left; the last figures stay when a refresh fails. While the tab is hidden
+ * nothing is asked: the refresh due then waits for the tab to show again. Without Tinybird
+ * nothing is asked again: that takes a restart with the settings, and a reload then.
  */
 function useLiveFigures(): { figures: Figures | null; failure: unknown } {
   const [state, setState] = useState<{ figures: Figures | null; failure: unknown }>({
@@ -75,7 +76,12 @@ function useLiveFigures(): { figures: Figures | null; failure: unknown } {
   useEffect(() => {
     let open = true;
     let timer: number | undefined;
+    let due = false;
     const tick = async () => {
+      if (document.hidden) {
+        due = true;
+        return;
+      }
       let again = true;
       try {
         const figures = await load();
@@ -86,10 +92,17 @@ function useLiveFigures(): { figures: Figures | null; failure: unknown } {
       }
       if (open && again) timer = window.setTimeout(tick, REFRESH_MS);
     };
+    const shown = () => {
+      if (document.hidden || !due) return;
+      due = false;
+      void tick();
+    };
+    document.addEventListener("visibilitychange", shown);
     void tick();
     return () => {
       open = false;
       clearTimeout(timer);
+      document.removeEventListener("visibilitychange", shown);
     };
   }, []);
   return state;
