@@ -179,7 +179,7 @@ impl Parley {
         let node = socket_node::Node::start(config.node.clone(), backends, info).await?;
 
         let analytics = match (&services.db, &services.redis, &services.kafka) {
-            (Some(db), Some(redis), Some((kafka, _))) => {
+            (Some(db), Some(redis), Some((kafka, kafka_config))) => {
                 let tokens = AccessTokens::new(&config.auth);
                 let state = analytics::AppState::new(db, redis.clone(), kafka.clone(), tokens, config.status.clone())
                     .await?
@@ -195,10 +195,8 @@ impl Parley {
                 }
                 if let Some(tinybird) = &config.tinybird {
                     let ingest = analytics::tinybird::Ingest::new(tinybird)?;
-                    let (kafka_config, tinybird, stopped) =
-                        (config.services.kafka.clone(), tinybird.clone(), stopped.clone());
+                    let (kafka_config, tinybird, stopped) = (kafka_config.clone(), tinybird.clone(), stopped.clone());
                     tasks.push(tokio::spawn(async move {
-                        let Some(kafka_config) = kafka_config else { return };
                         let streamed =
                             analytics::tinybird::consumer::run(&ingest, &kafka_config, &tinybird, until(stopped));
                         if let Err(err) = streamed.await {

@@ -54,6 +54,13 @@ impl Timestamp {
     }
 }
 
+/// The instant, to the millisecond (rounded down).
+impl From<OffsetDateTime> for Timestamp {
+    fn from(at: OffsetDateTime) -> Self {
+        Self::from_unix_millis((at.unix_timestamp_nanos() / 1_000_000) as i64)
+    }
+}
+
 impl From<Timestamp> for bson::Bson {
     fn from(ts: Timestamp) -> Self {
         bson::Bson::DateTime(ts.to_bson())
@@ -82,7 +89,7 @@ impl<'de> Deserialize<'de> for Timestamp {
             let text = String::deserialize(deserializer)?;
             let parsed = OffsetDateTime::parse(&text, &Rfc3339)
                 .map_err(|_| D::Error::custom("expected an RFC 3339 timestamp such as 2026-11-25T10:15:30Z"))?;
-            Ok(Self::from_unix_millis((parsed.unix_timestamp_nanos() / 1_000_000) as i64))
+            Ok(Self::from(parsed))
         } else {
             Ok(Self::from_unix_millis(bson::DateTime::deserialize(deserializer)?.timestamp_millis()))
         }

@@ -30,13 +30,13 @@ use shared::{
     domain::{TenantId, Timestamp},
     http::QueryParams,
 };
-use time::{OffsetDateTime, PrimitiveDateTime, format_description::well_known::Rfc3339, macros::format_description};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     AppState,
     reports::{Timings, secs},
-    tinybird::pipes::{Pipe, PipeError},
+    tinybird::pipes::{self, Pipe, PipeError},
 };
 
 pub fn routes() -> Router<AppState> {
@@ -94,7 +94,7 @@ fn instant(value: &str, name: &str) -> Result<Timestamp, ApiError> {
     let parsed = OffsetDateTime::parse(value, &Rfc3339).map_err(|_| {
         ApiError::bad_request("invalid_time", format!("{name} is an instant written RFC 3339 (2026-12-06T09:30:00Z)"))
     })?;
-    Ok(Timestamp::from_unix_millis((parsed.unix_timestamp_nanos() / 1_000_000) as i64))
+    Ok(Timestamp::from(parsed))
 }
 
 fn three_hours_before(to: Timestamp) -> Timestamp {
@@ -141,23 +141,9 @@ async fn read<R: DeserializeOwned>(
                     pipe.name()
                 ),
             ),
-            PipeError::Unexpected(_) => ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "tinybird_unexpected_answer",
-                format!(
-                    "the pipe {} answered rows this Parley does not expect: push infra/tinybird again",
-                    pipe.name()
-                ),
-            ),
+            PipeError::Unexpected(_) => unexpected(pipe),
         }
     })
-}
-
-/// `YYYY-MM-DD hh:mm:ss` (UTC), how Tinybird writes a `DateTime`.
-fn tinybird_time(text: &str) -> Option<Timestamp> {
-    let format = format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    let at = PrimitiveDateTime::parse(text, format).ok()?.assume_utc();
-    Some(Timestamp::from_unix_millis((at.unix_timestamp_nanos() / 1_000_000) as i64))
 }
 
 fn unexpected(pipe: Pipe) -> ApiError {
@@ -223,7 +209,7 @@ pub async fn activity(
         .into_iter()
         .map(|row| {
             Ok(ActivityMinute {
-                minute: tinybird_time(&row.minute).ok_or_else(|| unexpected(pipe))?,
+                minute: pipes::parse_date_time(&row.minute).ok_or_else(|| unexpected(pipe))?,
                 chatrooms: row.chatrooms,
                 visitor_messages: row.visitor_messages,
                 agent_messages: row.agent_messages,

@@ -15,7 +15,7 @@ use shared::{
     domain::{TenantId, Timestamp},
     error::ServiceError,
 };
-use time::{UtcOffset, format_description::BorrowedFormatItem, macros::format_description};
+use time::{PrimitiveDateTime, UtcOffset, format_description::BorrowedFormatItem, macros::format_description};
 
 use super::{bearer, causes, client, error_of};
 use crate::config::LiveConfig;
@@ -92,6 +92,11 @@ pub fn date_time(at: Timestamp) -> String {
     at.as_offset_date_time().to_offset(UtcOffset::UTC).format(DATE_TIME).unwrap_or_default()
 }
 
+/// A `DateTime` Tinybird answered (UTC), or `None` when it is written otherwise.
+pub fn parse_date_time(text: &str) -> Option<Timestamp> {
+    Some(PrimitiveDateTime::parse(text, DATE_TIME).ok()?.assume_utc().into())
+}
+
 impl Pipes {
     pub fn new(config: &LiveConfig) -> Result<Self, ServiceError> {
         let base = Url::parse(&format!("{}/v0/pipes/", config.url)).map_err(|e| {
@@ -147,5 +152,7 @@ mod tests {
     #[test]
     fn windows_are_written_as_tinybird_date_times_in_utc() {
         assert_eq!(date_time(Timestamp::from_unix_millis(1_795_600_800_999)), "2026-11-25 10:00:00");
+        assert_eq!(parse_date_time("2026-11-25 10:00:00"), Some(Timestamp::from_unix_millis(1_795_600_800_000)));
+        assert_eq!(parse_date_time("2026-11-25T10:00:00Z"), None);
     }
 }

@@ -19,6 +19,7 @@ import {
   shopOrigin,
   signIn,
 } from "../../tests/support";
+import type { ResponseFigures, ResponseTimes } from "../src/api/types";
 import { band, count, duration } from "../src/pages/analytics/format";
 
 const WITHOUT_TINYBIRD = process.env.PARLEY_URL_WITHOUT_TINYBIRD ?? "";
@@ -26,24 +27,6 @@ const WITHOUT_TINYBIRD = process.env.PARLEY_URL_WITHOUT_TINYBIRD ?? "";
 const CHROME_ON_WINDOWS =
   "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const FIREFOX_ON_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
-
-interface Timings {
-  count: number;
-  medianSecs?: number | null;
-  p90Secs?: number | null;
-}
-interface ResponseFigures {
-  id?: string | null;
-  name?: string | null;
-  chatrooms: number;
-  wait: Timings;
-  firstResponse: Timings;
-}
-interface ResponseTimes {
-  tenant: ResponseFigures;
-  chatbots: ResponseFigures[];
-  agents: ResponseFigures[];
-}
 
 interface Seeded {
   bot: Chatbot;
